@@ -1,0 +1,20 @@
+// Command sigguard kills, from inside the kernel, processes that call
+// ptrace(2), and reports every intervention. See internal/cli for the
+// command line and package guard for the library behind it.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sigguard/sigguard/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,147 @@
+package guard
+
+import (
+	"strconv"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/sigguard/sigguard/internal/bpf"
+)
+
+// Kind says what an Event reports.
+type Kind uint8
+
+const (
+	// KindIntervention: a guarded syscall matched a rule.
+	KindIntervention = Kind(bpf.GuardEventKindSG_EVENT_INTERVENTION)
+	// KindLost: the ring buffer was full and the kernel dropped events;
+	// Event.Lost says how many since the previous report.
+	KindLost Kind = 100
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindIntervention:
+		return "intervention"
+	case KindLost:
+		return "lost"
+	}
+	return "kind-" + strconv.Itoa(int(k))
+}
+
+// Syscall identifies a guarded syscall.
+type Syscall uint16
+
+// SyscallPtrace is ptrace(2).
+const SyscallPtrace = Syscall(bpf.GuardSyscallIdSG_SYSCALL_PTRACE)
+
+func (s Syscall) String() string {
+	switch s {
+	case SyscallPtrace:
+		return "ptrace"
+	}
+	return "syscall-" + strconv.Itoa(int(s))
+}
+
+// Comm is a task's command name as the kernel keeps it: at most 15 bytes,
+// NUL-padded, and not necessarily valid UTF-8.
+type Comm [16]byte
+
+// Bytes returns the name without its padding.
+func (c *Comm) Bytes() []byte {
+	for i, b := range c {
+		if b == 0 {
+			return c[:i]
+		}
+	}
+	return c[:]
+}
+
+func (c Comm) String() string { return string(c.Bytes()) }
+
+// Event is one report from the guard. Run reuses it for every call of the
+// handler: copy what must outlive the call.
+type Event struct {
+	Kind Kind
+	// Time is when the syscall entered the kernel (for KindLost, when the
+	// loss was noticed).
+	Time time.Time
+
+	PID  int // thread group id
+	TID  int // the calling thread
+	PPID int // real parent's thread group id
+	UID  uint32
+	GID  uint32
+	Comm Comm
+
+	Syscall Syscall
+	// Request is ptrace's request argument.
+	Request int64
+	// Target is the pid the call names (ptrace's pid argument).
+	Target int64
+
+	Action Action
+	Signal syscall.Signal
+	// Result is what the signal helper returned: 0 when the kernel queued
+	// the signal, -errno when it refused. Always 0 for ActionAudit.
+	Result int
+	// Rule is the name of the rule that matched.
+	Rule string
+
+	// Lost counts events the kernel dropped since the previous KindLost.
+	Lost uint64
+	// LostTotal counts every dropped event since the guard started.
+	LostTotal uint64
+}
+
+// Success reports whether the kernel accepted the signal. It means the
+// signal was queued, not that the process is already dead.
+func (e *Event) Success() bool { return e.Action != ActionAudit && e.Result == 0 }
+
+// Errno is the helper's error, or 0.
+func (e *Event) Errno() syscall.Errno {
+	if e.Result < 0 {
+		return syscall.Errno(-e.Result)
+	}
+	return 0
+}
+
+// RequestName names the ptrace request.
+func (e *Event) RequestName() string { return PtraceRequestName(e.Request) }
+
+// eventSize is the size of struct event, which the kernel writes verbatim.
+const eventSize = int(unsafe.Sizeof(bpf.GuardEvent{}))
+
+// decodeEvent fills ev from a ring buffer sample without allocating. The
+// sample is copied into an aligned struct first: ring buffer records are
+// only 8-byte aligned by convention, not by the Go type system.
+func decodeEvent(sample []byte, raw *bpf.GuardEvent, clock *bootClock, rules []Rule, ev *Event) bool {
+	if len(sample) < eventSize {
+		return false
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(raw)), eventSize), sample)
+
+	*ev = Event{
+		Kind:    Kind(raw.Kind),
+		Time:    clock.wall(raw.BootNs),
+		PID:     int(raw.Tgid),
+		TID:     int(raw.Tid),
+		PPID:    int(raw.Ppid),
+		UID:     raw.Uid,
+		GID:     raw.Gid,
+		Syscall: Syscall(raw.Syscall),
+		Request: raw.Request,
+		Target:  raw.Target,
+		Action:  Action(raw.Action),
+		Signal:  syscall.Signal(raw.Signal),
+		Result:  int(raw.Result),
+	}
+	for i, c := range raw.Comm {
+		ev.Comm[i] = byte(c)
+	}
+	if int(raw.Rule) < len(rules) {
+		ev.Rule = rules[raw.Rule].Name
+	}
+	return true
+}

@@ -1,0 +1,17 @@
+package guard
+
+// Requests only x86 has (arch/x86/include/uapi/asm/ptrace-abi.h).
+var archPtraceRequests = map[int64]string{
+	12: "PTRACE_GETREGS",
+	13: "PTRACE_SETREGS",
+	14: "PTRACE_GETFPREGS",
+	15: "PTRACE_SETFPREGS",
+	18: "PTRACE_GETFPXREGS",
+	19: "PTRACE_SETFPXREGS",
+	25: "PTRACE_GET_THREAD_AREA",
+	26: "PTRACE_SET_THREAD_AREA",
+	30: "PTRACE_ARCH_PRCTL",
+	31: "PTRACE_SYSEMU",
+	32: "PTRACE_SYSEMU_SINGLESTEP",
+	33: "PTRACE_SINGLEBLOCK",
+}

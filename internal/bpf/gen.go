@@ -1,0 +1,7 @@
+// Package bpf holds sigguard's kernel programs and their generated Go
+// bindings. The C is the only definition of the structs shared with user
+// space; run `go generate ./internal/bpf` after changing it and commit the
+// generated files (clang-14, as pinned here, keeps the output reproducible).
+package bpf
+
+//go:generate go tool bpf2go -cc clang-14 -strip llvm-strip-14 -cflags "-O2 -g -Wall -Werror" -target bpfel -tags linux -type event -type rule -type action -type counter -type syscall_id -type event_kind Guard sigguard.bpf.c -- -I./include

@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/sigguard/sigguard/guard"
+	"github.com/sigguard/sigguard/internal/output"
+)
+
+// options are the parsed command line of a guarding run.
+type options struct {
+	ppid      int
+	cgroup    string
+	signal    syscall.Signal
+	thread    bool
+	audit     bool
+	output    output.Format
+	readyFile string
+	help      bool
+	version   bool
+}
+
+// usageError is bad input: exit status 2, nothing loaded.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+func newFlagSet(o *options) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("sigguard", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.Var((*pidValue)(&o.ppid), "ppid", "only guard direct children of process `PID` (0: every process)")
+	fs.StringVar(&o.cgroup, "cgroup", "", "only guard processes in cgroup v2 directory `PATH` and below it")
+	fs.Var((*signalValue)(&o.signal), "signal", "signal to send: a `NAME` (KILL, SIGUSR1, RTMIN+2) or number 1-64")
+	fs.BoolVar(&o.thread, "thread", false, "signal only the calling thread (bpf_send_signal_thread)")
+	fs.BoolVar(&o.audit, "audit", false, "signal nothing, report what would have been signalled")
+	fs.Var((*formatValue)(&o.output), "output", "output `FORMAT`: table or json (JSON lines)")
+	fs.StringVar(&o.readyFile, "ready-file", "", "write `PATH` once enforcement is live; removed at exit")
+	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
+	fs.BoolVar(&o.version, "version", false, "print the version")
+	return fs
+}
+
+// parseArgs reads the command line; every error it returns is a usageError.
+func parseArgs(args []string) (options, *pflag.FlagSet, error) {
+	o := options{signal: syscall.SIGKILL, output: output.Table}
+	fs := newFlagSet(&o)
+	fs.SetOutput(discard{})
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			o.help = true
+			return o, fs, nil
+		}
+		return o, fs, usagef("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return o, fs, usagef("unexpected argument %q (sigguard takes only flags)", fs.Arg(0))
+	}
+	if o.thread && o.audit {
+		return o, fs, usagef("--thread and --audit exclude each other (audit signals nothing)")
+	}
+	if o.readyFile != "" {
+		if err := checkReadyFile(o.readyFile); err != nil {
+			return o, fs, err
+		}
+	}
+	return o, fs, nil
+}
+
+// checkReadyFile refuses a path that could only fail once the guard is
+// attached: its directory must exist and be writable.
+func checkReadyFile(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return usagef("--ready-file %s: directory %s does not exist (create it first)", path, dir)
+	case !st.IsDir():
+		return usagef("--ready-file %s: %s is not a directory", path, dir)
+	case unix.Access(dir, unix.W_OK) != nil:
+		return usagef("--ready-file %s: directory %s is not writable", path, dir)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return usagef("--ready-file %s: is a directory (name a file in it)", path)
+	}
+	return nil
+}
+
+// config turns the flags into a one-rule guard configuration.
+func (o options) config() guard.Config {
+	action := guard.ActionSignalProcess
+	switch {
+	case o.audit:
+		action = guard.ActionAudit
+	case o.thread:
+		action = guard.ActionSignalThread
+	}
+	return guard.Config{Rules: []guard.Rule{{
+		Name:      "command-line",
+		ParentPID: o.ppid,
+		Cgroup:    o.cgroup,
+		Action:    action,
+		Signal:    o.signal,
+	}}}
+}
+
+type pidValue int
+
+func (v *pidValue) String() string { return strconv.Itoa(int(*v)) }
+func (v *pidValue) Type() string   { return "PID" }
+func (v *pidValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return fmt.Errorf("not a process id (use a whole number; 0 means every process)")
+	}
+	*v = pidValue(n)
+	return nil
+}
+
+type signalValue syscall.Signal
+
+func (v *signalValue) String() string { return guard.SignalName(syscall.Signal(*v)) }
+func (v *signalValue) Type() string   { return "SIGNAL" }
+func (v *signalValue) Set(s string) error {
+	sig, err := guard.ParseSignal(s)
+	if err != nil {
+		return err
+	}
+	*v = signalValue(sig)
+	return nil
+}
+
+type formatValue output.Format
+
+func (v *formatValue) String() string { return string(*v) }
+func (v *formatValue) Type() string   { return "FORMAT" }
+func (v *formatValue) Set(s string) error {
+	f, err := output.ParseFormat(s)
+	if err != nil {
+		return err
+	}
+	*v = formatValue(f)
+	return nil
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -1,0 +1,25 @@
+package cli
+
+import "github.com/spf13/pflag"
+
+func usage(fs *pflag.FlagSet) string {
+	return `sigguard stops processes that call ptrace(2), from inside the kernel: a BPF
+program on the syscall's entry sends the signal itself, so the caller never
+returns to user space. Every intervention is reported, one line each.
+
+Usage:
+  sigguard [flags]
+
+With no flags, every process that calls ptrace gets SIGKILL (needs root, or
+CAP_BPF and CAP_PERFMON). Stop with Ctrl-C; a summary goes to stderr.
+
+Flags:
+` + fs.FlagUsages() + `
+Examples:
+  sigguard                           kill every ptrace caller
+  sigguard --audit --output json     report ptrace callers, signal nothing
+  sigguard --ppid 1234 --signal USR1 send SIGUSR1 to children of 1234 that call ptrace
+
+Exit status: 0 after a clean stop, 1 when the guard fails, 2 on bad input.
+`
+}

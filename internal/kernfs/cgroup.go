@@ -1,0 +1,121 @@
+package kernfs
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Cgroup identifies a cgroup v2 directory the way BPF helpers see it.
+type Cgroup struct {
+	Path string
+	// ID is the kernfs node id, which is also the directory's inode number;
+	// bpf_get_current_cgroup_id and friends return it.
+	ID uint64
+	// Level is the depth below the hierarchy's root (the root is level 0),
+	// the argument bpf_get_current_ancestor_cgroup_id takes.
+	Level int
+}
+
+// ErrNoCgroup2 means no cgroup v2 hierarchy is mounted.
+var ErrNoCgroup2 = errors.New("no cgroup v2 hierarchy is mounted")
+
+// Cgroup2Mount returns where the cgroup v2 hierarchy is mounted, read from
+// /proc/self/mountinfo: hybrid layouts put it at /sys/fs/cgroup/unified,
+// unified ones at /sys/fs/cgroup.
+func Cgroup2Mount() (string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", fmt.Errorf("read mount table: %w", err)
+	}
+	defer f.Close()
+	return cgroup2MountFrom(f)
+}
+
+func cgroup2MountFrom(r io.Reader) (string, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		// "36 25 0:31 / /sys/fs/cgroup rw,... shared:9 - cgroup2 cgroup2 rw"
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		fields, fsFields := strings.Fields(pre), strings.Fields(post)
+		if len(fields) < 5 || len(fsFields) < 1 || fsFields[0] != "cgroup2" {
+			continue
+		}
+		// A mount of a sub-cgroup (root other than "/") would shift levels.
+		if fields[3] != "/" {
+			continue
+		}
+		return unescapeMountPath(fields[4]), nil
+	}
+	if err := sc.Err(); err != nil {
+		return "", fmt.Errorf("read mount table: %w", err)
+	}
+	return "", ErrNoCgroup2
+}
+
+// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space...).
+func unescapeMountPath(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var v byte
+			valid := true
+			for _, c := range []byte(s[i+1 : i+4]) {
+				if c < '0' || c > '7' {
+					valid = false
+					break
+				}
+				v = v*8 + (c - '0')
+			}
+			if valid {
+				b.WriteByte(v)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// ResolveCgroup turns a cgroup v2 directory into the id and level the kernel
+// matches on. The path may be absolute or relative to the cgroup v2 mount.
+func ResolveCgroup(path string) (Cgroup, error) {
+	mount, err := Cgroup2Mount()
+	if err != nil {
+		return Cgroup{}, err
+	}
+	abs := path
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(mount, abs)
+	}
+	abs = filepath.Clean(abs)
+	rel, err := filepath.Rel(mount, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return Cgroup{}, fmt.Errorf("%s is not under the cgroup v2 mount %s", path, mount)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(abs, &st); err != nil {
+		return Cgroup{}, fmt.Errorf("cgroup %s: %w", path, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR || !isFilesystem(abs, unix.CGROUP2_SUPER_MAGIC) {
+		return Cgroup{}, fmt.Errorf("%s is not a cgroup v2 directory (cgroup v2 is mounted at %s)", path, mount)
+	}
+	level := 0
+	if rel != "." {
+		level = len(strings.Split(rel, string(filepath.Separator)))
+	}
+	return Cgroup{Path: abs, ID: st.Ino, Level: level}, nil
+}

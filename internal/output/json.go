@@ -1,0 +1,107 @@
+package output
+
+import (
+	"io"
+	"strconv"
+	"syscall"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sigguard/sigguard/guard"
+)
+
+// rfc3339Nano keeps all nine digits, so that lines sort as text.
+const rfc3339Nano = "2006-01-02T15:04:05.000000000Z07:00"
+
+type jsonWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (j *jsonWriter) Begin() error { return nil }
+
+// Write emits one JSON object per line. Field names are a stable interface:
+// add fields, never rename or remove them.
+func (j *jsonWriter) Write(ev *guard.Event) error {
+	b := append(j.buf[:0], `{"type":`...)
+	b = appendJSONString(b, []byte(ev.Kind.String()))
+	b = append(b, `,"time":"`...)
+	b = ev.Time.UTC().AppendFormat(b, rfc3339Nano)
+	b = append(b, '"')
+	if ev.Kind == guard.KindLost {
+		b = appendUintField(b, "lost", ev.Lost)
+		b = appendUintField(b, "lost_total", ev.LostTotal)
+	} else {
+		b = appendIntField(b, "pid", int64(ev.PID))
+		b = appendIntField(b, "tid", int64(ev.TID))
+		b = appendIntField(b, "ppid", int64(ev.PPID))
+		b = appendUintField(b, "uid", uint64(ev.UID))
+		b = appendUintField(b, "gid", uint64(ev.GID))
+		b = appendStringField(b, "comm", ev.Comm.Bytes())
+		b = appendStringField(b, "syscall", []byte(ev.Syscall.String()))
+		b = appendStringField(b, "request", []byte(ev.RequestName()))
+		b = appendIntField(b, "request_num", ev.Request)
+		b = appendIntField(b, "target", ev.Target)
+		b = appendStringField(b, "signal", []byte(guard.SignalName(ev.Signal)))
+		b = appendIntField(b, "signal_num", int64(ev.Signal))
+		b = appendStringField(b, "action", []byte(ev.Action.String()))
+		b = appendStringField(b, "rule", []byte(ev.Rule))
+		b = append(b, `,"success":`...)
+		b = strconv.AppendBool(b, ev.Success())
+		b = appendIntField(b, "result", int64(ev.Result))
+		b = appendStringField(b, "errno", []byte(errnoName(ev.Errno())))
+	}
+	b = append(b, "}\n"...)
+	j.buf = b
+	_, err := j.w.Write(b)
+	return err
+}
+
+func appendIntField(b []byte, name string, v int64) []byte {
+	b = append(append(append(b, ",\""...), name...), "\":"...)
+	return strconv.AppendInt(b, v, 10)
+}
+
+func appendUintField(b []byte, name string, v uint64) []byte {
+	b = append(append(append(b, ",\""...), name...), "\":"...)
+	return strconv.AppendUint(b, v, 10)
+}
+
+func appendStringField(b []byte, name string, v []byte) []byte {
+	b = append(append(append(b, ",\""...), name...), "\":"...)
+	return appendJSONString(b, v)
+}
+
+// appendJSONString quotes s as a JSON string. Bytes that are not UTF-8
+// (a comm is whatever the process wrote) become U+FFFD, as encoding/json does.
+func appendJSONString(b, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for len(s) > 0 {
+		r, size := utf8.DecodeRune(s)
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
+		default:
+			b = append(b, s[:size]...)
+		}
+		s = s[size:]
+	}
+	return append(b, '"')
+}
+
+// errnoName is "" for 0 and the errno's symbolic name otherwise.
+func errnoName(e syscall.Errno) string {
+	if e == 0 {
+		return ""
+	}
+	if name := unix.ErrnoName(e); name != "" {
+		return name
+	}
+	return "errno " + strconv.Itoa(int(e))
+}

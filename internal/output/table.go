@@ -1,0 +1,144 @@
+package output
+
+import (
+	"io"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/sigguard/sigguard/guard"
+)
+
+// The tutorial's four columns come first and in its order; the rest follow.
+var columns = []struct {
+	title string
+	width int
+}{
+	{"TIME", 9}, {"PID", 8}, {"COMM", 17}, {"SUCCESS", 8}, {"TID", 8}, {"PPID", 8}, {"UID", 6},
+	{"SYSCALL", 8}, {"REQUEST", 19}, {"TARGET", 8}, {"SIGNAL", 10}, {"ACTION", 15}, {"RESULT", 0},
+}
+
+type tableWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (t *tableWriter) Begin() error {
+	r := row{b: t.buf[:0]}
+	for _, c := range columns {
+		r.text(c.title)
+	}
+	return t.flush(r.b)
+}
+
+func (t *tableWriter) Write(ev *guard.Event) error {
+	r := row{b: t.buf[:0]}
+	if ev.Kind == guard.KindLost {
+		r.b = ev.Time.AppendFormat(r.b, "15:04:05")
+		r.b = append(r.b, " LOST "...)
+		r.b = strconv.AppendUint(r.b, ev.Lost, 10)
+		r.b = append(r.b, " events dropped, ring buffer full ("...)
+		r.b = strconv.AppendUint(r.b, ev.LostTotal, 10)
+		r.b = append(r.b, " since start)"...)
+		return t.flush(r.b)
+	}
+	r.time(ev)
+	r.int(int64(ev.PID))
+	r.comm(ev.Comm.Bytes())
+	r.text(successText(ev))
+	r.int(int64(ev.TID))
+	r.int(int64(ev.PPID))
+	r.int(int64(ev.UID))
+	r.text(ev.Syscall.String())
+	r.text(ev.RequestName())
+	r.int(ev.Target)
+	r.text(guard.SignalName(ev.Signal))
+	r.text(ev.Action.String())
+	r.text(resultText(ev))
+	return t.flush(r.b)
+}
+
+func (t *tableWriter) flush(b []byte) error {
+	t.buf = append(b, '\n')
+	_, err := t.w.Write(t.buf)
+	return err
+}
+
+// row appends one cell after another, padding each to its column's width
+// (at least one space separates columns, even when a value overflows).
+type row struct {
+	b   []byte
+	col int
+}
+
+func (r *row) text(v string) {
+	start := len(r.b)
+	r.b = append(r.b, v...)
+	r.end(start)
+}
+
+func (r *row) int(v int64) {
+	start := len(r.b)
+	r.b = strconv.AppendInt(r.b, v, 10)
+	r.end(start)
+}
+
+func (r *row) time(ev *guard.Event) {
+	start := len(r.b)
+	r.b = ev.Time.AppendFormat(r.b, "15:04:05")
+	r.end(start)
+}
+
+func (r *row) comm(comm []byte) {
+	start := len(r.b)
+	r.b = appendComm(r.b, comm)
+	r.end(start)
+}
+
+func (r *row) end(start int) {
+	width := columns[r.col].width
+	r.col++
+	if width == 0 {
+		return
+	}
+	for n := len(r.b) - start; n < width-1; n++ {
+		r.b = append(r.b, ' ')
+	}
+	r.b = append(r.b, ' ')
+}
+
+func successText(ev *guard.Event) string {
+	if ev.Action == guard.ActionAudit {
+		return "-"
+	}
+	return strconv.FormatBool(ev.Success())
+}
+
+// resultText is "0" when the kernel queued the signal, the errno's name
+// when it refused, and "-" in audit mode, where nothing was sent.
+func resultText(ev *guard.Event) string {
+	switch {
+	case ev.Action == guard.ActionAudit:
+		return "-"
+	case ev.Result == 0:
+		return "0"
+	}
+	return errnoName(ev.Errno())
+}
+
+// appendComm appends a command name so that it cannot forge table lines:
+// control characters and bytes that are not UTF-8 become \xNN.
+func appendComm(b, comm []byte) []byte {
+	const hex = "0123456789abcdef"
+	for len(comm) > 0 {
+		r, size := utf8.DecodeRune(comm)
+		if (r == utf8.RuneError && size == 1) || r < 0x20 || r == 0x7f || r == '\\' {
+			c := comm[0]
+			b = append(b, '\\', 'x', hex[c>>4], hex[c&0xf])
+			size = 1
+		} else {
+			b = append(b, comm[:size]...)
+		}
+		comm = comm[size:]
+	}
+	return b
+}
