@@ -1,0 +1,172 @@
+// Command offender calls ptrace(2) the ways tests need and counts, in a
+// shared memory word, how many of its calls returned to user space.
+//
+//	offender MODE [TARGET_PID]
+//
+// Modes that loop (OFFENDER_CALLS times, default 1000) and exit 0 when every
+// call returned: attach, seize, traceme, peekdata, fail (a cheap call that
+// fails with ESRCH). One-shot modes print one line and exit 0 on success:
+// seize-once, usr1, thread-usr1. OFFENDER_COUNT names the count file.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// A pid no process has: the kernel's pid_max is at most 2^22.
+const noSuchPid = 1 << 30
+
+// The main goroutine keeps the main thread, so that a goroutine locked to
+// a thread of its own (thread-usr1) is guaranteed to be on another one.
+func init() { runtime.LockOSThread() }
+
+func main() {
+	if len(os.Args) < 2 {
+		fail("usage: offender MODE [TARGET_PID]")
+	}
+	target := noSuchPid
+	if len(os.Args) > 2 {
+		n, err := strconv.Atoi(os.Args[2])
+		if err != nil {
+			fail("bad target pid: %v", err)
+		}
+		target = n
+	}
+	counter := openCounter()
+	switch mode := os.Args[1]; mode {
+	case "attach":
+		loop(counter, unix.PTRACE_ATTACH, target)
+	case "seize":
+		loop(counter, unix.PTRACE_SEIZE, target)
+	case "traceme":
+		loop(counter, unix.PTRACE_TRACEME, 0)
+	case "peekdata":
+		loop(counter, unix.PTRACE_PEEKDATA, target)
+	case "fail":
+		loop(counter, unix.PTRACE_PEEKDATA, noSuchPid)
+	case "seize-once":
+		seizeOnce(counter, target)
+	case "usr1":
+		waitForUSR1(counter)
+	case "thread-usr1":
+		threadPending(counter)
+	default:
+		fail("unknown mode %q", mode)
+	}
+}
+
+func ptrace(counter *uint64, request, pid int) syscall.Errno {
+	_, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, uintptr(request), uintptr(pid), 0, 0, 0, 0)
+	atomic.AddUint64(counter, 1)
+	return errno
+}
+
+func loop(counter *uint64, request, pid int) {
+	calls := 1000
+	if s := os.Getenv("OFFENDER_CALLS"); s != "" {
+		calls, _ = strconv.Atoi(s)
+	}
+	// ptrace relations belong to a thread: keep every call on one.
+	runtime.LockOSThread()
+	for i := 0; i < calls; i++ {
+		ptrace(counter, request, pid)
+	}
+}
+
+func seizeOnce(counter *uint64, pid int) {
+	runtime.LockOSThread()
+	errno := ptrace(counter, unix.PTRACE_SEIZE, pid)
+	fmt.Printf("errno=%d\n", errno)
+	if errno != 0 {
+		os.Exit(1)
+	}
+}
+
+func waitForUSR1(counter *uint64) {
+	got := make(chan os.Signal, 1)
+	signal.Notify(got, unix.SIGUSR1)
+	ptrace(counter, unix.PTRACE_PEEKDATA, noSuchPid)
+	select {
+	case <-got:
+		fmt.Println("usr1 received")
+	case <-time.After(5 * time.Second):
+		fmt.Println("usr1 not received")
+		os.Exit(3)
+	}
+}
+
+// threadPending calls ptrace from a thread other than the main one, with
+// SIGUSR1 blocked on it, then reports where the signal is pending: on the
+// thread (thread-directed) or on the process (shared).
+func threadPending(counter *uint64) {
+	done := make(chan map[string]any)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with us
+		tid := unix.Gettid()
+		var set, old unix.Sigset_t
+		set.Val[0] = 1 << (unix.SIGUSR1 - 1)
+		if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, &old); err != nil {
+			fail("block SIGUSR1: %v", err)
+		}
+		ptrace(counter, unix.PTRACE_PEEKDATA, noSuchPid)
+		time.Sleep(200 * time.Millisecond) // the helper queues through irq_work
+		thread, shared := pendingUSR1(tid)
+		done <- map[string]any{"pid": os.Getpid(), "tid": tid, "thread_pending": thread, "shared_pending": shared}
+	}()
+	out, _ := json.Marshal(<-done)
+	fmt.Println(string(out))
+}
+
+func pendingUSR1(tid int) (thread, shared bool) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/status", tid))
+	if err != nil {
+		fail("%v", err)
+	}
+	bit := uint64(1) << (unix.SIGUSR1 - 1)
+	for _, line := range strings.Split(string(status), "\n") {
+		key, value, _ := strings.Cut(line, ":")
+		mask, _ := strconv.ParseUint(strings.TrimSpace(value), 16, 64)
+		switch key {
+		case "SigPnd":
+			thread = mask&bit != 0
+		case "ShdPnd":
+			shared = mask&bit != 0
+		}
+	}
+	return thread, shared
+}
+
+// openCounter maps the count file shared with the test; without one the
+// count goes nowhere.
+func openCounter() *uint64 {
+	path := os.Getenv("OFFENDER_COUNT")
+	if path == "" {
+		return new(uint64)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		fail("%v", err)
+	}
+	mem, err := unix.Mmap(int(f.Fd()), 0, 8, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		fail("mmap count file: %v", err)
+	}
+	return (*uint64)(unsafe.Pointer(&mem[0]))
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "offender: "+format+"\n", args...)
+	os.Exit(2)
+}

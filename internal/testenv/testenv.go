@@ -1,0 +1,177 @@
+// Package testenv is what sigguard's privileged tests share: root checks,
+// a cgroup of their own to scope every guard to, offender processes that
+// count their returned ptrace calls, and checks that nothing stays loaded.
+package testenv
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/cilium/ebpf"
+)
+
+// RequireRoot skips a privileged test when not root, except in CI, where
+// a privileged test that does not run is a failure.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("privileged test run without root in CI")
+	}
+	t.Skip("needs root")
+}
+
+// RequireCommand returns the path of a tool a test drives; like RequireRoot
+// it only skips outside CI (.ci/run installs every tool the tests need).
+func RequireCommand(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is not installed (.ci/run should have installed it)", name)
+	}
+	t.Skipf("%s is not installed", name)
+	return ""
+}
+
+var (
+	buildMu  sync.Mutex
+	buildDir string
+	builtBin = map[string]string{}
+)
+
+// Build compiles a main package of this module (e.g. "./cmd/sigguard") once
+// per test binary and returns the executable's path. The file is named
+// after the package's directory, so its comm is predictable.
+func Build(t testing.TB, pkg string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if path, ok := builtBin[pkg]; ok {
+		return path
+	}
+	path, err := build(t, pkg)
+	if err != nil {
+		t.Fatalf("build %s: %v", pkg, err)
+	}
+	builtBin[pkg] = path
+	return path
+}
+
+// Offender builds the offender program (its comm is "offender").
+func Offender(t testing.TB) string { return Build(t, "./internal/testenv/offender") }
+
+func build(t testing.TB, pkg string) (string, error) {
+	if buildDir == "" {
+		dir, err := os.MkdirTemp("", "sigguard-test-bin-")
+		if err != nil {
+			return "", err
+		}
+		buildDir = dir
+	}
+	out := filepath.Join(buildDir, filepath.Base(pkg))
+	cmd := exec.Command(goTool(), "build", "-o", out, pkg)
+	cmd.Dir = ModuleRoot(t)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", errors.New(err.Error() + ": " + string(msg))
+	}
+	return out, nil
+}
+
+func goTool() string {
+	if path, err := exec.LookPath("go"); err == nil {
+		return path
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
+
+// ModuleRoot is the directory holding go.mod.
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// Counter is a shared memory word an offender increments after every
+// ptrace call that returned to it.
+type Counter struct{ path string }
+
+// NewCounter creates a zeroed count file.
+func NewCounter(t testing.TB) *Counter {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "count")
+	if err := os.WriteFile(path, make([]byte, 8), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &Counter{path: path}
+}
+
+// Env is the environment entry that hands the counter to an offender.
+func (c *Counter) Env() string { return "OFFENDER_COUNT=" + c.path }
+
+// Value reads how many calls returned.
+func (c *Counter) Value(t testing.TB) uint64 {
+	t.Helper()
+	b, err := os.ReadFile(c.path)
+	if err != nil || len(b) < 8 {
+		t.Fatalf("read count file: %v", err)
+	}
+	return binary.NativeEndian.Uint64(b)
+}
+
+// AssertUnloaded fails when any of the program ids still names a loaded
+// program.
+func AssertUnloaded(t testing.TB, ids []ebpf.ProgramID) {
+	t.Helper()
+	for _, id := range ids {
+		p, err := ebpf.NewProgramFromID(id)
+		if err == nil {
+			info, _ := p.Info()
+			p.Close()
+			t.Errorf("program %d (%s) is still loaded after the guard stopped", id, info.Name)
+		}
+	}
+}
+
+// LoadedPrograms lists the ids of loaded programs whose name is name.
+func LoadedPrograms(t testing.TB, name string) []ebpf.ProgramID {
+	t.Helper()
+	var ids []ebpf.ProgramID
+	for id := ebpf.ProgramID(0); ; {
+		next, err := ebpf.ProgramGetNextID(id)
+		if err != nil {
+			return ids
+		}
+		id = next
+		p, err := ebpf.NewProgramFromID(id)
+		if err != nil {
+			continue
+		}
+		if info, err := p.Info(); err == nil && info.Name == name {
+			ids = append(ids, id)
+		}
+		p.Close()
+	}
+}
