@@ -14,7 +14,7 @@ var columns = []struct {
 	width int
 }{
 	{"TIME", 9}, {"PID", 8}, {"COMM", 17}, {"SUCCESS", 8}, {"TID", 8}, {"PPID", 8}, {"UID", 6},
-	{"SYSCALL", 8}, {"REQUEST", 19}, {"TARGET", 8}, {"SIGNAL", 10}, {"ACTION", 15}, {"RESULT", 0},
+	{"SYSCALL", 8}, {"REQUEST", 19}, {"TARGET", 8}, {"SIGNAL", 11}, {"ACTION", 15}, {"RESULT", 0},
 }
 
 type tableWriter struct {

@@ -10,8 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cilium/ebpf"
 )
@@ -142,17 +145,52 @@ func (c *Counter) Value(t testing.TB) uint64 {
 }
 
 // AssertUnloaded fails when any of the program ids still names a loaded
-// program.
+// program. The kernel frees a program after its last reference is gone
+// through deferred work, so this waits up to 2 s for each to go.
 func AssertUnloaded(t testing.TB, ids []ebpf.ProgramID) {
 	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
 	for _, id := range ids {
-		p, err := ebpf.NewProgramFromID(id)
-		if err == nil {
+		for {
+			p, err := ebpf.NewProgramFromID(id)
+			if err != nil {
+				break
+			}
 			info, _ := p.Info()
 			p.Close()
-			t.Errorf("program %d (%s) is still loaded after the guard stopped", id, info.Name)
+			if time.Now().After(deadline) {
+				t.Errorf("program %d (%s) is still loaded after the guard stopped", id, info.Name)
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
+}
+
+// ProgramsOf lists the ids of the BPF programs a process holds open,
+// read from /proc/PID/fdinfo.
+func ProgramsOf(t testing.TB, pid int) []ebpf.ProgramID {
+	t.Helper()
+	dir := "/proc/" + strconv.Itoa(pid) + "/fdinfo"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("list fds of %d: %v", pid, err)
+	}
+	var ids []ebpf.ProgramID
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "prog_id:"); ok {
+				if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+					ids = append(ids, ebpf.ProgramID(n))
+				}
+			}
+		}
+	}
+	return ids
 }
 
 // LoadedPrograms lists the ids of loaded programs whose name is name.

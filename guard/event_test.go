@@ -1,0 +1,79 @@
+package guard
+
+import (
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/sigguard/sigguard/internal/bpf"
+)
+
+func sample(raw bpf.GuardEvent) []byte {
+	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(&raw)), unsafe.Sizeof(raw))...)
+}
+
+func TestDecodeEvent(t *testing.T) {
+	raw := bpf.GuardEvent{
+		BootNs: 5_000_000_123, Request: 0x4206, Target: 4321, Tgid: 100, Tid: 101, Ppid: 99, Uid: 1000, Gid: 1001,
+		Signal: 9, Result: -1, Syscall: uint16(SyscallPtrace), Kind: uint8(KindIntervention),
+		Action: uint8(ActionSignalThread), Rule: 1,
+	}
+	for i, c := range "strace" {
+		raw.Comm[i] = int8(c)
+	}
+	clock := bootClock{offset: 1_700_000_000_000_000_000}
+	rules := []Rule{{Name: "first"}, {Name: "second"}}
+	var ev Event
+	var scratch bpf.GuardEvent
+	// Odd offset: records are not aligned the way Go types are.
+	buf := append([]byte{0}, sample(raw)...)[1:]
+	if !decodeEvent(buf, &scratch, &clock, rules, &ev) {
+		t.Fatal("decode failed")
+	}
+	want := Event{
+		Kind: KindIntervention, Time: time.Unix(0, 1_700_000_005_000_000_123), PID: 100, TID: 101, PPID: 99,
+		UID: 1000, GID: 1001, Syscall: SyscallPtrace, Request: 0x4206, Target: 4321,
+		Action: ActionSignalThread, Signal: syscall.SIGKILL, Result: -1, Rule: "second",
+	}
+	copy(want.Comm[:], "strace")
+	if ev != want {
+		t.Errorf("decoded\n%+v\nwant\n%+v", ev, want)
+	}
+	if ev.Success() || ev.Errno() != syscall.EPERM || ev.RequestName() != "PTRACE_SEIZE" {
+		t.Errorf("Success %v Errno %v Request %s", ev.Success(), ev.Errno(), ev.RequestName())
+	}
+	if decodeEvent(buf[:eventSize-1], &scratch, &clock, rules, &ev) {
+		t.Error("a short record decoded")
+	}
+}
+
+func TestDecodeEventAllocatesNothing(t *testing.T) {
+	buf := sample(bpf.GuardEvent{Kind: uint8(KindIntervention), Rule: 0})
+	rules := []Rule{{Name: "r"}}
+	var ev Event
+	var scratch bpf.GuardEvent
+	var clock bootClock
+	if n := testing.AllocsPerRun(1000, func() { decodeEvent(buf, &scratch, &clock, rules, &ev) }); n != 0 {
+		t.Errorf("decodeEvent allocates %.1f times per event", n)
+	}
+}
+
+func BenchmarkDecodeEvent(b *testing.B) {
+	buf := sample(bpf.GuardEvent{Kind: uint8(KindIntervention), Tgid: 1, Rule: 0})
+	rules := []Rule{{Name: "r"}}
+	var ev Event
+	var scratch bpf.GuardEvent
+	var clock bootClock
+	b.ReportAllocs()
+	for b.Loop() {
+		decodeEvent(buf, &scratch, &clock, rules, &ev)
+	}
+}
+
+func TestAuditIsNeverSuccess(t *testing.T) {
+	ev := Event{Action: ActionAudit}
+	if ev.Success() {
+		t.Error("an audit event reports a signal as sent")
+	}
+}

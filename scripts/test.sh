@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting and vet, the check that the committed BPF
+# objects are what the pinned clang makes of the C, and every Go test. Run it
+# as root: the privileged tests load BPF programs (each scoped to processes
+# the test starts in a cgroup of its own) and kill real processes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test: not root, so the privileged tests will be skipped (run as root for the full suite)" >&2
+fi
+./scripts/deps.sh
+
+echo "== gofmt, go vet"
+unformatted=$(gofmt -l $(find . -name '*.go' -not -path './.cache/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change: $unformatted" >&2
+  exit 1
+fi
+go vet ./...
+
+echo "== generated BPF objects match the C"
+./scripts/check-generate.sh
+
+echo "== go test"
+# One package at a time: privileged tests of different packages share the
+# kernel and its list of loaded programs, and two vCPUs.
+go test -count=1 -p 1 ./...

@@ -1,0 +1,194 @@
+// Package e2e runs the built sigguard binary the way a user or a script
+// does, scoped to this test process's children.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sigguard/sigguard/internal/testenv"
+)
+
+const progName = "sigguard_ptrace"
+
+type event struct {
+	Type    string `json:"type"`
+	Time    string `json:"time"`
+	PID     int    `json:"pid"`
+	Comm    string `json:"comm"`
+	Request string `json:"request"`
+	Target  int    `json:"target"`
+	Signal  string `json:"signal"`
+	Action  string `json:"action"`
+	Success bool   `json:"success"`
+	Result  int    `json:"result"`
+}
+
+func TestBinaryKillsAndReports(t *testing.T) {
+	testenv.RequireRoot(t)
+	bin := testenv.Build(t, "./cmd/sigguard")
+	offender := testenv.Offender(t)
+
+	ready := filepath.Join(t.TempDir(), "ready")
+	guard := exec.Command(bin, "--ppid", strconv.Itoa(os.Getpid()), "--ready-file", ready, "--output", "json")
+	// A plain pipe rather than StdoutPipe, so that waiting for the exit
+	// can run beside the reading.
+	stdout, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdout.Close()
+	var stderr bytes.Buffer
+	guard.Stdout, guard.Stderr = w, &stderr
+	if err := guard.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	defer guard.Process.Kill()
+	exited := make(chan error, 1)
+	go func() { exited <- guard.Wait() }()
+	waitForFile(t, ready, exited)
+	progs := testenv.ProgramsOf(t, guard.Process.Pid)
+	if len(progs) == 0 {
+		t.Fatal("the ready file exists but sigguard holds no BPF program")
+	}
+	if content, _ := os.ReadFile(ready); strings.TrimSpace(string(content)) != strconv.Itoa(guard.Process.Pid) {
+		t.Errorf("ready file holds %q, want the guard's pid", content)
+	}
+
+	cg := testenv.NewCgroup(t)
+	victim := cg.Start(t, "sleep", "60")
+	attacker := cg.Command(offender, "attach", strconv.Itoa(victim.Process.Pid))
+	err = attacker.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("offender: %v, want killed by SIGKILL", err)
+	}
+
+	lines := readLines(stdout)
+	ev := waitForEvent(t, lines, attacker.Process.Pid)
+	if ev.Type != "intervention" || ev.Comm != "offender" || ev.Request != "PTRACE_ATTACH" ||
+		ev.Target != victim.Process.Pid || ev.Signal != "SIGKILL" || ev.Action != "signal-process" ||
+		!ev.Success || ev.Result != 0 {
+		t.Errorf("event does not describe the kill: %+v", ev)
+	}
+	if _, err := time.Parse(time.RFC3339Nano, ev.Time); err != nil {
+		t.Errorf("time %q is not RFC 3339: %v", ev.Time, err)
+	}
+
+	if err := guard.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("sigguard exited with %v; stderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sigguard did not stop within 10 s of SIGINT")
+	}
+	log := stderr.String()
+	for _, want := range []string{
+		"guarding ptrace (tier signal",
+		"SIGKILL to the calling process, children of pid " + strconv.Itoa(os.Getpid()),
+		"stopped: 1 interventions, 1 signals sent, 0 failed sends, 0 events lost",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, log)
+		}
+	}
+	if _, err := os.Stat(ready); !os.IsNotExist(err) {
+		t.Errorf("ready file left behind: %v", err)
+	}
+	testenv.AssertUnloaded(t, progs)
+}
+
+// Counting loaded programs by name assumes no other sigguard starts
+// meanwhile; scripts/test.sh runs test packages one at a time.
+func TestBinaryRejectsBadInputWithoutLoading(t *testing.T) {
+	testenv.RequireRoot(t)
+	bin := testenv.Build(t, "./cmd/sigguard")
+	before := len(testenv.LoadedPrograms(t, progName))
+	for _, args := range [][]string{
+		{"--bogus"}, {"--signal", "0"}, {"--signal", "65"}, {"--signal", "FOO"}, {"--ppid", "-1"},
+		{"--ppid", "abc"}, {"--output", "xml"}, {"--ready-file", "/no/such/dir/ready"},
+		{"--ppid", strconv.Itoa(1 << 30)}, {"--cgroup", "/no/such/cgroup"},
+	} {
+		cmd := exec.Command(bin, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Errorf("%v: %v, want exit status 2", args, err)
+		}
+		if msg := stderr.String(); strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "sigguard: ") {
+			t.Errorf("%v: want one line on stderr, got %q", args, msg)
+		}
+	}
+	if after := len(testenv.LoadedPrograms(t, progName)); after != before {
+		t.Errorf("%d sigguard programs loaded before, %d after bad input", before, after)
+	}
+}
+
+func waitForFile(t *testing.T, path string, exited <-chan error) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("sigguard exited before it was ready: %v", err)
+		case <-deadline:
+			t.Fatal("sigguard did not write its ready file within 10 s")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func readLines(r io.Reader) <-chan []byte {
+	out := make(chan []byte, 64)
+	go func() {
+		defer close(out)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			out <- append([]byte(nil), sc.Bytes()...)
+		}
+	}()
+	return out
+}
+
+func waitForEvent(t *testing.T, lines <-chan []byte, pid int) event {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatal("sigguard's output ended before the event")
+			}
+			var ev event
+			if err := json.Unmarshal(line, &ev); err != nil {
+				t.Fatalf("not a JSON line: %q: %v", line, err)
+			}
+			if ev.PID == pid {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no event for pid %d within 5 s", pid)
+		}
+	}
+}
