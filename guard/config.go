@@ -71,31 +71,50 @@ type Config struct {
 
 // ConfigError reports a configuration the guard refuses to start with.
 type ConfigError struct {
-	Field string // which setting, e.g. "rule 1: parent pid"
-	Err   error
+	Rule    string  // the rule's name; empty for settings outside rules
+	Setting Setting // which setting is wrong
+	Err     error
 }
 
-func (e *ConfigError) Error() string { return e.Field + ": " + e.Err.Error() }
+// Setting names a part of the configuration, for error messages.
+type Setting string
+
+const (
+	SettingRules      Setting = "rules"
+	SettingAction     Setting = "action"
+	SettingSignal     Setting = "signal"
+	SettingParentPID  Setting = "parent pid"
+	SettingCgroup     Setting = "cgroup"
+	SettingRingBuffer Setting = "ring buffer size"
+)
+
+func (e *ConfigError) Error() string {
+	if e.Rule == "" {
+		return string(e.Setting) + ": " + e.Err.Error()
+	}
+	return "rule " + e.Rule + ": " + string(e.Setting) + ": " + e.Err.Error()
+}
+
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-func configError(field string, format string, args ...any) error {
-	return &ConfigError{Field: field, Err: fmt.Errorf(format, args...)}
+func configError(setting Setting, format string, args ...any) error {
+	return &ConfigError{Setting: setting, Err: fmt.Errorf(format, args...)}
 }
 
 // Validate checks the configuration without touching the kernel beyond
 // looking up the processes it names.
 func (c Config) Validate() error {
 	if len(c.Rules) == 0 {
-		return configError("rules", "no rules (add at least one)")
+		return configError(SettingRules, "no rules (add at least one)")
 	}
 	if len(c.Rules) > MaxRules {
-		return configError("rules", "%d rules, the kernel side holds at most %d (merge rules)", len(c.Rules), MaxRules)
+		return configError(SettingRules, "%d rules, the kernel side holds at most %d (merge rules)", len(c.Rules), MaxRules)
 	}
 	for i, r := range c.Rules {
 		if err := r.validate(); err != nil {
 			var ce *ConfigError
 			if errors.As(err, &ce) {
-				ce.Field = "rule " + r.nameOr(i) + ": " + ce.Field
+				ce.Rule = r.nameOr(i)
 			}
 			return err
 		}
@@ -114,17 +133,17 @@ func (r Rule) validate() error {
 	switch r.Action {
 	case ActionAudit, ActionSignalProcess, ActionSignalThread:
 	default:
-		return configError("action", "unknown action %d", r.Action)
+		return configError(SettingAction, "unknown action %d", r.Action)
 	}
 	if _, err := signalInRange(int(r.Signal)); err != nil {
-		return &ConfigError{Field: "signal", Err: err}
+		return &ConfigError{Setting: SettingSignal, Err: err}
 	}
 	if r.ParentPID < 0 {
-		return configError("parent pid", "%d is not a process id (use a positive number, or 0 for any parent)", r.ParentPID)
+		return configError(SettingParentPID, "%d is not a process id (use a positive number, or 0 for any parent)", r.ParentPID)
 	}
 	if r.ParentPID > 0 {
 		if _, err := os.Stat("/proc/" + strconv.Itoa(r.ParentPID)); err != nil {
-			return configError("parent pid", "no process %d (check the pid with ps)", r.ParentPID)
+			return configError(SettingParentPID, "no process %d (check the pid with ps)", r.ParentPID)
 		}
 	}
 	return nil
@@ -136,7 +155,7 @@ func validateRingBufferSize(n int) error {
 	}
 	page := os.Getpagesize()
 	if n < page || n&(n-1) != 0 {
-		return configError("ring buffer size", "%d bytes is not a power of two of at least %d (try %d)", n, page, DefaultRingBufferBytes)
+		return configError(SettingRingBuffer, "%d bytes is not a power of two of at least %d (try %d)", n, page, DefaultRingBufferBytes)
 	}
 	return nil
 }

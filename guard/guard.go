@@ -144,7 +144,7 @@ func resolveRules(rules []Rule) ([]bpf.GuardRule, error) {
 		}
 		cg, err := kernfs.ResolveCgroup(r.Cgroup)
 		if err != nil {
-			return nil, &ConfigError{Field: "rule " + r.nameOr(i) + ": cgroup", Err: err}
+			return nil, &ConfigError{Rule: r.nameOr(i), Setting: SettingCgroup, Err: err}
 		}
 		out[i].CgroupId = cg.ID
 		out[i].CgroupLevel = uint32(cg.Level)

@@ -41,11 +41,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err := run(ctx, opts, stdout, stderr); err != nil {
-		fmt.Fprintf(stderr, "sigguard: %v\n", err)
 		var ce *guard.ConfigError
 		if errors.As(err, &ce) {
+			fmt.Fprintf(stderr, "sigguard: %s (see sigguard --help)\n", opts.explain(ce))
 			return exitUsage
 		}
+		fmt.Fprintf(stderr, "sigguard: %v\n", err)
 		return exitFailure
 	}
 	return exitOK

@@ -115,6 +115,19 @@ func (o options) config() guard.Config {
 	}}}
 }
 
+// explain words a rejected configuration in terms of the flag that made it.
+func (o options) explain(ce *guard.ConfigError) string {
+	switch ce.Setting {
+	case guard.SettingParentPID:
+		return fmt.Sprintf("--ppid %d: %v", o.ppid, ce.Err)
+	case guard.SettingCgroup:
+		return fmt.Sprintf("--cgroup %s: %v", o.cgroup, ce.Err)
+	case guard.SettingSignal:
+		return fmt.Sprintf("--signal: %v", ce.Err)
+	}
+	return ce.Error()
+}
+
 type pidValue int
 
 func (v *pidValue) String() string { return strconv.Itoa(int(*v)) }

@@ -108,7 +108,10 @@ func ResolveCgroup(path string) (Cgroup, error) {
 	}
 	var st unix.Stat_t
 	if err := unix.Stat(abs, &st); err != nil {
-		return Cgroup{}, fmt.Errorf("cgroup %s: %w", path, err)
+		if errors.Is(err, unix.ENOENT) {
+			return Cgroup{}, fmt.Errorf("no cgroup %s (cgroup v2 directories are under %s)", abs, mount)
+		}
+		return Cgroup{}, fmt.Errorf("cgroup %s: %w", abs, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR || !isFilesystem(abs, unix.CGROUP2_SUPER_MAGIC) {
 		return Cgroup{}, fmt.Errorf("%s is not a cgroup v2 directory (cgroup v2 is mounted at %s)", path, mount)
