@@ -9,4 +9,6 @@ require (
 
 require github.com/spf13/pflag v1.0.10
 
+require gopkg.in/yaml.v3 v3.0.1
+
 tool github.com/cilium/ebpf/cmd/bpf2go

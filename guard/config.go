@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/sigguard/sigguard/internal/bpf"
 )
@@ -37,27 +38,53 @@ func (a Action) String() string {
 	return "action-" + strconv.Itoa(int(a))
 }
 
-// MaxRules is how many rules the kernel side can hold.
-const MaxRules = 32
+// MaxRules is how many rules the kernel side holds (bits of a mask).
+const MaxRules = 64
+
+// MaxValues is how many values one list of one rule may hold, and
+// MaxMatcherValues how many values all rules together may name.
+const (
+	MaxValues        = 256
+	MaxMatcherValues = 8192
+)
 
 // DefaultRingBufferBytes is the ring buffer size when Config leaves it 0.
 const DefaultRingBufferBytes = 256 << 10
 
-// Rule selects callers of the guarded syscalls and says what to do to them.
-// Every filter that is set must hold; an unset filter matches everyone.
+// Rule selects calls and says what to do to their callers. A call matches
+// when every list under Match holds one of the call's values, and no list
+// under Except does.
 type Rule struct {
-	// Name appears in events; empty means "rule-N".
+	// Name appears in events and counters; empty means "rule-N".
 	Name string
-	// ParentPID limits the rule to direct children of this process (the
-	// real parent, as in the tutorial's target_ppid); 0 means any parent.
-	ParentPID int
-	// Cgroup limits the rule to processes in this cgroup v2 directory or
-	// below it; absolute, or relative to the cgroup v2 mount. Empty: any.
-	Cgroup string
+	// Syscalls the rule guards; empty means ptrace only.
+	Syscalls []Syscall
+	Match    Matchers
+	Except   Matchers
 	// Action is what happens to a matching caller.
 	Action Action
 	// Signal is sent by the signal actions and reported by audit.
 	Signal syscall.Signal
+}
+
+// Matchers are lists of values; an empty list does not constrain.
+type Matchers struct {
+	UID  []uint32
+	Comm []string // the calling thread's command name, at most 15 bytes
+	// Exe paths are resolved to device and inode when the rule is loaded:
+	// renaming, copying to a new name, or changing comm does not escape.
+	Exe      []string
+	PPID     []int    // the real parent's pid
+	Ancestor []int    // any ancestor's pid, at any depth
+	Cgroup   []string // cgroup v2 directories; each covers its subtree
+	Request  []int64  // ptrace requests; only for rules guarding ptrace alone
+	// TargetPID protects these processes: the pid the call names.
+	TargetPID []int
+}
+
+func (m Matchers) empty() bool {
+	return len(m.UID)+len(m.Comm)+len(m.Exe)+len(m.PPID)+len(m.Ancestor)+len(m.Cgroup)+
+		len(m.Request)+len(m.TargetPID) == 0
 }
 
 // Config is everything a Guard enforces.
@@ -65,7 +92,8 @@ type Config struct {
 	// Rules are tried in order; the first that matches decides.
 	Rules []Rule
 	// RingBufferBytes sizes the event ring buffer: a power of two and a
-	// multiple of the page size. 0 means DefaultRingBufferBytes.
+	// multiple of the page size. 0 means DefaultRingBufferBytes. It cannot
+	// change on Reload.
 	RingBufferBytes int
 }
 
@@ -81,10 +109,18 @@ type Setting string
 
 const (
 	SettingRules      Setting = "rules"
+	SettingName       Setting = "name"
+	SettingSyscalls   Setting = "syscalls"
 	SettingAction     Setting = "action"
 	SettingSignal     Setting = "signal"
-	SettingParentPID  Setting = "parent pid"
+	SettingUID        Setting = "uid"
+	SettingComm       Setting = "comm"
+	SettingExe        Setting = "exe"
+	SettingParentPID  Setting = "ppid"
+	SettingAncestor   Setting = "ancestor"
 	SettingCgroup     Setting = "cgroup"
+	SettingRequest    Setting = "request"
+	SettingTargetPID  Setting = "target pid"
 	SettingRingBuffer Setting = "ring buffer size"
 )
 
@@ -102,22 +138,11 @@ func configError(setting Setting, format string, args ...any) error {
 }
 
 // Validate checks the configuration without touching the kernel beyond
-// looking up the processes it names.
+// looking up the processes, files and cgroups it names.
 func (c Config) Validate() error {
-	if len(c.Rules) == 0 {
-		return configError(SettingRules, "no rules (add at least one)")
-	}
-	if len(c.Rules) > MaxRules {
-		return configError(SettingRules, "%d rules, the kernel side holds at most %d (merge rules)", len(c.Rules), MaxRules)
-	}
-	for i, r := range c.Rules {
-		if err := r.validate(); err != nil {
-			var ce *ConfigError
-			if errors.As(err, &ce) {
-				ce.Rule = r.nameOr(i)
-			}
-			return err
-		}
+	_, err := compile(c.Rules, 0)
+	if err != nil {
+		return err
 	}
 	return validateRingBufferSize(c.RingBufferBytes)
 }
@@ -129,6 +154,16 @@ func (r Rule) nameOr(index int) string {
 	return "rule-" + strconv.Itoa(index+1)
 }
 
+// GuardedSyscalls is the rule's syscall set: ptrace when none is named.
+func (r Rule) GuardedSyscalls() []Syscall { return r.syscalls() }
+
+func (r Rule) syscalls() []Syscall {
+	if len(r.Syscalls) == 0 {
+		return []Syscall{SyscallPtrace}
+	}
+	return r.Syscalls
+}
+
 func (r Rule) validate() error {
 	switch r.Action {
 	case ActionAudit, ActionSignalProcess, ActionSignalThread:
@@ -138,15 +173,53 @@ func (r Rule) validate() error {
 	if _, err := signalInRange(int(r.Signal)); err != nil {
 		return &ConfigError{Setting: SettingSignal, Err: err}
 	}
-	if r.ParentPID < 0 {
-		return configError(SettingParentPID, "%d is not a process id (use a positive number, or 0 for any parent)", r.ParentPID)
+	for _, s := range r.syscalls() {
+		if _, ok := hooks[s]; !ok {
+			return configError(SettingSyscalls, "unknown syscall %d", s)
+		}
 	}
-	if r.ParentPID > 0 {
-		if _, err := os.Stat("/proc/" + strconv.Itoa(r.ParentPID)); err != nil {
-			return configError(SettingParentPID, "no process %d (check the pid with ps)", r.ParentPID)
+	for _, m := range []Matchers{r.Match, r.Except} {
+		if err := m.validate(r.syscalls()); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+func (m Matchers) validate(syscalls []Syscall) error {
+	for setting, n := range map[Setting]int{
+		SettingUID: len(m.UID), SettingComm: len(m.Comm), SettingExe: len(m.Exe), SettingParentPID: len(m.PPID),
+		SettingAncestor: len(m.Ancestor), SettingCgroup: len(m.Cgroup), SettingRequest: len(m.Request),
+		SettingTargetPID: len(m.TargetPID),
+	} {
+		if n > MaxValues {
+			return configError(setting, "%d values, at most %d per list (split the rule)", n, MaxValues)
+		}
+	}
+	for _, c := range m.Comm {
+		if c == "" || len(c) > 15 || !utf8.ValidString(c) {
+			return configError(SettingComm, "%q is not a command name (1 to 15 bytes, as in /proc/PID/comm)", c)
+		}
+	}
+	for setting, pids := range map[Setting][]int{SettingParentPID: m.PPID, SettingAncestor: m.Ancestor, SettingTargetPID: m.TargetPID} {
+		for _, pid := range pids {
+			if pid <= 0 {
+				return configError(setting, "%d is not a process id (use a positive number)", pid)
+			}
+			if setting != SettingTargetPID && !processExists(pid) {
+				return configError(setting, "no process %d (check the pid with ps)", pid)
+			}
+		}
+	}
+	if len(m.Request) > 0 && (len(syscalls) != 1 || syscalls[0] != SyscallPtrace) {
+		return configError(SettingRequest, "ptrace requests only apply to a rule that guards ptrace alone (put the other syscalls in a rule of their own)")
+	}
+	return nil
+}
+
+func processExists(pid int) bool {
+	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
+	return err == nil
 }
 
 func validateRingBufferSize(n int) error {
@@ -163,6 +236,11 @@ func validateRingBufferSize(n int) error {
 // String says in words what the rule does, for start-up lines and checks.
 func (r Rule) String() string {
 	var b strings.Builder
+	names := make([]string, 0, len(r.syscalls()))
+	for _, s := range r.syscalls() {
+		names = append(names, s.String())
+	}
+	b.WriteString(strings.Join(names, ", ") + ": ")
 	switch r.Action {
 	case ActionAudit:
 		b.WriteString("audit (would send " + SignalName(r.Signal) + ")")
@@ -171,17 +249,45 @@ func (r Rule) String() string {
 	default:
 		b.WriteString(SignalName(r.Signal) + " to the calling process")
 	}
-	var who []string
-	if r.ParentPID > 0 {
-		who = append(who, "children of pid "+strconv.Itoa(r.ParentPID))
-	}
-	if r.Cgroup != "" {
-		who = append(who, "cgroup "+r.Cgroup)
-	}
-	if len(who) == 0 {
-		b.WriteString(", every process")
+	if r.Match.empty() {
+		b.WriteString(", every caller")
 	} else {
-		b.WriteString(", " + strings.Join(who, " in "))
+		b.WriteString(", callers with " + r.Match.String())
+	}
+	if !r.Except.empty() {
+		b.WriteString(", except " + r.Except.String())
 	}
 	return b.String()
+}
+
+func (m Matchers) String() string {
+	var parts []string
+	add := func(name string, n int, format func(i int) string) {
+		if n == 0 {
+			return
+		}
+		vals := make([]string, n)
+		for i := range vals {
+			vals[i] = format(i)
+		}
+		parts = append(parts, name+" "+strings.Join(vals, "|"))
+	}
+	add("uid", len(m.UID), func(i int) string { return strconv.Itoa(int(m.UID[i])) })
+	add("comm", len(m.Comm), func(i int) string { return m.Comm[i] })
+	add("exe", len(m.Exe), func(i int) string { return m.Exe[i] })
+	add("ppid", len(m.PPID), func(i int) string { return strconv.Itoa(m.PPID[i]) })
+	add("ancestor", len(m.Ancestor), func(i int) string { return strconv.Itoa(m.Ancestor[i]) })
+	add("cgroup", len(m.Cgroup), func(i int) string { return m.Cgroup[i] })
+	add("request", len(m.Request), func(i int) string { return PtraceRequestName(m.Request[i]) })
+	add("target pid", len(m.TargetPID), func(i int) string { return strconv.Itoa(m.TargetPID[i]) })
+	return strings.Join(parts, " and ")
+}
+
+// errorIn attaches a rule's name to the error a check of it returned.
+func errorIn(err error, rule string) error {
+	var ce *ConfigError
+	if errors.As(err, &ce) && ce.Rule == "" {
+		ce.Rule = rule
+	}
+	return err
 }

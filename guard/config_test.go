@@ -19,14 +19,14 @@ func TestConfigValidate(t *testing.T) {
 		wantErr string
 	}{
 		"one rule":          {Config{Rules: []Rule{ok}}, ""},
-		"own parent":        {Config{Rules: []Rule{{ParentPID: os.Getpid(), Action: ActionAudit, Signal: 9}}}, ""},
+		"own parent":        {Config{Rules: []Rule{{Match: Matchers{PPID: []int{os.Getpid()}}, Action: ActionAudit, Signal: 9}}}, ""},
 		"page ring":         {Config{Rules: []Rule{ok}, RingBufferBytes: os.Getpagesize()}, ""},
 		"no rules":          {Config{}, "no rules"},
-		"too many rules":    {Config{Rules: many}, "at most 32"},
+		"too many rules":    {Config{Rules: many}, "at most 64"},
 		"signal zero":       {Config{Rules: []Rule{{Action: ActionAudit}}}, "rule rule-1: signal: signal 0"},
 		"signal 65":         {Config{Rules: []Rule{{Action: ActionAudit, Signal: 65}}}, "out of range"},
-		"negative parent":   {Config{Rules: []Rule{{Name: "x", ParentPID: -1, Action: ActionAudit, Signal: 9}}}, "rule x: parent pid"},
-		"missing parent":    {Config{Rules: []Rule{{ParentPID: 1 << 30, Action: ActionAudit, Signal: 9}}}, "no process"},
+		"negative parent":   {Config{Rules: []Rule{{Name: "x", Match: Matchers{PPID: []int{-1}}, Action: ActionAudit, Signal: 9}}}, "rule x: ppid"},
+		"missing parent":    {Config{Rules: []Rule{{Except: Matchers{Ancestor: []int{1 << 30}}, Action: ActionAudit, Signal: 9}}}, "ancestor: no process"},
 		"unknown action":    {Config{Rules: []Rule{{Action: 7, Signal: 9}}}, "unknown action"},
 		"ring not pow2":     {Config{Rules: []Rule{ok}, RingBufferBytes: 5000}, "power of two"},
 		"ring below a page": {Config{Rules: []Rule{ok}, RingBufferBytes: 64}, "power of two"},
@@ -47,12 +47,15 @@ func TestConfigValidate(t *testing.T) {
 
 func TestRuleString(t *testing.T) {
 	for want, r := range map[string]Rule{
-		"SIGKILL to the calling process, every process":                    {Action: ActionSignalProcess, Signal: 9},
-		"SIGUSR1 to the calling thread, children of pid 7":                 {Action: ActionSignalThread, Signal: 10, ParentPID: 7},
-		"audit (would send SIGKILL), children of pid 7 in cgroup /sys/x/y": {Action: ActionAudit, Signal: 9, ParentPID: 7, Cgroup: "/sys/x/y"},
+		"ptrace: SIGKILL to the calling process, every caller": {Action: ActionSignalProcess, Signal: 9},
+		"ptrace: SIGUSR1 to the calling thread, callers with ppid 7": {
+			Action: ActionSignalThread, Signal: 10, Match: Matchers{PPID: []int{7}}},
+		"ptrace, openat: audit (would send SIGKILL), callers with ppid 7 and cgroup /sys/x/y, except comm gdb|lldb": {
+			Syscalls: []Syscall{SyscallPtrace, SyscallOpenat}, Action: ActionAudit, Signal: 9,
+			Match: Matchers{PPID: []int{7}, Cgroup: []string{"/sys/x/y"}}, Except: Matchers{Comm: []string{"gdb", "lldb"}}},
 	} {
 		if got := r.String(); got != want {
-			t.Errorf("got %q, want %q", got, want)
+			t.Errorf("got  %q\nwant %q", got, want)
 		}
 	}
 }

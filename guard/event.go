@@ -2,6 +2,7 @@ package guard
 
 import (
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -28,20 +29,6 @@ func (k Kind) String() string {
 		return "lost"
 	}
 	return "kind-" + strconv.Itoa(int(k))
-}
-
-// Syscall identifies a guarded syscall.
-type Syscall uint16
-
-// SyscallPtrace is ptrace(2).
-const SyscallPtrace = Syscall(bpf.GuardSyscallIdSG_SYSCALL_PTRACE)
-
-func (s Syscall) String() string {
-	switch s {
-	case SyscallPtrace:
-		return "ptrace"
-	}
-	return "syscall-" + strconv.Itoa(int(s))
 }
 
 // Comm is a task's command name as the kernel keeps it: at most 15 bytes,
@@ -76,9 +63,11 @@ type Event struct {
 	Comm Comm
 
 	Syscall Syscall
-	// Request is ptrace's request argument.
+	// Request is ptrace's request argument (0 for other syscalls).
 	Request int64
-	// Target is the pid the call names (ptrace's pid argument).
+	// Target is the pid the call names: ptrace's pid, process_vm_*'s pid,
+	// the process behind pidfd_getfd's pidfd, perf_event_open's pid (-1 for
+	// every process on a CPU), or the <pid> of an opened /proc/<pid>/mem.
 	Target int64
 
 	Action Action
@@ -107,8 +96,13 @@ func (e *Event) Errno() syscall.Errno {
 	return 0
 }
 
-// RequestName names the ptrace request.
-func (e *Event) RequestName() string { return PtraceRequestName(e.Request) }
+// RequestName names the ptrace request; "" for other syscalls.
+func (e *Event) RequestName() string {
+	if e.Syscall != SyscallPtrace {
+		return ""
+	}
+	return PtraceRequestName(e.Request)
+}
 
 // eventSize is the size of struct event, which the kernel writes verbatim.
 const eventSize = int(unsafe.Sizeof(bpf.GuardEvent{}))
@@ -116,7 +110,7 @@ const eventSize = int(unsafe.Sizeof(bpf.GuardEvent{}))
 // decodeEvent fills ev from a ring buffer sample without allocating. The
 // sample is copied into an aligned struct first: ring buffer records are
 // only 8-byte aligned by convention, not by the Go type system.
-func decodeEvent(sample []byte, raw *bpf.GuardEvent, clock *bootClock, rules []Rule, ev *Event) bool {
+func decodeEvent(sample []byte, raw *bpf.GuardEvent, clock *bootClock, names *[2]atomic.Pointer[[]string], ev *Event) bool {
 	if len(sample) < eventSize {
 		return false
 	}
@@ -140,8 +134,8 @@ func decodeEvent(sample []byte, raw *bpf.GuardEvent, clock *bootClock, rules []R
 	for i, c := range raw.Comm {
 		ev.Comm[i] = byte(c)
 	}
-	if int(raw.Rule) < len(rules) {
-		ev.Rule = rules[raw.Rule].Name
+	if gen := names[raw.Generation&1].Load(); gen != nil && int(raw.Rule) < len(*gen) {
+		ev.Rule = (*gen)[raw.Rule]
 	}
 	return true
 }

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -17,18 +18,19 @@ func TestDecodeEvent(t *testing.T) {
 	raw := bpf.GuardEvent{
 		BootNs: 5_000_000_123, Request: 0x4206, Target: 4321, Tgid: 100, Tid: 101, Ppid: 99, Uid: 1000, Gid: 1001,
 		Signal: 9, Result: -1, Syscall: uint16(SyscallPtrace), Kind: uint8(KindIntervention),
-		Action: uint8(ActionSignalThread), Rule: 1,
+		Action: uint8(ActionSignalThread), Rule: 1, Generation: 1,
 	}
 	for i, c := range "strace" {
 		raw.Comm[i] = int8(c)
 	}
 	clock := bootClock{offset: 1_700_000_000_000_000_000}
-	rules := []Rule{{Name: "first"}, {Name: "second"}}
+	var names [2]atomic.Pointer[[]string]
+	names[1].Store(&[]string{"first", "second"})
 	var ev Event
 	var scratch bpf.GuardEvent
 	// Odd offset: records are not aligned the way Go types are.
 	buf := append([]byte{0}, sample(raw)...)[1:]
-	if !decodeEvent(buf, &scratch, &clock, rules, &ev) {
+	if !decodeEvent(buf, &scratch, &clock, &names, &ev) {
 		t.Fatal("decode failed")
 	}
 	want := Event{
@@ -43,31 +45,33 @@ func TestDecodeEvent(t *testing.T) {
 	if ev.Success() || ev.Errno() != syscall.EPERM || ev.RequestName() != "PTRACE_SEIZE" {
 		t.Errorf("Success %v Errno %v Request %s", ev.Success(), ev.Errno(), ev.RequestName())
 	}
-	if decodeEvent(buf[:eventSize-1], &scratch, &clock, rules, &ev) {
+	if decodeEvent(buf[:eventSize-1], &scratch, &clock, &names, &ev) {
 		t.Error("a short record decoded")
 	}
 }
 
 func TestDecodeEventAllocatesNothing(t *testing.T) {
 	buf := sample(bpf.GuardEvent{Kind: uint8(KindIntervention), Rule: 0})
-	rules := []Rule{{Name: "r"}}
+	var names [2]atomic.Pointer[[]string]
+	names[0].Store(&[]string{"r"})
 	var ev Event
 	var scratch bpf.GuardEvent
 	var clock bootClock
-	if n := testing.AllocsPerRun(1000, func() { decodeEvent(buf, &scratch, &clock, rules, &ev) }); n != 0 {
+	if n := testing.AllocsPerRun(1000, func() { decodeEvent(buf, &scratch, &clock, &names, &ev) }); n != 0 {
 		t.Errorf("decodeEvent allocates %.1f times per event", n)
 	}
 }
 
 func BenchmarkDecodeEvent(b *testing.B) {
 	buf := sample(bpf.GuardEvent{Kind: uint8(KindIntervention), Tgid: 1, Rule: 0})
-	rules := []Rule{{Name: "r"}}
+	var names [2]atomic.Pointer[[]string]
+	names[0].Store(&[]string{"r"})
 	var ev Event
 	var scratch bpf.GuardEvent
 	var clock bootClock
 	b.ReportAllocs()
 	for b.Loop() {
-		decodeEvent(buf, &scratch, &clock, rules, &ev)
+		decodeEvent(buf, &scratch, &clock, &names, &ev)
 	}
 }
 

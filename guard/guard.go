@@ -13,7 +13,10 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"sort"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -37,10 +40,16 @@ const pollInterval = 100 * time.Millisecond
 
 // Guard is a running set of attached programs and the reader of their events.
 type Guard struct {
-	rules  []Rule
 	objs   bpf.GuardObjects
-	links  []link.Link
 	reader *ringbuf.Reader
+
+	// mu serialises Reload, and guards links and current against it.
+	mu      sync.Mutex
+	links   map[Syscall]link.Link
+	current *compiled
+	// names holds each generation's rule names for the reader, which
+	// must name events of the generation that matched them.
+	names [2]atomic.Pointer[[]string]
 
 	// Reused by Run for every record, so reading allocates nothing.
 	record ringbuf.Record
@@ -69,10 +78,14 @@ type Stats struct {
 }
 
 // Start checks the kernel and privileges, loads the programs with cfg's
-// rules and attaches them. When Start returns without error, enforcement
-// is live; on error nothing is left loaded.
+// rules and attaches the hooks they need. When Start returns without error,
+// enforcement is live; on error nothing is left loaded.
 func Start(cfg Config) (_ *Guard, err error) {
-	if err := cfg.Validate(); err != nil {
+	if err := validateRingBufferSize(cfg.RingBufferBytes); err != nil {
+		return nil, err
+	}
+	policy, err := compile(cfg.Rules, 0)
+	if err != nil {
 		return nil, err
 	}
 	if err := checkPrivileges(); err != nil {
@@ -89,12 +102,8 @@ func Start(cfg Config) (_ *Guard, err error) {
 	if err := kernfs.EnsureTracefs(); err != nil {
 		return nil, err
 	}
-	kernelRules, err := resolveRules(cfg.Rules)
-	if err != nil {
-		return nil, err
-	}
 
-	g := &Guard{rules: namedRules(cfg.Rules)}
+	g := &Guard{links: map[Syscall]link.Link{}}
 	defer func() {
 		if err != nil {
 			_ = g.Close()
@@ -103,53 +112,76 @@ func Start(cfg Config) (_ *Guard, err error) {
 	if err := g.load(cfg); err != nil {
 		return nil, err
 	}
-	if err := g.writeRules(kernelRules); err != nil {
-		return nil, err
-	}
 	if g.reader, err = ringbuf.NewReader(g.objs.Events); err != nil {
 		return nil, fmt.Errorf("open ring buffer reader: %w", err)
 	}
-	// Attach last: from here on, callers are signalled.
-	if err := g.attach(); err != nil {
+	// Hooks attach last, onto a policy already in place.
+	if err := g.install(policy); err != nil {
 		return nil, err
 	}
 	g.clock.sync()
 	return g, nil
 }
 
-// namedRules gives every unnamed rule its default name once, so that
-// events can carry names without building strings per event.
-func namedRules(rules []Rule) []Rule {
-	named := make([]Rule, len(rules))
-	for i, r := range rules {
-		r.Name = r.nameOr(i)
-		named[i] = r
+// Reload replaces the rules without a moment unguarded: the new rules are
+// written beside the old ones, new hooks attached, and one map write makes
+// the kernel switch. On error the old rules stay in force.
+func (g *Guard) Reload(rules []Rule) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.current == nil {
+		return ErrClosed
 	}
-	return named
+	next, err := compile(rules, 1-g.generation())
+	if err != nil {
+		return err
+	}
+	return g.install(next)
 }
 
-// resolveRules turns rules into their kernel form, resolving cgroup paths
-// to the ids the kernel compares.
-func resolveRules(rules []Rule) ([]bpf.GuardRule, error) {
-	out := make([]bpf.GuardRule, len(rules))
-	for i, r := range rules {
-		out[i] = bpf.GuardRule{
-			Ppid:   uint32(r.ParentPID),
-			Signal: uint32(r.Signal),
-			Action: uint8(r.Action),
-			InUse:  1,
-		}
-		if r.Cgroup == "" {
-			continue
-		}
-		cg, err := kernfs.ResolveCgroup(r.Cgroup)
-		if err != nil {
-			return nil, &ConfigError{Rule: r.nameOr(i), Setting: SettingCgroup, Err: err}
-		}
-		out[i].CgroupId = cg.ID
-		out[i].CgroupLevel = uint32(cg.Level)
+func (g *Guard) generation() uint32 {
+	if g.current == nil {
+		return 1 // so that the first policy is generation 0
 	}
-	return out, nil
+	return g.current.gen
+}
+
+// install writes policy as the next generation, attaches the hooks it
+// needs, switches the kernel to it, then drops the previous generation
+// and the hooks only it needed. Callers hold g.mu (or own g exclusively).
+func (g *Guard) install(next *compiled) error {
+	gen := next.gen
+	if err := g.writeGeneration(next); err != nil {
+		return err
+	}
+	for s := range next.syscalls {
+		if err := g.attach(s); err != nil {
+			return err
+		}
+	}
+	g.names[gen].Store(&next.names)
+	if err := g.objs.Active.Update(uint32(0), gen, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("switch to the new policy: %w", err)
+	}
+	prev := g.current
+	g.current = next
+	if prev == nil {
+		return nil
+	}
+	for s, l := range g.links {
+		if !next.syscalls[s] {
+			if err := l.Close(); err != nil {
+				return fmt.Errorf("detach %s: %w", s, err)
+			}
+			delete(g.links, s)
+		}
+	}
+	for k := range prev.matchers {
+		if err := g.objs.Matchers.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("remove old policy: %w", err)
+		}
+	}
+	return nil
 }
 
 func (g *Guard) load(cfg Config) error {
@@ -174,33 +206,100 @@ func (g *Guard) load(cfg Config) error {
 	return nil
 }
 
-func (g *Guard) writeRules(rules []bpf.GuardRule) error {
-	for i := range rules {
-		if err := g.objs.Rules.Update(uint32(i), &rules[i], ebpf.UpdateAny); err != nil {
+// writeGeneration fills the inactive generation's tables and zeroes its
+// per-rule counters. The kernel does not read them until `active` flips.
+func (g *Guard) writeGeneration(c *compiled) error {
+	for k, v := range c.matchers {
+		if err := g.objs.Matchers.Update(k, v, ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("write policy values: %w (the kernel table holds %d)", err, g.objs.Matchers.MaxEntries())
+		}
+	}
+	for i := uint32(0); i < MaxRules; i++ {
+		var r bpf.GuardRule
+		if int(i) < len(c.rules) {
+			r = c.rules[i]
+		}
+		if err := g.objs.Rules.Update(c.gen*MaxRules+i, &r, ebpf.UpdateAny); err != nil {
 			return fmt.Errorf("write rule %d: %w", i, err)
 		}
+	}
+	zero := make([]uint64, ebpf.MustPossibleCPU())
+	for i := uint32(0); i < MaxRules*ruleCounters; i++ {
+		if err := g.objs.RuleCounters.Update(c.gen*MaxRules*ruleCounters+i, zero, ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("reset rule counters: %w", err)
+		}
+	}
+	if err := g.objs.Policies.Update(c.gen, &c.policy, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("write policy: %w", err)
 	}
 	return nil
 }
 
-func (g *Guard) attach() error {
-	l, err := link.Tracepoint("syscalls", "sys_enter_ptrace", g.objs.SigguardPtrace, nil)
+const ruleCounters = uint32(bpf.GuardRuleCounterSG_RULE_COUNTER_MAX)
+
+// attach hooks a syscall's tracepoint, once.
+func (g *Guard) attach(s Syscall) error {
+	if g.links[s] != nil {
+		return nil
+	}
+	h := hooks[s]
+	prog := g.program(h.program)
+	l, err := link.Tracepoint("syscalls", h.tracepoint, prog, nil)
 	if err != nil {
 		hint := hintFor(err)
 		if errors.Is(err, os.ErrNotExist) {
 			hint = " (the kernel needs CONFIG_FTRACE_SYSCALLS for syscall tracepoints)"
 		}
-		return fmt.Errorf("attach tracepoint syscalls/sys_enter_ptrace: %w%s", err, hint)
+		return fmt.Errorf("attach tracepoint syscalls/%s: %w%s", h.tracepoint, err, hint)
 	}
-	g.links = append(g.links, l)
+	g.links[s] = l
 	return nil
+}
+
+func (g *Guard) program(name string) *ebpf.Program {
+	for _, p := range g.programs() {
+		if p.name == name {
+			return p.prog
+		}
+	}
+	return nil
+}
+
+type namedProgram struct {
+	name string
+	prog *ebpf.Program
+}
+
+func (g *Guard) programs() []namedProgram {
+	p := &g.objs.GuardPrograms
+	return []namedProgram{
+		{bpf.GuardProgSgPtrace, p.SgPtrace},
+		{bpf.GuardProgSgVmReadv, p.SgVmReadv},
+		{bpf.GuardProgSgVmWritev, p.SgVmWritev},
+		{bpf.GuardProgSgPidfdGetfd, p.SgPidfdGetfd},
+		{bpf.GuardProgSgPerfOpen, p.SgPerfOpen},
+		{bpf.GuardProgSgOpenExit, p.SgOpenExit},
+		{bpf.GuardProgSgOpenatExit, p.SgOpenatExit},
+		{bpf.GuardProgSgOpenat2Exit, p.SgOpenat2Exit},
+	}
 }
 
 // Tier says how this guard enforces.
 func (g *Guard) Tier() Tier { return TierSignal }
 
-// Rules returns the rules in force, each with its name filled in.
-func (g *Guard) Rules() []Rule { return append([]Rule(nil), g.rules...) }
+// Hooked lists the syscalls whose hooks are attached.
+func (g *Guard) Hooked() []Syscall {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []Syscall
+	for s := range hooks {
+		if g.links[s] != nil {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
 
 // Run delivers every event to handle until ctx ends or handle fails. The
 // *Event is reused between calls. Loss of events is reported as a KindLost
@@ -245,7 +344,7 @@ func (g *Guard) Run(ctx context.Context, handle func(*Event) error) error {
 var ErrClosed = errors.New("guard closed")
 
 func (g *Guard) deliver(handle func(*Event) error) error {
-	if !decodeEvent(g.record.RawSample, &g.raw, &g.clock, g.rules, &g.event) {
+	if !decodeEvent(g.record.RawSample, &g.raw, &g.clock, &g.names, &g.event) {
 		return fmt.Errorf("short ring buffer record: %d bytes, want %d (kernel and user space built from different sources?)",
 			len(g.record.RawSample), eventSize)
 	}
@@ -286,9 +385,13 @@ func (g *Guard) reportLoss(handle func(*Event) error) error {
 }
 
 func (g *Guard) counter(which bpf.GuardCounter) (uint64, error) {
+	return sumPerCPU(g.objs.Counters, uint32(which))
+}
+
+func sumPerCPU(m *ebpf.Map, key uint32) (uint64, error) {
 	var perCPU []uint64
-	if err := g.objs.Counters.Lookup(uint32(which), &perCPU); err != nil {
-		return 0, fmt.Errorf("read counter %d: %w", which, err)
+	if err := m.Lookup(key, &perCPU); err != nil {
+		return 0, fmt.Errorf("read counter %d: %w", key, err)
 	}
 	var sum uint64
 	for _, v := range perCPU {
@@ -316,17 +419,55 @@ func (g *Guard) Stats() (Stats, error) {
 		}
 		*c.into = v
 	}
-	if ps, err := g.objs.SigguardPtrace.Stats(); err == nil {
-		s.MissedRuns = ps.RecursionMisses
+	for _, p := range g.programs() {
+		if p.prog == nil {
+			continue
+		}
+		if ps, err := p.prog.Stats(); err == nil {
+			s.MissedRuns += ps.RecursionMisses
+		}
 	}
 	return s, nil
+}
+
+// RuleStats are one rule's kernel-side counters.
+type RuleStats struct {
+	Rule        string
+	Matched     uint64
+	Signalled   uint64
+	FailedSends uint64
+}
+
+// RuleStats reads the counters of the rules in force, in rule order. They
+// start at 0 when a policy is loaded.
+func (g *Guard) RuleStats() ([]RuleStats, error) {
+	g.mu.Lock()
+	cur := g.current
+	g.mu.Unlock()
+	if cur == nil {
+		return nil, ErrClosed
+	}
+	out := make([]RuleStats, len(cur.names))
+	for i, name := range cur.names {
+		out[i].Rule = name
+		base := (cur.gen*MaxRules + uint32(i)) * ruleCounters
+		for c, into := range []*uint64{&out[i].Matched, &out[i].Signalled, &out[i].FailedSends} {
+			v, err := sumPerCPU(g.objs.RuleCounters, base+uint32(c))
+			if err != nil {
+				return nil, err
+			}
+			*into = v
+		}
+	}
+	return out, nil
 }
 
 // ProgramIDs lists the kernel ids of the loaded programs, e.g. to check
 // from outside that none is left after Close.
 func (g *Guard) ProgramIDs() []ebpf.ProgramID {
 	var ids []ebpf.ProgramID
-	for _, p := range []*ebpf.Program{g.objs.SigguardPtrace} {
+	for _, np := range g.programs() {
+		p := np.prog
 		if p == nil {
 			continue
 		}
@@ -340,13 +481,15 @@ func (g *Guard) ProgramIDs() []ebpf.ProgramID {
 }
 
 func (g *Guard) detach() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	var errs []error
-	for _, l := range g.links {
+	for s, l := range g.links {
 		if err := l.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("detach: %w", err))
+			errs = append(errs, fmt.Errorf("detach %s: %w", s, err))
 		}
+		delete(g.links, s)
 	}
-	g.links = nil
 	return errors.Join(errs...)
 }
 
@@ -355,6 +498,9 @@ func (g *Guard) detach() error {
 func (g *Guard) Close() error {
 	g.closeOnce.Do(func() {
 		errs := []error{g.detach()}
+		g.mu.Lock()
+		g.current = nil
+		g.mu.Unlock()
 		if g.reader != nil {
 			errs = append(errs, g.reader.Close())
 		}

@@ -30,7 +30,7 @@ type running struct {
 // delay, if given, stalls the reader on the first event.
 func startGuard(t *testing.T, cg *testenv.Cgroup, rule guard.Rule, cfg guard.Config, stall time.Duration) *running {
 	t.Helper()
-	rule.Cgroup = cg.Path
+	rule.Match.Cgroup = append(rule.Match.Cgroup, cg.Path)
 	cfg.Rules = []guard.Rule{rule}
 	g, err := guard.Start(cfg)
 	if err != nil {
@@ -189,7 +189,7 @@ func TestParentPIDScope(t *testing.T) {
 	cg := testenv.NewCgroup(t)
 	// Children of this test process are in scope; a grandchild is not.
 	rule := killRule
-	rule.ParentPID = os.Getpid()
+	rule.Match.PPID = []int{os.Getpid()}
 	r := startGuard(t, cg, rule, guard.Config{}, 0)
 
 	child := cg.Command(offender, "fail")
@@ -396,7 +396,7 @@ func TestCloseUnloadsEverything(t *testing.T) {
 	testenv.RequireRoot(t)
 	cg := testenv.NewCgroup(t)
 	killRule := killRule
-	killRule.Cgroup = cg.Path
+	killRule.Match.Cgroup = []string{cg.Path}
 	g, err := guard.Start(guard.Config{Rules: []guard.Rule{killRule}})
 	if err != nil {
 		t.Fatal(err)
@@ -413,11 +413,11 @@ func TestCloseUnloadsEverything(t *testing.T) {
 
 func TestBadConfigLoadsNothing(t *testing.T) {
 	testenv.RequireRoot(t)
-	before := len(testenv.LoadedPrograms(t, "sigguard_ptrace"))
+	before := len(testenv.LoadedPrograms(t, "sg_ptrace"))
 	for name, cfg := range map[string]guard.Config{
 		"no rules":       {},
-		"missing cgroup": {Rules: []guard.Rule{{Cgroup: "/sys/fs/cgroup/unified/no-such-cgroup-here", Action: guard.ActionAudit, Signal: 9}}},
-		"no such parent": {Rules: []guard.Rule{{ParentPID: 1 << 30, Action: guard.ActionAudit, Signal: 9}}},
+		"missing cgroup": {Rules: []guard.Rule{{Match: guard.Matchers{Cgroup: []string{"no-such-cgroup-here"}}, Action: guard.ActionAudit, Signal: 9}}},
+		"no such parent": {Rules: []guard.Rule{{Match: guard.Matchers{PPID: []int{1 << 30}}, Action: guard.ActionAudit, Signal: 9}}},
 		"signal 0":       {Rules: []guard.Rule{{Action: guard.ActionAudit}}},
 		"odd ring size":  {Rules: []guard.Rule{{Action: guard.ActionAudit, Signal: 9}}, RingBufferBytes: 5000},
 	} {
@@ -430,7 +430,7 @@ func TestBadConfigLoadsNothing(t *testing.T) {
 			g.Close()
 		}
 	}
-	if after := len(testenv.LoadedPrograms(t, "sigguard_ptrace")); after != before {
+	if after := len(testenv.LoadedPrograms(t, "sg_ptrace")); after != before {
 		t.Errorf("%d sigguard programs loaded before, %d after rejected configs", before, after)
 	}
 }

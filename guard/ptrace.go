@@ -1,6 +1,10 @@
 package guard
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Requests every architecture shares (include/uapi/linux/ptrace.h).
 var ptraceRequests = map[int64]string{
@@ -48,4 +52,24 @@ func PtraceRequestName(request int64) string {
 		return name
 	}
 	return "0x" + strconv.FormatInt(request, 16)
+}
+
+// ParsePtraceRequest reads a request as a name (PTRACE_ATTACH, or ATTACH,
+// any case) or a number (16, 0x4206).
+func ParsePtraceRequest(s string) (int64, error) {
+	if n, err := strconv.ParseInt(s, 0, 64); err == nil {
+		return n, nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "PTRACE_") {
+		name = "PTRACE_" + name
+	}
+	for _, table := range []map[int64]string{ptraceRequests, archPtraceRequests} {
+		for n, known := range table {
+			if known == name {
+				return n, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("unknown ptrace request %q (use a name such as PTRACE_ATTACH or a number)", s)
 }

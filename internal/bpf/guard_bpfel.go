@@ -32,23 +32,23 @@ const (
 )
 
 type GuardEvent struct {
-	_       structs.HostLayout
-	BootNs  uint64
-	Request int64
-	Target  int64
-	Tgid    uint32
-	Tid     uint32
-	Ppid    uint32
-	Uid     uint32
-	Gid     uint32
-	Signal  uint32
-	Result  int32
-	Syscall uint16
-	Kind    uint8
-	Action  uint8
-	Comm    [16]int8
-	Rule    uint32
-	Flags   uint32
+	_          structs.HostLayout
+	BootNs     uint64
+	Request    int64
+	Target     int64
+	Tgid       uint32
+	Tid        uint32
+	Ppid       uint32
+	Uid        uint32
+	Gid        uint32
+	Signal     uint32
+	Result     int32
+	Syscall    uint16
+	Kind       uint8
+	Action     uint8
+	Comm       [16]int8
+	Rule       uint32
+	Generation uint32
 }
 
 type GuardEventKind uint32
@@ -57,36 +57,98 @@ const (
 	GuardEventKindSG_EVENT_INTERVENTION GuardEventKind = 1
 )
 
-type GuardRule struct {
-	_           structs.HostLayout
-	CgroupId    uint64
-	CgroupLevel uint32
-	Ppid        uint32
-	Signal      uint32
-	Action      uint8
-	InUse       uint8
-	Reserved    [2]uint8
+type GuardMatchKey uint32
+
+const (
+	GuardMatchKeySG_KEY_UID        GuardMatchKey = 0
+	GuardMatchKeySG_KEY_COMM       GuardMatchKey = 1
+	GuardMatchKeySG_KEY_EXE        GuardMatchKey = 2
+	GuardMatchKeySG_KEY_PPID       GuardMatchKey = 3
+	GuardMatchKeySG_KEY_ANCESTOR   GuardMatchKey = 4
+	GuardMatchKeySG_KEY_CGROUP     GuardMatchKey = 5
+	GuardMatchKeySG_KEY_REQUEST    GuardMatchKey = 6
+	GuardMatchKeySG_KEY_TARGET_PID GuardMatchKey = 7
+	GuardMatchKeySG_KEY_MAX        GuardMatchKey = 8
+)
+
+type GuardMatcherKey struct {
+	_          structs.HostLayout
+	Generation uint32
+	Key        uint32
+	A          uint64
+	B          uint64
 }
+
+type GuardMatcherMasks struct {
+	_      structs.HostLayout
+	Match  uint64
+	Except uint64
+}
+
+type GuardPolicy struct {
+	_        structs.HostLayout
+	Rules    uint64
+	Syscalls [9]uint64
+	Uses     [8]uint64
+	Excepts  [8]uint64
+}
+
+type GuardRule struct {
+	_        structs.HostLayout
+	Signal   uint32
+	Action   uint8
+	Reserved [3]uint8
+}
+
+type GuardRuleCounter uint32
+
+const (
+	GuardRuleCounterSG_RULE_MATCHED     GuardRuleCounter = 0
+	GuardRuleCounterSG_RULE_SIGNALLED   GuardRuleCounter = 1
+	GuardRuleCounterSG_RULE_SEND_FAILED GuardRuleCounter = 2
+	GuardRuleCounterSG_RULE_COUNTER_MAX GuardRuleCounter = 3
+)
 
 type GuardSyscallId uint32
 
 const (
-	GuardSyscallIdSG_SYSCALL_PTRACE GuardSyscallId = 1
+	GuardSyscallIdSG_SYSCALL_PTRACE            GuardSyscallId = 1
+	GuardSyscallIdSG_SYSCALL_PROCESS_VM_READV  GuardSyscallId = 2
+	GuardSyscallIdSG_SYSCALL_PROCESS_VM_WRITEV GuardSyscallId = 3
+	GuardSyscallIdSG_SYSCALL_PIDFD_GETFD       GuardSyscallId = 4
+	GuardSyscallIdSG_SYSCALL_PERF_EVENT_OPEN   GuardSyscallId = 5
+	GuardSyscallIdSG_SYSCALL_OPEN              GuardSyscallId = 6
+	GuardSyscallIdSG_SYSCALL_OPENAT            GuardSyscallId = 7
+	GuardSyscallIdSG_SYSCALL_OPENAT2           GuardSyscallId = 8
+	GuardSyscallIdSG_SYSCALL_MAX               GuardSyscallId = 9
 )
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	GuardMapCounters        = "counters"
-	GuardMapEvents          = "events"
-	GuardMapRules           = "rules"
-	GuardProgSigguardPtrace = "sigguard_ptrace"
-	GuardVarSelfTgid        = "self_tgid"
-	GuardVarUnusedAction    = "unused_action"
-	GuardVarUnusedCounter   = "unused_counter"
-	GuardVarUnusedEventKind = "unused_event_kind"
-	GuardVarUnusedSyscallId = "unused_syscall_id"
+	GuardMapActive            = "active"
+	GuardMapCounters          = "counters"
+	GuardMapEvents            = "events"
+	GuardMapMatchers          = "matchers"
+	GuardMapPolicies          = "policies"
+	GuardMapRuleCounters      = "rule_counters"
+	GuardMapRules             = "rules"
+	GuardProgSgOpenExit       = "sg_open_exit"
+	GuardProgSgOpenat2Exit    = "sg_openat2_exit"
+	GuardProgSgOpenatExit     = "sg_openat_exit"
+	GuardProgSgPerfOpen       = "sg_perf_open"
+	GuardProgSgPidfdGetfd     = "sg_pidfd_getfd"
+	GuardProgSgPtrace         = "sg_ptrace"
+	GuardProgSgVmReadv        = "sg_vm_readv"
+	GuardProgSgVmWritev       = "sg_vm_writev"
+	GuardVarSelfTgid          = "self_tgid"
+	GuardVarUnusedAction      = "unused_action"
+	GuardVarUnusedCounter     = "unused_counter"
+	GuardVarUnusedEventKind   = "unused_event_kind"
+	GuardVarUnusedMatchKey    = "unused_match_key"
+	GuardVarUnusedRuleCounter = "unused_rule_counter"
+	GuardVarUnusedSyscallId   = "unused_syscall_id"
 )
 
 // LoadGuard returns the embedded CollectionSpec for Guard.
@@ -131,27 +193,40 @@ type GuardSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type GuardProgramSpecs struct {
-	SigguardPtrace *ebpf.ProgramSpec `ebpf:"sigguard_ptrace"`
+	SgOpenExit    *ebpf.ProgramSpec `ebpf:"sg_open_exit"`
+	SgOpenat2Exit *ebpf.ProgramSpec `ebpf:"sg_openat2_exit"`
+	SgOpenatExit  *ebpf.ProgramSpec `ebpf:"sg_openat_exit"`
+	SgPerfOpen    *ebpf.ProgramSpec `ebpf:"sg_perf_open"`
+	SgPidfdGetfd  *ebpf.ProgramSpec `ebpf:"sg_pidfd_getfd"`
+	SgPtrace      *ebpf.ProgramSpec `ebpf:"sg_ptrace"`
+	SgVmReadv     *ebpf.ProgramSpec `ebpf:"sg_vm_readv"`
+	SgVmWritev    *ebpf.ProgramSpec `ebpf:"sg_vm_writev"`
 }
 
 // GuardMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type GuardMapSpecs struct {
-	Counters *ebpf.MapSpec `ebpf:"counters"`
-	Events   *ebpf.MapSpec `ebpf:"events"`
-	Rules    *ebpf.MapSpec `ebpf:"rules"`
+	Active       *ebpf.MapSpec `ebpf:"active"`
+	Counters     *ebpf.MapSpec `ebpf:"counters"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	Matchers     *ebpf.MapSpec `ebpf:"matchers"`
+	Policies     *ebpf.MapSpec `ebpf:"policies"`
+	RuleCounters *ebpf.MapSpec `ebpf:"rule_counters"`
+	Rules        *ebpf.MapSpec `ebpf:"rules"`
 }
 
 // GuardVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type GuardVariableSpecs struct {
-	SelfTgid        *ebpf.VariableSpec `ebpf:"self_tgid"`
-	UnusedAction    *ebpf.VariableSpec `ebpf:"unused_action"`
-	UnusedCounter   *ebpf.VariableSpec `ebpf:"unused_counter"`
-	UnusedEventKind *ebpf.VariableSpec `ebpf:"unused_event_kind"`
-	UnusedSyscallId *ebpf.VariableSpec `ebpf:"unused_syscall_id"`
+	SelfTgid          *ebpf.VariableSpec `ebpf:"self_tgid"`
+	UnusedAction      *ebpf.VariableSpec `ebpf:"unused_action"`
+	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
+	UnusedEventKind   *ebpf.VariableSpec `ebpf:"unused_event_kind"`
+	UnusedMatchKey    *ebpf.VariableSpec `ebpf:"unused_match_key"`
+	UnusedRuleCounter *ebpf.VariableSpec `ebpf:"unused_rule_counter"`
+	UnusedSyscallId   *ebpf.VariableSpec `ebpf:"unused_syscall_id"`
 }
 
 // GuardObjects contains all objects after they have been loaded into the kernel.
@@ -174,15 +249,23 @@ func (o *GuardObjects) Close() error {
 //
 // It can be passed to LoadGuardObjects or ebpf.CollectionSpec.LoadAndAssign.
 type GuardMaps struct {
-	Counters *ebpf.Map `ebpf:"counters"`
-	Events   *ebpf.Map `ebpf:"events"`
-	Rules    *ebpf.Map `ebpf:"rules"`
+	Active       *ebpf.Map `ebpf:"active"`
+	Counters     *ebpf.Map `ebpf:"counters"`
+	Events       *ebpf.Map `ebpf:"events"`
+	Matchers     *ebpf.Map `ebpf:"matchers"`
+	Policies     *ebpf.Map `ebpf:"policies"`
+	RuleCounters *ebpf.Map `ebpf:"rule_counters"`
+	Rules        *ebpf.Map `ebpf:"rules"`
 }
 
 func (m *GuardMaps) Close() error {
 	return _GuardClose(
+		m.Active,
 		m.Counters,
 		m.Events,
+		m.Matchers,
+		m.Policies,
+		m.RuleCounters,
 		m.Rules,
 	)
 }
@@ -191,23 +274,39 @@ func (m *GuardMaps) Close() error {
 //
 // It can be passed to LoadGuardObjects or ebpf.CollectionSpec.LoadAndAssign.
 type GuardVariables struct {
-	SelfTgid        *ebpf.Variable `ebpf:"self_tgid"`
-	UnusedAction    *ebpf.Variable `ebpf:"unused_action"`
-	UnusedCounter   *ebpf.Variable `ebpf:"unused_counter"`
-	UnusedEventKind *ebpf.Variable `ebpf:"unused_event_kind"`
-	UnusedSyscallId *ebpf.Variable `ebpf:"unused_syscall_id"`
+	SelfTgid          *ebpf.Variable `ebpf:"self_tgid"`
+	UnusedAction      *ebpf.Variable `ebpf:"unused_action"`
+	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
+	UnusedEventKind   *ebpf.Variable `ebpf:"unused_event_kind"`
+	UnusedMatchKey    *ebpf.Variable `ebpf:"unused_match_key"`
+	UnusedRuleCounter *ebpf.Variable `ebpf:"unused_rule_counter"`
+	UnusedSyscallId   *ebpf.Variable `ebpf:"unused_syscall_id"`
 }
 
 // GuardPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to LoadGuardObjects or ebpf.CollectionSpec.LoadAndAssign.
 type GuardPrograms struct {
-	SigguardPtrace *ebpf.Program `ebpf:"sigguard_ptrace"`
+	SgOpenExit    *ebpf.Program `ebpf:"sg_open_exit"`
+	SgOpenat2Exit *ebpf.Program `ebpf:"sg_openat2_exit"`
+	SgOpenatExit  *ebpf.Program `ebpf:"sg_openat_exit"`
+	SgPerfOpen    *ebpf.Program `ebpf:"sg_perf_open"`
+	SgPidfdGetfd  *ebpf.Program `ebpf:"sg_pidfd_getfd"`
+	SgPtrace      *ebpf.Program `ebpf:"sg_ptrace"`
+	SgVmReadv     *ebpf.Program `ebpf:"sg_vm_readv"`
+	SgVmWritev    *ebpf.Program `ebpf:"sg_vm_writev"`
 }
 
 func (p *GuardPrograms) Close() error {
 	return _GuardClose(
-		p.SigguardPtrace,
+		p.SgOpenExit,
+		p.SgOpenat2Exit,
+		p.SgOpenatExit,
+		p.SgPerfOpen,
+		p.SgPidfdGetfd,
+		p.SgPtrace,
+		p.SgVmReadv,
+		p.SgVmWritev,
 	)
 }
 

@@ -2,9 +2,9 @@
 
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * sigguard's kernel side: at the entry of a guarded syscall, match the caller
- * against the rules, signal it from inside the kernel and report the
- * intervention through a ring buffer.
+ * sigguard's kernel side: where a syscall reaches another process, match
+ * the caller against the policy, signal it from inside the kernel and
+ * report the intervention through a ring buffer.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -16,6 +16,8 @@
 /* bpf_send_signal and bpf_send_signal_thread are GPL-only helpers. */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+#define PROC_SUPER_MAGIC 0x9fa0
+
 /*
  * Unused pointers that keep the shared enums in the object's BTF, so that
  * bpf2go generates their Go constants from this one definition.
@@ -24,16 +26,40 @@ const enum action *unused_action __attribute__((unused));
 const enum syscall_id *unused_syscall_id __attribute__((unused));
 const enum event_kind *unused_event_kind __attribute__((unused));
 const enum counter *unused_counter __attribute__((unused));
+const enum rule_counter *unused_rule_counter __attribute__((unused));
+const enum match_key *unused_match_key __attribute__((unused));
 
 /* sigguard's own thread group: it is never matched, whatever the rules say. */
 volatile const __u32 self_tgid = 0;
 
+/* active[0]: the generation in force. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SG_MAX_RULES);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} active SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_GENERATIONS);
+	__type(key, __u32);
+	__type(value, struct policy);
+} policies SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_GENERATIONS * SG_MAX_RULES);
 	__type(key, __u32);
 	__type(value, struct rule);
 } rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct matcher_key);
+	__type(value, struct matcher_masks);
+} matchers SEC(".maps");
 
 /* Size set from user space before load; must be a power of two pages. */
 struct {
@@ -49,9 +75,16 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-static __always_inline void count(__u32 which)
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SG_GENERATIONS * SG_MAX_RULES * SG_RULE_COUNTER_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} rule_counters SEC(".maps");
+
+static __always_inline void count_in(void *map, __u32 index)
 {
-	__u64 *value = bpf_map_lookup_elem(&counters, &which);
+	__u64 *value = bpf_map_lookup_elem(map, &index);
 
 	/*
 	 * Per-CPU, but a syscall tracepoint program can be preempted by another
@@ -61,38 +94,147 @@ static __always_inline void count(__u32 which)
 		__sync_fetch_and_add(value, 1);
 }
 
-static __always_inline bool rule_matches(const struct rule *r, __u32 ppid)
+static __always_inline void count_rule(__u32 generation, __u32 rule, __u32 which)
 {
-	if (r->ppid && r->ppid != ppid)
-		return false;
-	/*
-	 * The ancestor at the rule's level is the rule's cgroup exactly when the
-	 * caller lives in that cgroup or below it.
-	 */
-	if (r->cgroup_id && bpf_get_current_ancestor_cgroup_id(r->cgroup_level) != r->cgroup_id)
-		return false;
-	return true;
+	count_in(&rule_counters, (generation * SG_MAX_RULES + rule) * SG_RULE_COUNTER_MAX + which);
 }
 
-/* Returns the index of the first rule that matches, or -1. */
-static __always_inline int first_matching_rule(__u32 ppid, struct rule **out)
+/* Ors into hit/except the rules that name this value of key. */
+static __always_inline void look_up(__u32 generation, __u32 key, __u64 a, __u64 b, __u64 *hit, __u64 *except)
 {
-	for (__u32 i = 0; i < SG_MAX_RULES; i++) {
-		struct rule *r = bpf_map_lookup_elem(&rules, &i);
+	struct matcher_key k = { .generation = generation, .key = key, .a = a, .b = b };
+	struct matcher_masks *m = bpf_map_lookup_elem(&matchers, &k);
 
-		if (!r || !r->in_use)
-			return -1;
-		if (rule_matches(r, ppid)) {
-			*out = r;
-			return i;
-		}
+	if (m) {
+		*hit |= m->match;
+		*except |= m->except;
 	}
-	return -1;
+}
+
+/* What the rules are matched against. */
+struct call {
+	struct task_struct *task;
+	__u32 tgid;
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u16 syscall;
+	__s64 request;
+	__s64 target;
+};
+
+/*
+ * Narrows candidates to the rules whose every match list holds, and
+ * collects in *exempt the rules an except list exempts. A key nobody uses
+ * is neither read nor looked up.
+ */
+struct matching {
+	const struct policy *p;
+	__u32 generation;
+	__u64 candidates;
+	__u64 exempt;
+};
+
+static __always_inline bool wanted(struct matching *m, __u32 key)
+{
+	return (m->p->uses[key] | m->p->excepts[key]) & m->candidates;
+}
+
+static __always_inline void settle(struct matching *m, __u32 key, __u64 hit, __u64 except)
+{
+	/* A rule that lists values of key and matched none of them drops out. */
+	m->candidates &= ~m->p->uses[key] | hit;
+	m->exempt |= except;
+}
+
+static __always_inline void match_value(struct matching *m, __u32 key, __u64 a, __u64 b)
+{
+	__u64 hit = 0, except = 0;
+
+	if (!wanted(m, key))
+		return;
+	look_up(m->generation, key, a, b, &hit, &except);
+	settle(m, key, hit, except);
+}
+
+static __always_inline void match_comm(struct matching *m)
+{
+	char comm[SG_COMM_LEN] = {};
+	__u64 a, b;
+
+	if (!wanted(m, SG_KEY_COMM))
+		return;
+	bpf_get_current_comm(comm, sizeof(comm));
+	__builtin_memcpy(&a, comm, 8);
+	__builtin_memcpy(&b, comm + 8, 8);
+	match_value(m, SG_KEY_COMM, a, b);
+}
+
+/* The executable by device and inode: renaming or a new comm does not escape. */
+static __always_inline void match_exe(struct matching *m, struct task_struct *task)
+{
+	if (!wanted(m, SG_KEY_EXE))
+		return;
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	__u64 dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	__u64 ino = BPF_CORE_READ(exe, f_inode, i_ino);
+	match_value(m, SG_KEY_EXE, dev, ino);
+}
+
+static __always_inline void match_ancestors(struct matching *m, struct task_struct *task)
+{
+	__u64 hit = 0, except = 0;
+
+	if (!wanted(m, SG_KEY_ANCESTOR))
+		return;
+	for (int depth = 0; depth < SG_MAX_ANCESTOR_DEPTH; depth++) {
+		task = BPF_CORE_READ(task, real_parent);
+		if (!task)
+			break;
+		__u32 tgid = BPF_CORE_READ(task, tgid);
+		if (!tgid)
+			break;
+		look_up(m->generation, SG_KEY_ANCESTOR, tgid, 0, &hit, &except);
+		if (tgid == 1)
+			break;
+	}
+	settle(m, SG_KEY_ANCESTOR, hit, except);
+}
+
+/* A cgroup rule covers its whole subtree: try every level of the caller's path. */
+static __always_inline void match_cgroups(struct matching *m)
+{
+	__u64 hit = 0, except = 0;
+
+	if (!wanted(m, SG_KEY_CGROUP))
+		return;
+	for (int level = 0; level < SG_MAX_CGROUP_DEPTH; level++) {
+		__u64 id = bpf_get_current_ancestor_cgroup_id(level);
+		if (!id)
+			break;
+		look_up(m->generation, SG_KEY_CGROUP, id, 0, &hit, &except);
+	}
+	settle(m, SG_KEY_CGROUP, hit, except);
+}
+
+/* Index of the lowest set bit of a non-zero mask: the first rule in order. */
+static __always_inline __u32 lowest_bit(__u64 mask)
+{
+	__u32 index = 0;
+
+	if (!(mask & 0xffffffffULL)) { index += 32; mask >>= 32; }
+	if (!(mask & 0xffffULL)) { index += 16; mask >>= 16; }
+	if (!(mask & 0xffULL)) { index += 8; mask >>= 8; }
+	if (!(mask & 0xfULL)) { index += 4; mask >>= 4; }
+	if (!(mask & 0x3ULL)) { index += 2; mask >>= 2; }
+	if (!(mask & 0x1ULL)) { index += 1; }
+	return index;
 }
 
 /*
  * The helpers only queue the signal (through irq_work here): 0 means queued,
- * not dead. A SIGKILL queued at syscall entry is delivered before the call
+ * not dead. A SIGKILL queued in a syscall hook is delivered before the call
  * returns to user space, but the syscall body still runs: this is no veto.
  */
 static __always_inline long act(const struct rule *r)
@@ -107,67 +249,246 @@ static __always_inline long act(const struct rule *r)
 	}
 }
 
-static __always_inline void report(const struct rule *r, __u32 rule_index, __u16 syscall,
-				   __s64 request, __s64 target, __u32 ppid, long result, __u64 now)
+static __always_inline void report(const struct call *c, const struct rule *r, __u32 generation,
+				   __u32 index, long result, __u64 now)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	/* A full ring buffer drops the event; the counter keeps the loss visible. */
 	if (!e) {
-		count(SG_COUNTER_EVENTS_LOST);
+		count_in(&counters, SG_COUNTER_EVENTS_LOST);
 		return;
 	}
-
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 uid_gid = bpf_get_current_uid_gid();
-
 	e->boot_ns = now;
-	e->request = request;
-	e->target = target;
-	e->tgid = pid_tgid >> 32;
-	e->tid = (__u32)pid_tgid;
-	e->ppid = ppid;
-	e->uid = (__u32)uid_gid;
-	e->gid = uid_gid >> 32;
+	e->request = c->request;
+	e->target = c->target;
+	e->tgid = c->tgid;
+	e->tid = c->tid;
+	e->ppid = c->ppid;
+	e->uid = c->uid;
+	e->gid = c->gid;
 	e->signal = r->signal;
 	e->result = result;
-	e->syscall = syscall;
+	e->syscall = c->syscall;
 	e->kind = SG_EVENT_INTERVENTION;
 	e->action = r->action;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	e->rule = rule_index;
-	e->flags = 0;
+	e->rule = index;
+	e->generation = generation;
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline int guard_syscall(__u16 syscall, __s64 request, __s64 target)
+static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target)
 {
 	__u64 now = bpf_ktime_get_boot_ns();
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 zero = 0;
 
-	if (tgid == self_tgid)
+	if ((__u32)(pid_tgid >> 32) == self_tgid || syscall >= SG_SYSCALL_MAX)
+		return 0;
+	__u32 *active_generation = bpf_map_lookup_elem(&active, &zero);
+	if (!active_generation)
+		return 0;
+	__u32 generation = *active_generation & (SG_GENERATIONS - 1);
+	const struct policy *p = bpf_map_lookup_elem(&policies, &generation);
+	if (!p)
+		return 0;
+	struct matching m = { .p = p, .generation = generation, .candidates = p->rules & p->syscalls[syscall] };
+	if (!m.candidates)
 		return 0;
 
+	__u64 uid_gid = bpf_get_current_uid_gid();
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u32 ppid = BPF_CORE_READ(task, real_parent, tgid);
-	struct rule *r = NULL;
-	int index = first_matching_rule(ppid, &r);
+	struct call c = {
+		.task = task,
+		.tgid = pid_tgid >> 32,
+		.tid = (__u32)pid_tgid,
+		.ppid = BPF_CORE_READ(task, real_parent, tgid),
+		.uid = (__u32)uid_gid,
+		.gid = uid_gid >> 32,
+		.syscall = syscall,
+		.request = request,
+		.target = target,
+	};
 
-	if (index < 0 || !r)
+	match_value(&m, SG_KEY_UID, c.uid, 0);
+	match_value(&m, SG_KEY_PPID, c.ppid, 0);
+	match_value(&m, SG_KEY_REQUEST, (__u64)c.request, 0);
+	match_value(&m, SG_KEY_TARGET_PID, (__u64)c.target, 0);
+	match_comm(&m);
+	match_exe(&m, task);
+	match_ancestors(&m, task);
+	match_cgroups(&m);
+
+	__u64 matched = m.candidates & ~m.exempt;
+	if (!matched)
+		return 0;
+	__u32 index = lowest_bit(matched);
+	__u32 slot = generation * SG_MAX_RULES + index;
+	const struct rule *r = bpf_map_lookup_elem(&rules, &slot);
+	if (!r)
 		return 0;
 
 	/* Signal first: every instruction before it widens the window. */
 	long result = act(r);
 
-	count(SG_COUNTER_MATCHED);
-	if (r->action != SG_ACTION_AUDIT)
-		count(result == 0 ? SG_COUNTER_SIGNALLED : SG_COUNTER_SEND_FAILED);
-	report(r, index, syscall, request, target, ppid, result, now);
+	count_in(&counters, SG_COUNTER_MATCHED);
+	count_rule(generation, index, SG_RULE_MATCHED);
+	if (r->action != SG_ACTION_AUDIT) {
+		count_in(&counters, result == 0 ? SG_COUNTER_SIGNALLED : SG_COUNTER_SEND_FAILED);
+		count_rule(generation, index, result == 0 ? SG_RULE_SIGNALLED : SG_RULE_SEND_FAILED);
+	}
+	report(&c, r, generation, index, result, now);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_ptrace")
-int sigguard_ptrace(struct trace_event_raw_sys_enter *ctx)
+/* The calling process's own pid or thread id: access to itself is no threat. */
+static __always_inline bool is_self(__s64 pid)
 {
-	return guard_syscall(SG_SYSCALL_PTRACE, (__s64)ctx->args[0], (__s64)ctx->args[1]);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	return pid == (__s64)(pid_tgid >> 32) || pid == (__s64)(__u32)pid_tgid;
+}
+
+static __always_inline struct file *fd_file(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
+	struct file *f = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= max_fds)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* Parses a /proc directory name ("1234") as a pid; -1 when it is not one. */
+static __always_inline __s64 parse_pid(const char *name)
+{
+	char digits[12] = {};
+	__s64 pid = 0;
+
+	if (bpf_probe_read_kernel_str(digits, sizeof(digits), name) <= 1)
+		return -1;
+	for (int i = 0; i < (int)sizeof(digits); i++) {
+		char ch = digits[i];
+		if (ch == 0)
+			return pid;
+		if (ch < '0' || ch > '9')
+			return -1;
+		pid = pid * 10 + (ch - '0');
+	}
+	return -1;
+}
+
+/*
+ * The pid whose memory an open file gives access to: a file named "mem"
+ * in procfs whose directory is /proc/<pid> or /proc/<pid>/task/<tid>.
+ * Judging the opened file rather than the path string leaves nothing to
+ * relative paths, symlinks, dirfds or "//proc/./" spellings.
+ */
+static __always_inline __s64 proc_mem_target(struct file *f)
+{
+	char name[4] = {};
+
+	if (!f || BPF_CORE_READ(f, f_inode, i_sb, s_magic) != PROC_SUPER_MAGIC)
+		return -1;
+	struct dentry *dentry = BPF_CORE_READ(f, f_path.dentry);
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(dentry, d_name.name));
+	if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || name[3] != 0)
+		return -1;
+	return parse_pid((const char *)BPF_CORE_READ(dentry, d_parent, d_name.name));
+}
+
+static __always_inline int guard_open(struct trace_event_raw_sys_exit *ctx, __u16 syscall)
+{
+	long fd = ctx->ret;
+
+	if (fd < 0)
+		return 0;
+	__s64 target = proc_mem_target(fd_file(fd));
+	if (target <= 0 || is_self(target))
+		return 0;
+	/* At syscall exit: the SIGKILL lands before user space sees the fd. */
+	return guard_call(syscall, 0, target);
+}
+
+/*
+ * The process a pidfd refers to. Since pidfs (6.9) the struct pid hangs off
+ * the inode; before, pidfds were anonymous inodes with it in private_data.
+ */
+static __always_inline __s64 pidfd_target(int pidfd)
+{
+	struct file *f = fd_file(pidfd);
+	struct pid *pid;
+
+	if (!f)
+		return -1;
+	pid = BPF_CORE_READ(f, f_inode, i_private);
+	if (!pid)
+		pid = BPF_CORE_READ(f, private_data);
+	if (!pid)
+		return -1;
+	return BPF_CORE_READ(pid, numbers[0].nr);
+}
+
+SEC("tracepoint/syscalls/sys_enter_ptrace")
+int sg_ptrace(struct trace_event_raw_sys_enter *ctx)
+{
+	return guard_call(SG_SYSCALL_PTRACE, (__s64)ctx->args[0], (__s64)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_process_vm_readv")
+int sg_vm_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	__s64 target = (__s64)(int)ctx->args[0];
+
+	return is_self(target) ? 0 : guard_call(SG_SYSCALL_PROCESS_VM_READV, 0, target);
+}
+
+SEC("tracepoint/syscalls/sys_enter_process_vm_writev")
+int sg_vm_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	__s64 target = (__s64)(int)ctx->args[0];
+
+	return is_self(target) ? 0 : guard_call(SG_SYSCALL_PROCESS_VM_WRITEV, 0, target);
+}
+
+SEC("tracepoint/syscalls/sys_enter_pidfd_getfd")
+int sg_pidfd_getfd(struct trace_event_raw_sys_enter *ctx)
+{
+	__s64 target = pidfd_target((int)ctx->args[0]);
+
+	return is_self(target) ? 0 : guard_call(SG_SYSCALL_PIDFD_GETFD, 0, target);
+}
+
+/* pid 0 is the caller itself; -1 is every process on a CPU. */
+SEC("tracepoint/syscalls/sys_enter_perf_event_open")
+int sg_perf_open(struct trace_event_raw_sys_enter *ctx)
+{
+	__s64 target = (__s64)(int)ctx->args[1];
+
+	if (target == 0 || is_self(target))
+		return 0;
+	return guard_call(SG_SYSCALL_PERF_EVENT_OPEN, 0, target);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int sg_open_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return guard_open(ctx, SG_SYSCALL_OPEN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int sg_openat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return guard_open(ctx, SG_SYSCALL_OPENAT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int sg_openat2_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return guard_open(ctx, SG_SYSCALL_OPENAT2);
 }

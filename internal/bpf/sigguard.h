@@ -8,8 +8,21 @@
 
 #define SG_COMM_LEN 16
 
-/* Rules are tried in order and the first match wins. */
-#define SG_MAX_RULES 32
+/*
+ * Rules are bits in a 64-bit mask: the kernel looks up, for each property
+ * of the caller, the set of rules that name it, and the lowest rule left
+ * standing wins. Cost does not grow with the number of rules.
+ */
+#define SG_MAX_RULES 64
+
+/*
+ * Two generations of the whole policy live in the maps at once; a reload
+ * fills the inactive one, then flips `active` in one map write.
+ */
+#define SG_GENERATIONS 2
+
+#define SG_MAX_ANCESTOR_DEPTH 32 /* parents walked for "ancestor" */
+#define SG_MAX_CGROUP_DEPTH 16   /* cgroup levels walked for "cgroup" */
 
 /* What a matching rule does to the caller. */
 enum action {
@@ -21,6 +34,27 @@ enum action {
 /* Syscalls the guard hooks, numbered by sigguard (not by the architecture). */
 enum syscall_id {
 	SG_SYSCALL_PTRACE = 1,
+	SG_SYSCALL_PROCESS_VM_READV = 2,
+	SG_SYSCALL_PROCESS_VM_WRITEV = 3,
+	SG_SYSCALL_PIDFD_GETFD = 4,
+	SG_SYSCALL_PERF_EVENT_OPEN = 5,
+	SG_SYSCALL_OPEN = 6,    /* of /proc/<pid>/mem, judged on the opened file */
+	SG_SYSCALL_OPENAT = 7,  /* likewise */
+	SG_SYSCALL_OPENAT2 = 8, /* likewise */
+	SG_SYSCALL_MAX = 9,
+};
+
+/* Properties of a call that rules match on. */
+enum match_key {
+	SG_KEY_UID = 0,        /* a: uid */
+	SG_KEY_COMM = 1,       /* a, b: the 16 comm bytes */
+	SG_KEY_EXE = 2,        /* a: kernel dev_t, b: inode of the caller's executable */
+	SG_KEY_PPID = 3,       /* a: real parent's tgid */
+	SG_KEY_ANCESTOR = 4,   /* a: tgid of any ancestor */
+	SG_KEY_CGROUP = 5,     /* a: cgroup v2 id of the caller's cgroup or an ancestor */
+	SG_KEY_REQUEST = 6,    /* a: ptrace request */
+	SG_KEY_TARGET_PID = 7, /* a: the pid the call names */
+	SG_KEY_MAX = 8,
 };
 
 /* What an event reports. */
@@ -37,31 +71,58 @@ enum counter {
 	SG_COUNTER_MAX = 4,
 };
 
+/* Per-rule counters: rule_counters[(generation * SG_MAX_RULES + rule) * SG_RULE_COUNTER_MAX + c]. */
+enum rule_counter {
+	SG_RULE_MATCHED = 0,
+	SG_RULE_SIGNALLED = 1,
+	SG_RULE_SEND_FAILED = 2,
+	SG_RULE_COUNTER_MAX = 3,
+};
+
+/* One generation of the policy: which rules exist, and what each one uses. */
+struct policy {
+	__u64 rules;                     /* bit i: rule i is in force */
+	__u64 syscalls[SG_SYSCALL_MAX];  /* bit i: rule i guards this syscall */
+	__u64 uses[SG_KEY_MAX];          /* bit i: rule i lists values of this key under match */
+	__u64 excepts[SG_KEY_MAX];       /* bit i: rule i lists values of this key under except */
+};
+
+/* rules[generation * SG_MAX_RULES + i]: what rule i does. */
 struct rule {
-	__u64 cgroup_id;    /* 0: any; else this cgroup v2 directory and everything below it */
-	__u32 cgroup_level; /* depth of cgroup_id under the root, for the ancestor lookup */
-	__u32 ppid;         /* 0: any; else only direct children of this thread group */
-	__u32 signal;       /* signal sent by SG_ACTION_SIGNAL_* */
-	__u8 action;        /* enum action */
-	__u8 in_use;        /* 0 ends the rule list */
-	__u8 reserved[2];
+	__u32 signal;
+	__u8 action;  /* enum action */
+	__u8 reserved[3];
+};
+
+/* A property value named by some rule, in one generation. */
+struct matcher_key {
+	__u32 generation;
+	__u32 key;     /* enum match_key */
+	__u64 a;
+	__u64 b;
+};
+
+/* Rules that name the value, under match and under except. */
+struct matcher_masks {
+	__u64 match;
+	__u64 except;
 };
 
 struct event {
-	__u64 boot_ns;  /* bpf_ktime_get_boot_ns() at syscall entry */
-	__s64 request;  /* ptrace: the request (first argument) */
-	__s64 target;   /* ptrace: the pid argument */
+	__u64 boot_ns;    /* bpf_ktime_get_boot_ns() when the hook ran */
+	__s64 request;    /* ptrace: the request; other syscalls: 0 */
+	__s64 target;     /* the pid the call names; -1: every process (perf_event_open) */
 	__u32 tgid;
 	__u32 tid;
-	__u32 ppid;     /* tgid of the real parent */
+	__u32 ppid;       /* tgid of the real parent */
 	__u32 uid;
 	__u32 gid;
-	__u32 signal;   /* the signal the rule names (also in audit mode) */
-	__s32 result;   /* 0: the kernel queued the signal; else -errno from the helper */
-	__u16 syscall;  /* enum syscall_id */
-	__u8 kind;      /* enum event_kind */
-	__u8 action;    /* enum action */
+	__u32 signal;     /* the signal the rule names (also in audit mode) */
+	__s32 result;     /* 0: the kernel queued the signal; else -errno from the helper */
+	__u16 syscall;    /* enum syscall_id */
+	__u8 kind;        /* enum event_kind */
+	__u8 action;      /* enum action */
 	char comm[SG_COMM_LEN];
-	__u32 rule;     /* index of the matching rule */
-	__u32 flags;    /* reserved, 0 */
+	__u32 rule;       /* index of the matching rule in its generation */
+	__u32 generation; /* the policy generation that matched */
 };

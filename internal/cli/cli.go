@@ -8,11 +8,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"sort"
+	"strings"
+	"syscall"
 
 	"github.com/sigguard/sigguard/guard"
 	"github.com/sigguard/sigguard/internal/output"
+	"github.com/sigguard/sigguard/internal/policy"
 )
 
 // Exit statuses.
@@ -28,6 +33,9 @@ var Version = "dev"
 // Main runs sigguard with args (without the program name) until ctx ends
 // and returns the exit status.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "check" {
+		return check(args[1:], stdout, stderr)
+	}
 	opts, fs, err := parseArgs(args)
 	switch {
 	case err != nil:
@@ -41,6 +49,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err := run(ctx, opts, stdout, stderr); err != nil {
+		var pe *policy.Error
+		if errors.As(err, &pe) {
+			fmt.Fprintf(stderr, "sigguard: %v\n", err)
+			return exitUsage
+		}
 		var ce *guard.ConfigError
 		if errors.As(err, &ce) {
 			fmt.Fprintf(stderr, "sigguard: %s (see sigguard --help)\n", opts.explain(ce))
@@ -54,7 +67,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // run guards until ctx ends. When it returns, nothing is left attached.
 func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error) {
-	g, err := guard.Start(opts.config())
+	cfg := opts.config()
+	if opts.policy != "" {
+		if cfg, err = policy.Load(opts.policy); err != nil {
+			return err
+		}
+	}
+	g, err := guard.Start(cfg)
 	if err != nil {
 		return err
 	}
@@ -63,8 +82,10 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error
 			err = fmt.Errorf("unload: %w", cerr)
 		}
 	}()
-	for _, r := range g.Rules() {
-		fmt.Fprintf(stderr, "sigguard: guarding ptrace (tier %s: %s): %s\n", g.Tier(), g.Tier().Limits(), r)
+	describe(stderr, g, cfg.Rules)
+	if opts.policy != "" {
+		stop := reloadOnHangup(g, opts.policy, stderr)
+		defer stop()
 	}
 
 	w := output.New(opts.output, stdout)
@@ -90,6 +111,73 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error
 			stats.Interventions, stats.Signalled, stats.FailedSends, stats.EventsLost, stats.MissedRuns)
 	}
 	return errors.Join(runErr, statsErr)
+}
+
+// describe says on stderr what is enforced: the tier, the hooks, each rule.
+func describe(w io.Writer, g *guard.Guard, rules []guard.Rule) {
+	var hooked []string
+	for _, s := range g.Hooked() {
+		hooked = append(hooked, s.String())
+	}
+	fmt.Fprintf(w, "sigguard: tier %s (%s); hooked: %s\n", g.Tier(), g.Tier().Limits(), strings.Join(hooked, ", "))
+	for i, r := range rules {
+		fmt.Fprintf(w, "sigguard: rule %d %s: %s\n", i+1, r.Name, r)
+	}
+}
+
+// reloadOnHangup re-reads the policy on every SIGHUP. A policy that does
+// not load is reported and the one in force stays.
+func reloadOnHangup(g *guard.Guard, path string, stderr io.Writer) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range hup {
+			cfg, err := policy.Load(path)
+			if err == nil {
+				err = g.Reload(cfg.Rules)
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "sigguard: reload rejected, the previous policy stays in force: %v\n", err)
+				continue
+			}
+			fmt.Fprintf(stderr, "sigguard: reloaded %s\n", path)
+			describe(stderr, g, cfg.Rules)
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(hup)
+		<-done
+	}
+}
+
+// check validates a policy file and says what it would enforce.
+func check(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(stderr, "sigguard: check takes one policy file: sigguard check FILE")
+		return exitUsage
+	}
+	cfg, err := policy.Load(args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "sigguard: %v\n", err)
+		return exitUsage
+	}
+	hooks := map[guard.Syscall]bool{}
+	for i, r := range cfg.Rules {
+		fmt.Fprintf(stdout, "rule %d %s: %s\n", i+1, r.Name, r)
+		for _, s := range r.GuardedSyscalls() {
+			hooks[s] = true
+		}
+	}
+	var hooked []string
+	for s := range hooks {
+		hooked = append(hooked, s.String())
+	}
+	sort.Strings(hooked)
+	fmt.Fprintf(stdout, "%s: %d rules; hooks: %s\n", args[0], len(cfg.Rules), strings.Join(hooked, ", "))
+	return exitOK
 }
 
 func writeReadyFile(path string) error {

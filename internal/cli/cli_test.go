@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,9 +20,9 @@ func TestNoArgumentsIsTheTutorialsBehaviour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := guard.Rule{Name: "command-line", Action: guard.ActionSignalProcess, Signal: syscall.SIGKILL}
+	want := guard.Rule{Name: "command-line", Syscalls: []guard.Syscall{guard.SyscallPtrace}, Action: guard.ActionSignalProcess, Signal: syscall.SIGKILL}
 	cfg := o.config()
-	if len(cfg.Rules) != 1 || cfg.Rules[0] != want || o.output != output.Table {
+	if len(cfg.Rules) != 1 || !reflect.DeepEqual(cfg.Rules[0], want) || o.output != output.Table {
 		t.Errorf("no arguments: %+v, output %s; want %+v as a table", cfg.Rules, o.output, want)
 	}
 }
@@ -33,10 +34,10 @@ func TestFlagsBecomeOneRule(t *testing.T) {
 		want guard.Rule
 		out  output.Format
 	}{
-		{[]string{"--ppid", "1", "--signal", "USR1"}, guard.Rule{ParentPID: 1, Action: guard.ActionSignalProcess, Signal: syscall.SIGUSR1}, output.Table},
+		{[]string{"--ppid", "1", "--signal", "USR1"}, guard.Rule{Match: guard.Matchers{PPID: []int{1}}, Action: guard.ActionSignalProcess, Signal: syscall.SIGUSR1}, output.Table},
 		{[]string{"--ppid=0", "--signal=SIGRTMIN+1", "--thread"}, guard.Rule{Action: guard.ActionSignalThread, Signal: 35}, output.Table},
 		{[]string{"--audit", "--output", "json", "--signal", "64"}, guard.Rule{Action: guard.ActionAudit, Signal: 64}, output.JSON},
-		{[]string{"--cgroup", "/sys/fs/cgroup/x", "--ready-file", filepath.Join(dir, "ready")}, guard.Rule{Cgroup: "/sys/fs/cgroup/x", Action: guard.ActionSignalProcess, Signal: 9}, output.Table},
+		{[]string{"--cgroup", "/sys/fs/cgroup/x", "--ready-file", filepath.Join(dir, "ready")}, guard.Rule{Match: guard.Matchers{Cgroup: []string{"/sys/fs/cgroup/x"}}, Action: guard.ActionSignalProcess, Signal: 9}, output.Table},
 	} {
 		o, _, err := parseArgs(tc.args)
 		if err != nil {
@@ -44,7 +45,8 @@ func TestFlagsBecomeOneRule(t *testing.T) {
 			continue
 		}
 		tc.want.Name = "command-line"
-		if got := o.config().Rules[0]; got != tc.want || o.output != tc.out {
+		tc.want.Syscalls = []guard.Syscall{guard.SyscallPtrace}
+		if got := o.config().Rules[0]; !reflect.DeepEqual(got, tc.want) || o.output != tc.out {
 			t.Errorf("%v: rule %+v output %s, want %+v %s", tc.args, got, o.output, tc.want, tc.out)
 		}
 	}
@@ -71,6 +73,11 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{[]string{"--ready-file", t.TempDir()}, "is a directory"},
 		{[]string{"--thread", "--audit"}, "--thread and --audit exclude each other"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"--cgroup", ""}, "--cgroup has an empty value"},
+		{[]string{"--ready-file="}, "--ready-file has an empty value"},
+		{[]string{"--policy", ""}, "--policy has an empty value"},
+		{[]string{"--policy", "p.yaml", "--ppid", "1"}, "--policy and --ppid exclude each other"},
+		{[]string{"--policy", "p.yaml", "--audit"}, "--policy and --audit exclude each other"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := Main(context.Background(), tc.args, &stdout, &stderr)

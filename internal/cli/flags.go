@@ -24,6 +24,7 @@ type options struct {
 	audit     bool
 	output    output.Format
 	readyFile string
+	policy    string
 	help      bool
 	version   bool
 }
@@ -46,6 +47,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.thread, "thread", false, "signal only the calling thread (bpf_send_signal_thread)")
 	fs.BoolVar(&o.audit, "audit", false, "signal nothing, report what would have been signalled")
 	fs.Var((*formatValue)(&o.output), "output", "output `FORMAT`: table or json (JSON lines)")
+	fs.StringVar(&o.policy, "policy", "", "enforce the rules in policy `FILE` (YAML; SIGHUP re-reads it)")
 	fs.StringVar(&o.readyFile, "ready-file", "", "write `PATH` once enforcement is live; removed at exit")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	fs.BoolVar(&o.version, "version", false, "print the version")
@@ -66,6 +68,20 @@ func parseArgs(args []string) (options, *pflag.FlagSet, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, fs, usagef("unexpected argument %q (sigguard takes only flags)", fs.Arg(0))
+	}
+	// An empty value would silently widen the scope: --cgroup "$UNSET"
+	// must not turn into a guard of every process.
+	for _, name := range []string{"cgroup", "ready-file", "policy"} {
+		if f := fs.Lookup(name); fs.Changed(name) && f.Value.String() == "" {
+			return o, fs, usagef("--%s has an empty value (name a path)", name)
+		}
+	}
+	if o.policy != "" {
+		for _, name := range ruleFlags {
+			if fs.Changed(name) {
+				return o, fs, usagef("--policy and --%s exclude each other (put it in the policy's rules)", name)
+			}
+		}
 	}
 	if o.thread && o.audit {
 		return o, fs, usagef("--thread and --audit exclude each other (audit signals nothing)")
@@ -97,6 +113,9 @@ func checkReadyFile(path string) error {
 	return nil
 }
 
+// ruleFlags are the flags that shape the one rule the command line makes.
+var ruleFlags = []string{"ppid", "cgroup", "signal", "thread", "audit"}
+
 // config turns the flags into a one-rule guard configuration.
 func (o options) config() guard.Config {
 	action := guard.ActionSignalProcess
@@ -106,13 +125,14 @@ func (o options) config() guard.Config {
 	case o.thread:
 		action = guard.ActionSignalThread
 	}
-	return guard.Config{Rules: []guard.Rule{{
-		Name:      "command-line",
-		ParentPID: o.ppid,
-		Cgroup:    o.cgroup,
-		Action:    action,
-		Signal:    o.signal,
-	}}}
+	rule := guard.Rule{Name: "command-line", Syscalls: []guard.Syscall{guard.SyscallPtrace}, Action: action, Signal: o.signal}
+	if o.ppid != 0 {
+		rule.Match.PPID = []int{o.ppid}
+	}
+	if o.cgroup != "" {
+		rule.Match.Cgroup = []string{o.cgroup}
+	}
+	return guard.Config{Rules: []guard.Rule{rule}}
 }
 
 // explain words a rejected configuration in terms of the flag that made it.

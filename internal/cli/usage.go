@@ -9,6 +9,8 @@ returns to user space. Every intervention is reported, one line each.
 
 Usage:
   sigguard [flags]
+  sigguard --policy FILE [--output ...] [--ready-file ...]
+  sigguard check FILE       validate a policy and print what it enforces
 
 With no flags, every process that calls ptrace gets SIGKILL (needs root, or
 CAP_BPF and CAP_PERFMON). Stop with Ctrl-C; a summary goes to stderr.
@@ -19,6 +21,8 @@ Examples:
   sigguard                           kill every ptrace caller
   sigguard --audit --output json     report ptrace callers, signal nothing
   sigguard --ppid 1234 --signal USR1 send SIGUSR1 to children of 1234 that call ptrace
+  sigguard --policy /etc/sigguard.yaml
+                                     enforce a policy (docs/policy.md); kill -HUP re-reads it
 
 Exit status: 0 after a clean stop, 1 when the guard fails, 2 on bad input.
 `

@@ -33,8 +33,10 @@ func events() []guard.Event {
 	thread.Action, thread.TID, thread.Signal, thread.Request = guard.ActionSignalThread, 8860, 36, 2
 	hostile := killed
 	copy(hostile.Comm[:], "a\"b\\c\nd\xffé\x00")
+	procMem := killed
+	procMem.Syscall, procMem.Request, procMem.Target = guard.SyscallOpenat, 0, 4242
 	lost := guard.Event{Kind: guard.KindLost, Time: at.Add(time.Second), Lost: 1234, LostTotal: 5678}
-	return []guard.Event{killed, refused, audit, thread, hostile, lost}
+	return []guard.Event{killed, refused, audit, thread, hostile, procMem, lost}
 }
 
 func render(t *testing.T, f Format) []byte {

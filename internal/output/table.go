@@ -49,7 +49,7 @@ func (t *tableWriter) Write(ev *guard.Event) error {
 	r.int(int64(ev.PPID))
 	r.int(int64(ev.UID))
 	r.text(ev.Syscall.String())
-	r.text(ev.RequestName())
+	r.text(orDash(ev.RequestName()))
 	r.int(ev.Target)
 	r.text(guard.SignalName(ev.Signal))
 	r.text(ev.Action.String())
@@ -104,6 +104,13 @@ func (r *row) end(start int) {
 		r.b = append(r.b, ' ')
 	}
 	r.b = append(r.b, ' ')
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func successText(ev *guard.Event) string {

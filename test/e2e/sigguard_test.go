@@ -20,7 +20,7 @@ import (
 	"github.com/sigguard/sigguard/internal/testenv"
 )
 
-const progName = "sigguard_ptrace"
+const progName = "sg_ptrace"
 
 type event struct {
 	Type    string `json:"type"`
@@ -100,8 +100,9 @@ func TestBinaryKillsAndReports(t *testing.T) {
 	}
 	log := stderr.String()
 	for _, want := range []string{
-		"guarding ptrace (tier signal",
-		"SIGKILL to the calling process, children of pid " + strconv.Itoa(os.Getpid()),
+		"tier signal (",
+		"hooked: ptrace",
+		"rule 1 command-line: ptrace: SIGKILL to the calling process, callers with ppid " + strconv.Itoa(os.Getpid()),
 		"stopped: 1 interventions, 1 signals sent, 0 failed sends, 0 events lost",
 	} {
 		if !strings.Contains(log, want) {

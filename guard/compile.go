@@ -1,0 +1,153 @@
+package guard
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sigguard/sigguard/internal/bpf"
+	"github.com/sigguard/sigguard/internal/kernfs"
+)
+
+// compiled is one generation of the policy in the form the kernel reads.
+type compiled struct {
+	gen      uint32   // which of the kernel's two generations this fills
+	names    []string // rule names, by index
+	policy   bpf.GuardPolicy
+	rules    []bpf.GuardRule
+	matchers map[bpf.GuardMatcherKey]bpf.GuardMatcherMasks
+	syscalls map[Syscall]bool // syscalls some rule guards: the hooks to attach
+}
+
+// compile checks rules and turns them into generation gen of the kernel's
+// tables: for every value a rule names, the mask of rules naming it.
+func compile(rules []Rule, gen uint32) (*compiled, error) {
+	if len(rules) == 0 {
+		return nil, configError(SettingRules, "no rules (add at least one)")
+	}
+	if len(rules) > MaxRules {
+		return nil, configError(SettingRules, "%d rules, the kernel side holds at most %d (merge rules)", len(rules), MaxRules)
+	}
+	c := &compiled{
+		gen:      gen,
+		matchers: map[bpf.GuardMatcherKey]bpf.GuardMatcherMasks{},
+		syscalls: map[Syscall]bool{},
+	}
+	seen := map[string]bool{}
+	for i, r := range rules {
+		name := r.nameOr(i)
+		if seen[name] {
+			return nil, &ConfigError{Rule: name, Setting: SettingName, Err: errors.New("a second rule has this name (names must be unique)")}
+		}
+		seen[name] = true
+		if err := r.validate(); err != nil {
+			return nil, errorIn(err, name)
+		}
+		if err := c.add(gen, uint(i), r); err != nil {
+			return nil, errorIn(err, name)
+		}
+		c.names = append(c.names, name)
+	}
+	if len(c.matchers) > MaxMatcherValues {
+		return nil, configError(SettingRules, "the rules name %d values in all, the kernel side holds %d (shorten the lists)",
+			len(c.matchers), MaxMatcherValues)
+	}
+	return c, nil
+}
+
+func (c *compiled) add(gen uint32, index uint, r Rule) error {
+	bit := uint64(1) << index
+	c.policy.Rules |= bit
+	for _, s := range r.syscalls() {
+		c.policy.Syscalls[s] |= bit
+		c.syscalls[s] = true
+	}
+	c.rules = append(c.rules, bpf.GuardRule{Signal: uint32(r.Signal), Action: uint8(r.Action)})
+	if err := c.addMatchers(gen, bit, r.Match, false); err != nil {
+		return err
+	}
+	return c.addMatchers(gen, bit, r.Except, true)
+}
+
+// keyValue is one value of one key, as the kernel compares it.
+type keyValue struct {
+	key  bpf.GuardMatchKey
+	a, b uint64
+}
+
+func (c *compiled) addMatchers(gen uint32, bit uint64, m Matchers, except bool) error {
+	values, err := m.keyValues()
+	if err != nil {
+		return err
+	}
+	for _, v := range values {
+		k := bpf.GuardMatcherKey{Generation: gen, Key: uint32(v.key), A: v.a, B: v.b}
+		masks := c.matchers[k]
+		if except {
+			masks.Except |= bit
+			c.policy.Excepts[v.key] |= bit
+		} else {
+			masks.Match |= bit
+			c.policy.Uses[v.key] |= bit
+		}
+		c.matchers[k] = masks
+	}
+	return nil
+}
+
+// keyValues resolves every listed value to what the kernel compares.
+func (m Matchers) keyValues() ([]keyValue, error) {
+	var out []keyValue
+	for _, uid := range m.UID {
+		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_UID, uint64(uid), 0})
+	}
+	for _, comm := range m.Comm {
+		var buf [16]byte
+		copy(buf[:], comm)
+		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_COMM,
+			binary.NativeEndian.Uint64(buf[:8]), binary.NativeEndian.Uint64(buf[8:])})
+	}
+	for _, path := range m.Exe {
+		dev, ino, err := executableID(path)
+		if err != nil {
+			return nil, &ConfigError{Setting: SettingExe, Err: err}
+		}
+		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_EXE, dev, ino})
+	}
+	for _, pid := range m.PPID {
+		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_PPID, uint64(pid), 0})
+	}
+	for _, pid := range m.Ancestor {
+		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_ANCESTOR, uint64(pid), 0})
+	}
+	for _, path := range m.Cgroup {
+		cg, err := kernfs.ResolveCgroup(path)
+		if err != nil {
+			return nil, &ConfigError{Setting: SettingCgroup, Err: err}
+		}
+		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_CGROUP, cg.ID, 0})
+	}
+	for _, req := range m.Request {
+		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_REQUEST, uint64(req), 0})
+	}
+	for _, pid := range m.TargetPID {
+		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_TARGET_PID, uint64(pid), 0})
+	}
+	return out, nil
+}
+
+// executableID is what the kernel sees of a file: its superblock's dev_t,
+// encoded the kernel's way (major << 20 | minor, unlike stat's), and inode.
+func executableID(path string) (dev, ino uint64, err error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return 0, 0, fmt.Errorf("%s: %w (name an existing executable)", path, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return 0, 0, fmt.Errorf("%s is not a regular file (name an executable)", path)
+	}
+	kdev := uint64(unix.Major(st.Dev))<<20 | uint64(unix.Minor(st.Dev))
+	return kdev, st.Ino, nil
+}
