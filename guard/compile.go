@@ -19,11 +19,13 @@ type compiled struct {
 	rules    []bpf.GuardRule
 	matchers map[bpf.GuardMatcherKey]bpf.GuardMatcherMasks
 	syscalls map[Syscall]bool // syscalls some rule guards: the hooks to attach
+	compat   bool             // also hook the 32-bit syscall entry
 }
 
 // compile checks rules and turns them into generation gen of the kernel's
 // tables: for every value a rule names, the mask of rules naming it.
-func compile(rules []Rule, gen uint32) (*compiled, error) {
+func compile(cfg Config, gen uint32) (*compiled, error) {
+	rules := cfg.Rules
 	if len(rules) == 0 {
 		return nil, configError(SettingRules, "no rules (add at least one)")
 	}
@@ -32,6 +34,7 @@ func compile(rules []Rule, gen uint32) (*compiled, error) {
 	}
 	c := &compiled{
 		gen:      gen,
+		compat:   cfg.Compat,
 		matchers: map[bpf.GuardMatcherKey]bpf.GuardMatcherMasks{},
 		syscalls: map[Syscall]bool{},
 	}

@@ -91,6 +91,10 @@ func (m Matchers) empty() bool {
 type Config struct {
 	// Rules are tried in order; the first that matches decides.
 	Rules []Rule
+	// Compat also guards 32-bit syscalls (int $0x80 and 32-bit programs),
+	// which fire no syscall tracepoint. It hooks the whole syscall table:
+	// every syscall of every process pays for a check (~110 ns measured).
+	Compat bool
 	// RingBufferBytes sizes the event ring buffer: a power of two and a
 	// multiple of the page size. 0 means DefaultRingBufferBytes. It cannot
 	// change on Reload.
@@ -140,7 +144,7 @@ func configError(setting Setting, format string, args ...any) error {
 // Validate checks the configuration without touching the kernel beyond
 // looking up the processes, files and cgroups it names.
 func (c Config) Validate() error {
-	_, err := compile(c.Rules, 0)
+	_, err := compile(c, 0)
 	if err != nil {
 		return err
 	}

@@ -63,6 +63,8 @@ type Event struct {
 	Comm Comm
 
 	Syscall Syscall
+	// Compat: the call came through the 32-bit syscall entry.
+	Compat bool
 	// Request is ptrace's request argument (0 for other syscalls).
 	Request int64
 	// Target is the pid the call names: ptrace's pid, process_vm_*'s pid,
@@ -104,6 +106,8 @@ func (e *Event) RequestName() string {
 	return PtraceRequestName(e.Request)
 }
 
+const compatFlag = uint16(bpf.GuardSyscallIdSG_SYSCALL_COMPAT)
+
 // eventSize is the size of struct event, which the kernel writes verbatim.
 const eventSize = int(unsafe.Sizeof(bpf.GuardEvent{}))
 
@@ -124,7 +128,8 @@ func decodeEvent(sample []byte, raw *bpf.GuardEvent, clock *bootClock, names *[2
 		PPID:    int(raw.Ppid),
 		UID:     raw.Uid,
 		GID:     raw.Gid,
-		Syscall: Syscall(raw.Syscall),
+		Syscall: Syscall(raw.Syscall &^ compatFlag),
+		Compat:  raw.Syscall&compatFlag != 0,
 		Request: raw.Request,
 		Target:  raw.Target,
 		Action:  Action(raw.Action),

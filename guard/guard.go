@@ -21,7 +21,8 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
-	"github.com/cilium/ebpf/rlimit"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sigguard/sigguard/internal/bpf"
 	"github.com/sigguard/sigguard/internal/kernfs"
@@ -44,9 +45,10 @@ type Guard struct {
 	reader *ringbuf.Reader
 
 	// mu serialises Reload, and guards links and current against it.
-	mu      sync.Mutex
-	links   map[Syscall]link.Link
-	current *compiled
+	mu          sync.Mutex
+	links       map[Syscall]link.Link
+	compatLinks []link.Link
+	current     *compiled
 	// names holds each generation's rule names for the reader, which
 	// must name events of the generation that matched them.
 	names [2]atomic.Pointer[[]string]
@@ -58,6 +60,8 @@ type Guard struct {
 	clock  bootClock
 
 	lostReported uint64
+	runMu        sync.Mutex  // held by Run
+	closed       atomic.Bool // set first thing by Close
 	closeOnce    sync.Once
 	closeErr     error
 }
@@ -84,18 +88,14 @@ func Start(cfg Config) (_ *Guard, err error) {
 	if err := validateRingBufferSize(cfg.RingBufferBytes); err != nil {
 		return nil, err
 	}
-	policy, err := compile(cfg.Rules, 0)
+	policy, err := compile(cfg, 0)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkPrivileges(); err != nil {
 		return nil, err
 	}
-	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; later ones
-	// ignore it and this is a no-op.
-	if err := rlimit.RemoveMemlock(); err != nil {
-		return nil, fmt.Errorf("raise memlock limit: %w%s", err, hintFor(err))
-	}
+	raiseMemlock()
 	if err := CheckKernel(); err != nil {
 		return nil, err
 	}
@@ -123,16 +123,27 @@ func Start(cfg Config) (_ *Guard, err error) {
 	return g, nil
 }
 
-// Reload replaces the rules without a moment unguarded: the new rules are
-// written beside the old ones, new hooks attached, and one map write makes
-// the kernel switch. On error the old rules stay in force.
-func (g *Guard) Reload(rules []Rule) error {
+// raiseMemlock lifts RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF
+// maps and programs to; later kernels ignore it. cilium/ebpf's rlimit
+// package would do the same, but probes BPF as soon as it is imported,
+// and sigguard makes no bpf(2) call before its input is known to be good.
+// A failure shows later as a load error, which hintFor explains.
+func raiseMemlock() {
+	limit := unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY}
+	_ = unix.Setrlimit(unix.RLIMIT_MEMLOCK, &limit)
+}
+
+// Reload replaces the rules (and Compat; the ring buffer keeps its size)
+// without a moment unguarded: the new rules are written beside the old
+// ones, new hooks attached, and one map write makes the kernel switch. On
+// error the old rules stay in force.
+func (g *Guard) Reload(cfg Config) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.current == nil {
 		return ErrClosed
 	}
-	next, err := compile(rules, 1-g.generation())
+	next, err := compile(cfg, 1-g.generation())
 	if err != nil {
 		return err
 	}
@@ -159,6 +170,11 @@ func (g *Guard) install(next *compiled) error {
 			return err
 		}
 	}
+	if next.compat {
+		if err := g.attachCompat(); err != nil {
+			return err
+		}
+	}
 	g.names[gen].Store(&next.names)
 	if err := g.objs.Active.Update(uint32(0), gen, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("switch to the new policy: %w", err)
@@ -174,6 +190,11 @@ func (g *Guard) install(next *compiled) error {
 				return fmt.Errorf("detach %s: %w", s, err)
 			}
 			delete(g.links, s)
+		}
+	}
+	if !next.compat {
+		if err := g.detachCompat(); err != nil {
+			return err
 		}
 	}
 	for k := range prev.matchers {
@@ -256,6 +277,38 @@ func (g *Guard) attach(s Syscall) error {
 	return nil
 }
 
+// attachCompat hooks the whole syscall table for 32-bit calls, once.
+func (g *Guard) attachCompat() error {
+	if g.compatLinks != nil {
+		return nil
+	}
+	for _, p := range []*ebpf.Program{g.objs.SgCompatEnter, g.objs.SgCompatExit} {
+		l, err := link.AttachTracing(link.TracingOptions{Program: p})
+		if err != nil {
+			_ = g.detachCompat()
+			return fmt.Errorf("attach 32-bit syscall hook: %w%s", err, hintFor(err))
+		}
+		g.compatLinks = append(g.compatLinks, l)
+	}
+	return nil
+}
+
+func (g *Guard) detachCompat() error {
+	var errs []error
+	for _, l := range g.compatLinks {
+		errs = append(errs, l.Close())
+	}
+	g.compatLinks = nil
+	return errors.Join(errs...)
+}
+
+// Compat reports whether 32-bit syscalls are hooked.
+func (g *Guard) Compat() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.compatLinks != nil
+}
+
 func (g *Guard) program(name string) *ebpf.Program {
 	for _, p := range g.programs() {
 		if p.name == name {
@@ -281,6 +334,8 @@ func (g *Guard) programs() []namedProgram {
 		{bpf.GuardProgSgOpenExit, p.SgOpenExit},
 		{bpf.GuardProgSgOpenatExit, p.SgOpenatExit},
 		{bpf.GuardProgSgOpenat2Exit, p.SgOpenat2Exit},
+		{bpf.GuardProgSgCompatEnter, p.SgCompatEnter},
+		{bpf.GuardProgSgCompatExit, p.SgCompatExit},
 	}
 }
 
@@ -307,6 +362,20 @@ func (g *Guard) Hooked() []Syscall {
 // detaches the programs (enforcement stops), delivers the events still in
 // the ring buffer and returns nil.
 func (g *Guard) Run(ctx context.Context, handle func(*Event) error) error {
+	// Close waits on this lock before it frees the maps Run reads.
+	g.runMu.Lock()
+	defer g.runMu.Unlock()
+	if g.closed.Load() {
+		return ErrClosed
+	}
+	err := g.run(ctx, handle)
+	if err != nil && g.closed.Load() {
+		return ErrClosed
+	}
+	return err
+}
+
+func (g *Guard) run(ctx context.Context, handle func(*Event) error) error {
 	next := time.Now().Add(pollInterval)
 	g.reader.SetDeadline(next)
 	for n := 1; ; n++ {
@@ -490,13 +559,16 @@ func (g *Guard) detach() error {
 		}
 		delete(g.links, s)
 	}
+	errs = append(errs, g.detachCompat())
 	return errors.Join(errs...)
 }
 
 // Close detaches and unloads everything. It is safe to call more than once
-// and while Run is blocked, which then returns ErrClosed.
+// and while Run is running: Close interrupts it, waits for it to return
+// (with ErrClosed), and only then frees what Run reads.
 func (g *Guard) Close() error {
 	g.closeOnce.Do(func() {
+		g.closed.Store(true)
 		errs := []error{g.detach()}
 		g.mu.Lock()
 		g.current = nil
@@ -504,6 +576,8 @@ func (g *Guard) Close() error {
 		if g.reader != nil {
 			errs = append(errs, g.reader.Close())
 		}
+		g.runMu.Lock()
+		defer g.runMu.Unlock()
 		errs = append(errs, g.objs.Close())
 		g.closeErr = errors.Join(errs...)
 	})

@@ -17,6 +17,8 @@ import (
 	"github.com/sigguard/sigguard/internal/testenv"
 )
 
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
 // running is a guard scoped to a test's cgroup, read in the background.
 type running struct {
 	g      *guard.Guard
@@ -198,7 +200,8 @@ func TestParentPIDScope(t *testing.T) {
 		t.Errorf("want one event with ppid %d, got %+v", os.Getpid(), evs)
 	}
 
-	grandchild := cg.Command("/bin/sh", "-c", offender+" fail")
+	// "; exit $?" keeps the shell from exec'ing the offender in its place.
+	grandchild := cg.Command("/bin/sh", "-c", offender+" fail; exit $?")
 	grandchild.Env = append(os.Environ(), "OFFENDER_CALLS=10")
 	if err := grandchild.Run(); err != nil {
 		t.Errorf("grandchild (not a direct child) was stopped: %v", err)
@@ -402,6 +405,9 @@ func TestCloseUnloadsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := g.ProgramIDs()
+	if len(ids) == 0 {
+		t.Fatal("a started guard reports no programs")
+	}
 	if err := g.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -433,4 +439,52 @@ func TestBadConfigLoadsNothing(t *testing.T) {
 	if after := len(testenv.LoadedPrograms(t, "sg_ptrace")); after != before {
 		t.Errorf("%d sigguard programs loaded before, %d after rejected configs", before, after)
 	}
+}
+
+func TestCloseDuringRunReturnsErrClosed(t *testing.T) {
+	testenv.RequireRoot(t)
+	cg := testenv.NewCgroup(t)
+	for i := 0; i < 10; i++ {
+		rule := killRule
+		rule.Match.Cgroup = []string{cg.Path}
+		g, err := guard.Start(guard.Config{Rules: []guard.Rule{rule}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := g.ProgramIDs()
+		done := make(chan error, 1)
+		go func() { done <- g.Run(context.Background(), func(*guard.Event) error { return nil }) }()
+		time.Sleep(time.Duration(i) * 30 * time.Millisecond)
+		if err := g.Close(); err != nil {
+			t.Fatalf("close: %v", err)
+		}
+		if err := <-done; !errors.Is(err, guard.ErrClosed) {
+			t.Fatalf("Run after Close: %v, want ErrClosed", err)
+		}
+		testenv.AssertUnloaded(t, ids)
+	}
+}
+
+// The rule matches any process naming a pid nobody has, this test process
+// included: were sigguard's own process not exempt, the test binary would
+// die here of SIGKILL.
+func TestNeverMatchesItsOwnProcess(t *testing.T) {
+	testenv.RequireRoot(t)
+	const nobody = 1<<30 - 12345
+	g, err := guard.Start(guard.Config{Rules: []guard.Rule{{
+		Match: guard.Matchers{TargetPID: []int{nobody}}, Action: guard.ActionSignalProcess, Signal: syscall.SIGKILL,
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	for i := 0; i < 100; i++ {
+		syscall.Syscall(syscall.SYS_PTRACE, syscall.PTRACE_PEEKDATA, nobody, 0)
+	}
+	time.Sleep(100 * time.Millisecond)
+
+	// The same call from another process is matched.
+	cg := testenv.NewCgroup(t)
+	cmd := cg.Command(testenv.Offender(t), "peekdata", strconv.Itoa(nobody))
+	assertKilled(t, cmd.Run(), "offender naming the protected pid")
 }

@@ -13,6 +13,9 @@ import (
 )
 
 func main() {
+	// Output to a closed pipe (sigguard | head) then fails the write, and
+	// sigguard stops cleanly, instead of dying of SIGPIPE mid-line.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -121,6 +121,7 @@ const (
 	GuardSyscallIdSG_SYSCALL_OPENAT            GuardSyscallId = 7
 	GuardSyscallIdSG_SYSCALL_OPENAT2           GuardSyscallId = 8
 	GuardSyscallIdSG_SYSCALL_MAX               GuardSyscallId = 9
+	GuardSyscallIdSG_SYSCALL_COMPAT            GuardSyscallId = 256
 )
 
 // Names of all BPF objects in the ELF.
@@ -134,6 +135,8 @@ const (
 	GuardMapPolicies          = "policies"
 	GuardMapRuleCounters      = "rule_counters"
 	GuardMapRules             = "rules"
+	GuardProgSgCompatEnter    = "sg_compat_enter"
+	GuardProgSgCompatExit     = "sg_compat_exit"
 	GuardProgSgOpenExit       = "sg_open_exit"
 	GuardProgSgOpenat2Exit    = "sg_openat2_exit"
 	GuardProgSgOpenatExit     = "sg_openat_exit"
@@ -193,6 +196,8 @@ type GuardSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type GuardProgramSpecs struct {
+	SgCompatEnter *ebpf.ProgramSpec `ebpf:"sg_compat_enter"`
+	SgCompatExit  *ebpf.ProgramSpec `ebpf:"sg_compat_exit"`
 	SgOpenExit    *ebpf.ProgramSpec `ebpf:"sg_open_exit"`
 	SgOpenat2Exit *ebpf.ProgramSpec `ebpf:"sg_openat2_exit"`
 	SgOpenatExit  *ebpf.ProgramSpec `ebpf:"sg_openat_exit"`
@@ -287,6 +292,8 @@ type GuardVariables struct {
 //
 // It can be passed to LoadGuardObjects or ebpf.CollectionSpec.LoadAndAssign.
 type GuardPrograms struct {
+	SgCompatEnter *ebpf.Program `ebpf:"sg_compat_enter"`
+	SgCompatExit  *ebpf.Program `ebpf:"sg_compat_exit"`
 	SgOpenExit    *ebpf.Program `ebpf:"sg_open_exit"`
 	SgOpenat2Exit *ebpf.Program `ebpf:"sg_openat2_exit"`
 	SgOpenatExit  *ebpf.Program `ebpf:"sg_openat_exit"`
@@ -299,6 +306,8 @@ type GuardPrograms struct {
 
 func (p *GuardPrograms) Close() error {
 	return _GuardClose(
+		p.SgCompatEnter,
+		p.SgCompatExit,
 		p.SgOpenExit,
 		p.SgOpenat2Exit,
 		p.SgOpenatExit,

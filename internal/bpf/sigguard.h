@@ -42,6 +42,8 @@ enum syscall_id {
 	SG_SYSCALL_OPENAT = 7,  /* likewise */
 	SG_SYSCALL_OPENAT2 = 8, /* likewise */
 	SG_SYSCALL_MAX = 9,
+	/* Or'ed into event.syscall when the call came through the 32-bit entry. */
+	SG_SYSCALL_COMPAT = 0x100,
 };
 
 /* Properties of a call that rules match on. */

@@ -67,6 +67,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // run guards until ctx ends. When it returns, nothing is left attached.
 func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error) {
+	// A ready file left by an earlier run must not announce this one.
+	if opts.readyFile != "" {
+		if err := os.Remove(opts.readyFile); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("remove stale ready file: %w", err)
+		}
+	}
 	cfg := opts.config()
 	if opts.policy != "" {
 		if cfg, err = policy.Load(opts.policy); err != nil {
@@ -119,7 +125,12 @@ func describe(w io.Writer, g *guard.Guard, rules []guard.Rule) {
 	for _, s := range g.Hooked() {
 		hooked = append(hooked, s.String())
 	}
-	fmt.Fprintf(w, "sigguard: tier %s (%s); hooked: %s\n", g.Tier(), g.Tier().Limits(), strings.Join(hooked, ", "))
+	compat := "not hooked (add compat: true to a policy to catch them)"
+	if g.Compat() {
+		compat = "hooked"
+	}
+	fmt.Fprintf(w, "sigguard: tier %s (%s); hooked: %s; 32-bit syscalls: %s\n",
+		g.Tier(), g.Tier().Limits(), strings.Join(hooked, ", "), compat)
 	for i, r := range rules {
 		fmt.Fprintf(w, "sigguard: rule %d %s: %s\n", i+1, r.Name, r)
 	}
@@ -136,7 +147,7 @@ func reloadOnHangup(g *guard.Guard, path string, stderr io.Writer) (stop func())
 		for range hup {
 			cfg, err := policy.Load(path)
 			if err == nil {
-				err = g.Reload(cfg.Rules)
+				err = g.Reload(cfg)
 			}
 			if err != nil {
 				fmt.Fprintf(stderr, "sigguard: reload rejected, the previous policy stays in force: %v\n", err)
@@ -180,9 +191,15 @@ func check(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// writeReadyFile writes our pid to a temporary file and renames it into
+// place, so that whoever sees the file sees it whole.
 func writeReadyFile(path string) error {
-	content := fmt.Sprintf("%d\n", os.Getpid())
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+	if err := os.WriteFile(tmp, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
+		return fmt.Errorf("write ready file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("write ready file: %w", err)
 	}
 	return nil

@@ -22,6 +22,7 @@ type options struct {
 	signal    syscall.Signal
 	thread    bool
 	audit     bool
+	compat    bool
 	output    output.Format
 	readyFile string
 	policy    string
@@ -46,6 +47,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.Var((*signalValue)(&o.signal), "signal", "signal to send: a `NAME` (KILL, SIGUSR1, RTMIN+2) or number 1-64")
 	fs.BoolVar(&o.thread, "thread", false, "signal only the calling thread (bpf_send_signal_thread)")
 	fs.BoolVar(&o.audit, "audit", false, "signal nothing, report what would have been signalled")
+	fs.BoolVar(&o.compat, "compat", false, "also catch 32-bit syscalls (int $0x80); costs every syscall ~110 ns")
 	fs.Var((*formatValue)(&o.output), "output", "output `FORMAT`: table or json (JSON lines)")
 	fs.StringVar(&o.policy, "policy", "", "enforce the rules in policy `FILE` (YAML; SIGHUP re-reads it)")
 	fs.StringVar(&o.readyFile, "ready-file", "", "write `PATH` once enforcement is live; removed at exit")
@@ -114,7 +116,7 @@ func checkReadyFile(path string) error {
 }
 
 // ruleFlags are the flags that shape the one rule the command line makes.
-var ruleFlags = []string{"ppid", "cgroup", "signal", "thread", "audit"}
+var ruleFlags = []string{"ppid", "cgroup", "signal", "thread", "audit", "compat"}
 
 // config turns the flags into a one-rule guard configuration.
 func (o options) config() guard.Config {
@@ -132,7 +134,7 @@ func (o options) config() guard.Config {
 	if o.cgroup != "" {
 		rule.Match.Cgroup = []string{o.cgroup}
 	}
-	return guard.Config{Rules: []guard.Rule{rule}}
+	return guard.Config{Rules: []guard.Rule{rule}, Compat: o.compat}
 }
 
 // explain words a rejected configuration in terms of the flag that made it.

@@ -40,6 +40,8 @@ func (j *jsonWriter) Write(ev *guard.Event) error {
 		b = appendUintField(b, "gid", uint64(ev.GID))
 		b = appendStringField(b, "comm", ev.Comm.Bytes())
 		b = appendStringField(b, "syscall", []byte(ev.Syscall.String()))
+		b = append(b, `,"compat":`...)
+		b = strconv.AppendBool(b, ev.Compat)
 		b = appendStringField(b, "request", []byte(ev.RequestName()))
 		b = appendIntField(b, "request_num", ev.Request)
 		b = appendIntField(b, "target", ev.Target)

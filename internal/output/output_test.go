@@ -34,7 +34,7 @@ func events() []guard.Event {
 	hostile := killed
 	copy(hostile.Comm[:], "a\"b\\c\nd\xffé\x00")
 	procMem := killed
-	procMem.Syscall, procMem.Request, procMem.Target = guard.SyscallOpenat, 0, 4242
+	procMem.Syscall, procMem.Request, procMem.Target, procMem.Compat = guard.SyscallProcessVMWritev, 0, 4242, true
 	lost := guard.Event{Kind: guard.KindLost, Time: at.Add(time.Second), Lost: 1234, LostTotal: 5678}
 	return []guard.Event{killed, refused, audit, thread, hostile, procMem, lost}
 }

@@ -14,7 +14,7 @@ var columns = []struct {
 	width int
 }{
 	{"TIME", 9}, {"PID", 8}, {"COMM", 17}, {"SUCCESS", 8}, {"TID", 8}, {"PPID", 8}, {"UID", 6},
-	{"SYSCALL", 8}, {"REQUEST", 19}, {"TARGET", 8}, {"SIGNAL", 11}, {"ACTION", 15}, {"RESULT", 0},
+	{"SYSCALL", 21}, {"REQUEST", 19}, {"TARGET", 8}, {"SIGNAL", 11}, {"ACTION", 15}, {"RESULT", 0},
 }
 
 type tableWriter struct {
@@ -48,7 +48,7 @@ func (t *tableWriter) Write(ev *guard.Event) error {
 	r.int(int64(ev.TID))
 	r.int(int64(ev.PPID))
 	r.int(int64(ev.UID))
-	r.text(ev.Syscall.String())
+	r.syscall(ev)
 	r.text(orDash(ev.RequestName()))
 	r.int(ev.Target)
 	r.text(guard.SignalName(ev.Signal))
@@ -85,6 +85,16 @@ func (r *row) int(v int64) {
 func (r *row) time(ev *guard.Event) {
 	start := len(r.b)
 	r.b = ev.Time.AppendFormat(r.b, "15:04:05")
+	r.end(start)
+}
+
+// syscall names the syscall, with /32 for the 32-bit entry.
+func (r *row) syscall(ev *guard.Event) {
+	start := len(r.b)
+	r.b = append(r.b, ev.Syscall.String()...)
+	if ev.Compat {
+		r.b = append(r.b, "/32"...)
+	}
 	r.end(start)
 }
 

@@ -118,8 +118,13 @@ func (p *parser) document(doc *yaml.Node) (guard.Config, error) {
 		case "rules":
 			rulesNode = v
 			return nil
+		case "compat":
+			if err := v.Decode(&cfg.Compat); err != nil {
+				return p.errorAt(v, "compat takes true or false")
+			}
+			return nil
 		}
-		return p.errorAt(k, "unknown key %q at the top (the policy holds rules:)", key)
+		return p.errorAt(k, "unknown key %q at the top (the policy holds rules: and compat:)", key)
 	})
 	if err != nil {
 		return cfg, err

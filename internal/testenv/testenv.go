@@ -71,6 +71,16 @@ func Build(t testing.TB, pkg string) string {
 	return path
 }
 
+// Main runs a test binary's tests and removes what Build built; call it
+// from TestMain.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	return code
+}
+
 // Offender builds the offender program (its comm is "offender").
 func Offender(t testing.TB) string { return Build(t, "./internal/testenv/offender") }
 
@@ -78,6 +88,10 @@ func build(t testing.TB, pkg string) (string, error) {
 	if buildDir == "" {
 		dir, err := os.MkdirTemp("", "sigguard-test-bin-")
 		if err != nil {
+			return "", err
+		}
+		// Readable by everyone: tests run these binaries as other users too.
+		if err := os.Chmod(dir, 0o755); err != nil {
 			return "", err
 		}
 		buildDir = dir

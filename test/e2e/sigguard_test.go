@@ -20,8 +20,6 @@ import (
 	"github.com/sigguard/sigguard/internal/testenv"
 )
 
-const progName = "sg_ptrace"
-
 type event struct {
 	Type    string `json:"type"`
 	Time    string `json:"time"`
@@ -35,7 +33,15 @@ type event struct {
 	Result  int    `json:"result"`
 }
 
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
 func TestBinaryKillsAndReports(t *testing.T) {
+	for _, stop := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(stop.String(), func(t *testing.T) { killAndReport(t, stop) })
+	}
+}
+
+func killAndReport(t *testing.T, stop os.Signal) {
 	testenv.RequireRoot(t)
 	bin := testenv.Build(t, "./cmd/sigguard")
 	offender := testenv.Offender(t)
@@ -87,7 +93,7 @@ func TestBinaryKillsAndReports(t *testing.T) {
 		t.Errorf("time %q is not RFC 3339: %v", ev.Time, err)
 	}
 
-	if err := guard.Process.Signal(os.Interrupt); err != nil {
+	if err := guard.Process.Signal(stop); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -115,18 +121,19 @@ func TestBinaryKillsAndReports(t *testing.T) {
 	testenv.AssertUnloaded(t, progs)
 }
 
-// Counting loaded programs by name assumes no other sigguard starts
-// meanwhile; scripts/test.sh runs test packages one at a time.
-func TestBinaryRejectsBadInputWithoutLoading(t *testing.T) {
+// Bad input is refused before sigguard makes a single bpf(2) call: strace
+// shows every one it would make, probes included.
+func TestBinaryRejectsBadInputWithoutTouchingBPF(t *testing.T) {
 	testenv.RequireRoot(t)
+	strace := testenv.RequireCommand(t, "strace")
 	bin := testenv.Build(t, "./cmd/sigguard")
-	before := len(testenv.LoadedPrograms(t, progName))
 	for _, args := range [][]string{
 		{"--bogus"}, {"--signal", "0"}, {"--signal", "65"}, {"--signal", "FOO"}, {"--ppid", "-1"},
-		{"--ppid", "abc"}, {"--output", "xml"}, {"--ready-file", "/no/such/dir/ready"},
-		{"--ppid", strconv.Itoa(1 << 30)}, {"--cgroup", "/no/such/cgroup"},
+		{"--ppid", "abc"}, {"--output", "xml"}, {"--ready-file", "/no/such/dir/ready"}, {"--cgroup", ""},
+		{"--ppid", strconv.Itoa(1 << 30)}, {"--cgroup", "/no/such/cgroup"}, {"--policy", "/no/such/policy.yaml"},
 	} {
-		cmd := exec.Command(bin, args...)
+		trace := filepath.Join(t.TempDir(), "trace")
+		cmd := exec.Command(strace, append([]string{"-f", "-qq", "-e", "trace=bpf,perf_event_open", "-o", trace, bin}, args...)...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		err := cmd.Run()
@@ -137,9 +144,28 @@ func TestBinaryRejectsBadInputWithoutLoading(t *testing.T) {
 		if msg := stderr.String(); strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "sigguard: ") {
 			t.Errorf("%v: want one line on stderr, got %q", args, msg)
 		}
+		if calls, _ := os.ReadFile(trace); bytes.Contains(calls, []byte("bpf(")) || bytes.Contains(calls, []byte("perf_event_open(")) {
+			t.Errorf("%v: sigguard called into BPF before refusing:\n%s", args, calls)
+		}
 	}
-	if after := len(testenv.LoadedPrograms(t, progName)); after != before {
-		t.Errorf("%d sigguard programs loaded before, %d after bad input", before, after)
+}
+
+func TestBinaryWithoutPrivilegesNamesTheCapabilities(t *testing.T) {
+	testenv.RequireRoot(t)
+	setpriv := testenv.RequireCommand(t, "setpriv")
+	bin := testenv.Build(t, "./cmd/sigguard")
+	cmd := exec.Command(setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups", "--inh-caps=-all", bin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("unprivileged run: %v, want exit status 1", err)
+	}
+	for _, want := range []string{"not privileged", "CAP_BPF", "CAP_PERFMON"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("message %q lacks %q", stderr.String(), want)
+		}
 	}
 }
 

@@ -45,17 +45,11 @@ func main() {
 		target = n
 	}
 	counter := openCounter()
+	if call, ok := calls[os.Args[1]]; ok {
+		loop(counter, func() syscall.Errno { return call(target) })
+		return
+	}
 	switch mode := os.Args[1]; mode {
-	case "attach":
-		loop(counter, unix.PTRACE_ATTACH, target)
-	case "seize":
-		loop(counter, unix.PTRACE_SEIZE, target)
-	case "traceme":
-		loop(counter, unix.PTRACE_TRACEME, 0)
-	case "peekdata":
-		loop(counter, unix.PTRACE_PEEKDATA, target)
-	case "fail":
-		loop(counter, unix.PTRACE_PEEKDATA, noSuchPid)
 	case "seize-once":
 		seizeOnce(counter, target)
 	case "usr1":
@@ -67,22 +61,146 @@ func main() {
 	}
 }
 
+// calls are the looping modes: one attempt each to reach target.
+var calls = map[string]func(target int) syscall.Errno{
+	"attach":   func(pid int) syscall.Errno { return rawPtrace(unix.PTRACE_ATTACH, pid) },
+	"seize":    func(pid int) syscall.Errno { return rawPtrace(unix.PTRACE_SEIZE, pid) },
+	"traceme":  func(int) syscall.Errno { return rawPtrace(unix.PTRACE_TRACEME, 0) },
+	"peekdata": func(pid int) syscall.Errno { return rawPtrace(unix.PTRACE_PEEKDATA, pid) },
+	"fail":     func(int) syscall.Errno { return rawPtrace(unix.PTRACE_PEEKDATA, noSuchPid) },
+	"vm-readv": func(pid int) syscall.Errno { return vm(unix.SYS_PROCESS_VM_READV, pid) },
+	"vm-writev": func(pid int) syscall.Errno {
+		return vm(unix.SYS_PROCESS_VM_WRITEV, pid)
+	},
+	"pidfd-getfd":   pidfdGetfd,
+	"perf-open":     perfOpen,
+	"mem-open":      func(pid int) syscall.Errno { return openMem(unix.SYS_OPEN, pid) },
+	"mem-openat":    func(pid int) syscall.Errno { return openMem(unix.SYS_OPENAT, pid) },
+	"mem-openat2":   func(pid int) syscall.Errno { return openMem(unix.SYS_OPENAT2, pid) },
+	"mem-dirfd":     openMemThroughDirfd,
+	"mem-symlink":   openMemThroughSymlink,
+	"mem-self":      func(int) syscall.Errno { return openMem(unix.SYS_OPENAT, os.Getpid()) },
+	"compat-attach": func(pid int) syscall.Errno { return compatPtrace(unix.PTRACE_ATTACH, pid) },
+}
+
+func rawPtrace(request, pid int) syscall.Errno {
+	_, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, uintptr(request), uintptr(pid), 0, 0, 0, 0)
+	return errno
+}
+
+// vm reads or writes one word at an address the target surely maps: its
+// own copy of this program's data (same binary only by chance, so this
+// mostly fails with EFAULT, which is fine: only the attempt matters).
+func vm(nr uintptr, pid int) syscall.Errno {
+	var word uint64
+	local := unix.Iovec{Base: (*byte)(unsafe.Pointer(&word)), Len: 8}
+	remote := unix.RemoteIovec{Base: uintptr(unsafe.Pointer(&word)), Len: 8}
+	_, _, errno := unix.Syscall6(nr, uintptr(pid), uintptr(unsafe.Pointer(&local)), 1,
+		uintptr(unsafe.Pointer(&remote)), 1, 0)
+	return errno
+}
+
+func pidfdGetfd(pid int) syscall.Errno {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		fail("pidfd_open %d: %v", pid, err)
+	}
+	defer unix.Close(pidfd)
+	fd, _, errno := unix.Syscall(unix.SYS_PIDFD_GETFD, uintptr(pidfd), 0, 0)
+	if errno == 0 {
+		unix.Close(int(fd))
+	}
+	return errno
+}
+
+func perfOpen(pid int) syscall.Errno {
+	attr := unix.PerfEventAttr{Type: unix.PERF_TYPE_SOFTWARE, Config: unix.PERF_COUNT_SW_DUMMY}
+	attr.Size = uint32(unsafe.Sizeof(attr))
+	fd, err := unix.PerfEventOpen(&attr, pid, -1, -1, 0)
+	if err == nil {
+		unix.Close(fd)
+		return 0
+	}
+	return err.(syscall.Errno)
+}
+
+// atFdcwd is AT_FDCWD (-100) as a syscall argument: a variable, since a
+// negative constant does not convert to uintptr.
+var cwd = unix.AT_FDCWD
+var atFdcwd = uintptr(cwd)
+
+func openMem(nr uintptr, pid int) syscall.Errno {
+	path, _ := unix.BytePtrFromString(fmt.Sprintf("/proc/%d/mem", pid))
+	var fd uintptr
+	var errno syscall.Errno
+	switch nr {
+	case unix.SYS_OPEN:
+		fd, _, errno = unix.Syscall(nr, uintptr(unsafe.Pointer(path)), unix.O_RDONLY, 0)
+	case unix.SYS_OPENAT:
+		fd, _, errno = unix.Syscall6(nr, atFdcwd, uintptr(unsafe.Pointer(path)), unix.O_RDONLY, 0, 0, 0)
+	case unix.SYS_OPENAT2:
+		how := unix.OpenHow{Flags: unix.O_RDONLY}
+		fd, _, errno = unix.Syscall6(nr, atFdcwd, uintptr(unsafe.Pointer(path)),
+			uintptr(unsafe.Pointer(&how)), unsafe.Sizeof(how), 0, 0)
+	}
+	if errno == 0 {
+		unix.Close(int(fd))
+	}
+	return errno
+}
+
+// openMemThroughDirfd opens "mem" relative to an open /proc/<pid>: no
+// path the kernel sees says /proc/<pid>/mem.
+func openMemThroughDirfd(pid int) syscall.Errno {
+	dir, err := unix.Open(fmt.Sprintf("/proc/%d", pid), unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		fail("open /proc/%d: %v", pid, err)
+	}
+	defer unix.Close(dir)
+	fd, err := unix.Openat(dir, "mem", unix.O_RDONLY, 0)
+	if err == nil {
+		unix.Close(fd)
+		return 0
+	}
+	return err.(syscall.Errno)
+}
+
+// openMemThroughSymlink opens <tmp>/link/mem where link points at /proc/<pid>.
+func openMemThroughSymlink(pid int) syscall.Errno {
+	dir, err := os.MkdirTemp("", "offender-")
+	if err != nil {
+		fail("%v", err)
+	}
+	defer os.RemoveAll(dir)
+	link := dir + "/link"
+	if err := os.Symlink(fmt.Sprintf("/proc/%d", pid), link); err != nil {
+		fail("%v", err)
+	}
+	fd, err := unix.Open(link+"/mem", unix.O_RDONLY, 0)
+	if err == nil {
+		unix.Close(fd)
+		return 0
+	}
+	return err.(syscall.Errno)
+}
+
+func loop(counter *uint64, call func() syscall.Errno) {
+	n := 1000
+	if s := os.Getenv("OFFENDER_CALLS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	// ptrace relations belong to a thread: keep every call on one.
+	runtime.LockOSThread()
+	for i := 0; i < n; i++ {
+		call()
+		atomic.AddUint64(counter, 1)
+	}
+}
+
 func ptrace(counter *uint64, request, pid int) syscall.Errno {
 	_, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, uintptr(request), uintptr(pid), 0, 0, 0, 0)
 	atomic.AddUint64(counter, 1)
 	return errno
-}
-
-func loop(counter *uint64, request, pid int) {
-	calls := 1000
-	if s := os.Getenv("OFFENDER_CALLS"); s != "" {
-		calls, _ = strconv.Atoi(s)
-	}
-	// ptrace relations belong to a thread: keep every call on one.
-	runtime.LockOSThread()
-	for i := 0; i < calls; i++ {
-		ptrace(counter, request, pid)
-	}
 }
 
 func seizeOnce(counter *uint64, pid int) {
