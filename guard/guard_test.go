@@ -34,6 +34,13 @@ func startGuard(t *testing.T, cg *testenv.Cgroup, rule guard.Rule, cfg guard.Con
 	t.Helper()
 	rule.Match.Cgroup = append(rule.Match.Cgroup, cg.Path)
 	cfg.Rules = []guard.Rule{rule}
+	return startGuardWith(t, cfg, stall)
+}
+
+// startGuardWith starts cfg as it is: every rule in it must be scoped to
+// the test's own processes.
+func startGuardWith(t *testing.T, cfg guard.Config, stall time.Duration) *running {
+	t.Helper()
 	g, err := guard.Start(cfg)
 	if err != nil {
 		t.Fatalf("start guard: %v", err)
@@ -78,12 +85,16 @@ func startGuard(t *testing.T, cg *testenv.Cgroup, rule guard.Rule, cfg guard.Con
 // eventsOf waits until want events of pid arrived (or 3 s passed), waits a
 // little longer for any extra one, and returns them all.
 func (r *running) eventsOf(pid int, want int) []guard.Event {
+	return r.eventsWhere(want, func(ev *guard.Event) bool { return ev.PID == pid })
+}
+
+func (r *running) eventsWhere(want int, keep func(*guard.Event) bool) []guard.Event {
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		got := r.filter(func(ev *guard.Event) bool { return ev.PID == pid })
+		got := r.filter(keep)
 		if len(got) >= want || time.Now().After(deadline) {
 			time.Sleep(100 * time.Millisecond)
-			return r.filter(func(ev *guard.Event) bool { return ev.PID == pid })
+			return r.filter(keep)
 		}
 		select {
 		case <-r.wake:

@@ -33,14 +33,28 @@ func NewCgroup(t testing.TB) *Cgroup {
 	if err != nil {
 		t.Fatalf("create test cgroup: %v", err)
 	}
+	return (&Cgroup{}).adopt(t, path)
+}
+
+// Child creates a cgroup below this one, removed before its parent.
+func (c *Cgroup) Child(t testing.TB) *Cgroup {
+	t.Helper()
+	path, err := os.MkdirTemp(c.Path, "child-")
+	if err != nil {
+		t.Fatalf("create child cgroup: %v", err)
+	}
+	return c.adopt(t, path)
+}
+
+func (c *Cgroup) adopt(t testing.TB, path string) *Cgroup {
 	fd, err := syscall.Open(path, syscall.O_DIRECTORY|syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		t.Fatalf("open test cgroup: %v", err)
+		t.Fatalf("open cgroup: %v", err)
 	}
 	cg := &Cgroup{Path: path, fd: fd}
 	t.Cleanup(func() {
 		if err := cg.destroy(); err != nil {
-			t.Errorf("remove test cgroup: %v", err)
+			t.Errorf("remove cgroup: %v", err)
 		}
 	})
 	return cg
