@@ -96,13 +96,21 @@ func TestMatchers(t *testing.T) {
 		killed bool
 		rule   string // the rule the event must name
 	}{
-		"uid listed": {func(*setting) []guard.Rule { return []guard.Rule{kill("r", guard.Matchers{UID: []uint32{65534}}, none)} },
+		"uid listed": {func(*setting) []guard.Rule {
+			return []guard.Rule{kill("r", guard.Matchers{UID: []uint32{65534}}, none)}
+		},
 			asUser(65534), true, "r"},
-		"uid not listed": {func(*setting) []guard.Rule { return []guard.Rule{kill("r", guard.Matchers{UID: []uint32{65534}}, none)} },
+		"uid not listed": {func(*setting) []guard.Rule {
+			return []guard.Rule{kill("r", guard.Matchers{UID: []uint32{65534}}, none)}
+		},
 			plain("fail"), false, ""},
-		"comm listed": {func(*setting) []guard.Rule { return []guard.Rule{kill("r", guard.Matchers{Comm: []string{"alias"}}, none)} },
+		"comm listed": {func(*setting) []guard.Rule {
+			return []guard.Rule{kill("r", guard.Matchers{Comm: []string{"alias"}}, none)}
+		},
 			linked("alias"), true, "r"},
-		"comm not listed": {func(*setting) []guard.Rule { return []guard.Rule{kill("r", guard.Matchers{Comm: []string{"alias"}}, none)} },
+		"comm not listed": {func(*setting) []guard.Rule {
+			return []guard.Rule{kill("r", guard.Matchers{Comm: []string{"alias"}}, none)}
+		},
 			plain("fail"), false, ""},
 		"exe follows the inode, not the name": {func(s *setting) []guard.Rule {
 			return []guard.Rule{kill("r", guard.Matchers{Exe: []string{s.offender}}, none)}
@@ -133,9 +141,13 @@ func TestMatchers(t *testing.T) {
 		"target pid not protected": {func(s *setting) []guard.Rule {
 			return []guard.Rule{kill("r", guard.Matchers{TargetPID: []int{s.victim}}, none)}
 		}, attachOther, false, ""},
-		"except exempts": {func(*setting) []guard.Rule { return []guard.Rule{kill("r", none, guard.Matchers{Comm: []string{"offender"}})} },
+		"except exempts": {func(*setting) []guard.Rule {
+			return []guard.Rule{kill("r", none, guard.Matchers{Comm: []string{"offender"}})}
+		},
 			plain("fail"), false, ""},
-		"except of someone else": {func(*setting) []guard.Rule { return []guard.Rule{kill("r", none, guard.Matchers{Comm: []string{"gdb"}})} },
+		"except of someone else": {func(*setting) []guard.Rule {
+			return []guard.Rule{kill("r", none, guard.Matchers{Comm: []string{"gdb"}})}
+		},
 			plain("fail"), true, "r"},
 		"except by uid": {func(*setting) []guard.Rule { return []guard.Rule{kill("r", none, guard.Matchers{UID: []uint32{0}})} },
 			plain("fail"), false, ""},
