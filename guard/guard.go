@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"sort"
+	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -266,6 +267,14 @@ func (g *Guard) attach(s Syscall) error {
 	h := hooks[s]
 	prog := g.program(h.program)
 	l, err := link.Tracepoint("syscalls", h.tracepoint, prog, nil)
+	// A hook detached by an earlier reload stays attached while any
+	// process still holds its link: a child this process forks holds a
+	// copy until its exec has closed it. Until then the kernel refuses the
+	// program a second time on the tracepoint (EEXIST), for moments only.
+	for wait := time.Millisecond; isExist(err) && wait < time.Second; wait *= 2 {
+		time.Sleep(wait)
+		l, err = link.Tracepoint("syscalls", h.tracepoint, prog, nil)
+	}
 	if err != nil {
 		hint := hintFor(err)
 		if errors.Is(err, os.ErrNotExist) {
@@ -275,6 +284,12 @@ func (g *Guard) attach(s Syscall) error {
 	}
 	g.links[s] = l
 	return nil
+}
+
+// isExist recognises EEXIST, which cilium/ebpf reports as text only
+// ("cannot create bpf perf link: file exists").
+func isExist(err error) bool {
+	return err != nil && (errors.Is(err, unix.EEXIST) || strings.HasSuffix(err.Error(), unix.EEXIST.Error()))
 }
 
 // attachCompat hooks the whole syscall table for 32-bit calls, once.
