@@ -111,12 +111,7 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error
 		}
 		return nil
 	})
-	stats, statsErr := g.Stats()
-	if statsErr == nil {
-		fmt.Fprintf(stderr, "sigguard: stopped: %d interventions, %d signals sent, %d failed sends, %d events lost, %d missed runs\n",
-			stats.Interventions, stats.Signalled, stats.FailedSends, stats.EventsLost, stats.MissedRuns)
-	}
-	return errors.Join(runErr, statsErr)
+	return errors.Join(runErr, summarize(stderr, g))
 }
 
 // describe says on stderr what is enforced: the tier, the hooks, each rule.
@@ -189,6 +184,24 @@ func check(args []string, stdout, stderr io.Writer) int {
 	sort.Strings(hooked)
 	fmt.Fprintf(stdout, "%s: %d rules; hooks: %s\n", args[0], len(cfg.Rules), strings.Join(hooked, ", "))
 	return exitOK
+}
+
+// summarize says on stderr what the guard did, in all and per rule.
+func summarize(w io.Writer, g *guard.Guard) error {
+	stats, err := g.Stats()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "sigguard: stopped: %d interventions, %d signals sent, %d failed sends, %d events lost, %d missed runs\n",
+		stats.Interventions, stats.Signalled, stats.FailedSends, stats.EventsLost, stats.MissedRuns)
+	rules, err := g.RuleStats()
+	if err != nil {
+		return err
+	}
+	for _, r := range rules {
+		fmt.Fprintf(w, "sigguard: rule %s: %d matched, %d signals sent, %d failed sends\n", r.Rule, r.Matched, r.Signalled, r.FailedSends)
+	}
+	return nil
 }
 
 // writeReadyFile writes our pid to a temporary file and renames it into

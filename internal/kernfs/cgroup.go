@@ -91,20 +91,21 @@ func unescapeMountPath(s string) string {
 }
 
 // ResolveCgroup turns a cgroup v2 directory into the id and level the kernel
-// matches on. The path may be absolute or relative to the cgroup v2 mount.
+// matches on. The path is either under the cgroup v2 mount
+// (/sys/fs/cgroup/system.slice) or a path in the hierarchy as
+// /proc/PID/cgroup prints it (/system.slice, or system.slice).
 func ResolveCgroup(path string) (Cgroup, error) {
 	mount, err := Cgroup2Mount()
 	if err != nil {
 		return Cgroup{}, err
 	}
-	abs := path
-	if !filepath.IsAbs(abs) {
+	abs := filepath.Clean(path)
+	if abs != mount && !strings.HasPrefix(abs, mount+"/") {
 		abs = filepath.Join(mount, abs)
 	}
-	abs = filepath.Clean(abs)
 	rel, err := filepath.Rel(mount, abs)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-		return Cgroup{}, fmt.Errorf("%s is not under the cgroup v2 mount %s", path, mount)
+		return Cgroup{}, fmt.Errorf("%s is outside the cgroup v2 hierarchy at %s", path, mount)
 	}
 	var st unix.Stat_t
 	if err := unix.Stat(abs, &st); err != nil {

@@ -67,7 +67,7 @@ type ruleNodes struct {
 
 func (p *parser) errorAt(n *yaml.Node, format string, args ...any) error {
 	line, col := 1, 1
-	if n != nil {
+	if n != nil && n.Line > 0 {
 		line, col = n.Line, n.Column
 	}
 	return &Error{File: p.file, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}

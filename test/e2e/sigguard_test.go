@@ -22,6 +22,7 @@ import (
 
 type event struct {
 	Type    string `json:"type"`
+	Rule    string `json:"rule"`
 	Time    string `json:"time"`
 	PID     int    `json:"pid"`
 	Comm    string `json:"comm"`
@@ -110,6 +111,7 @@ func killAndReport(t *testing.T, stop os.Signal) {
 		"hooked: ptrace",
 		"rule 1 command-line: ptrace: SIGKILL to the calling process, callers with ppid " + strconv.Itoa(os.Getpid()),
 		"stopped: 1 interventions, 1 signals sent, 0 failed sends, 0 events lost",
+		"rule command-line: 1 matched, 1 signals sent, 0 failed sends",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, log)
