@@ -47,7 +47,7 @@ rules:
 			Match: guard.Matchers{UID: []uint32{0}, Exe: []string{self}}},
 		{Name: "no-debuggers", Syscalls: []guard.Syscall{guard.SyscallPtrace},
 			Action: guard.ActionSignalThread, Signal: 10,
-			Match: guard.Matchers{Comm: []string{"strace", "gdb"}, Request: []int64{16, 0x4206, 5}, PPID: []int{1}, TargetPID: []int{4242}},
+			Match:  guard.Matchers{Comm: []string{"strace", "gdb"}, Request: []int64{16, 0x4206, 5}, PPID: []int{1}, TargetPID: []int{4242}},
 			Except: guard.Matchers{UID: []uint32{1000}, Ancestor: []int{1}}},
 		{Name: "rule-3", Action: guard.ActionSignalProcess, Signal: 9, Match: guard.Matchers{Cgroup: []string{"/"}}},
 	}}
