@@ -20,6 +20,7 @@ type compiled struct {
 	matchers map[bpf.GuardMatcherKey]bpf.GuardMatcherMasks
 	syscalls map[Syscall]bool // syscalls some rule guards: the hooks to attach
 	compat   bool             // also hook the 32-bit syscall entry
+	tracking bool             // some rule needs the kernel's task identities
 }
 
 // compile checks rules and turns them into generation gen of the kernel's
@@ -68,6 +69,7 @@ func (c *compiled) add(gen uint32, index uint, r Rule) error {
 		c.syscalls[s] = true
 	}
 	c.rules = append(c.rules, bpf.GuardRule{Signal: uint32(r.Signal), Action: uint8(r.Action)})
+	c.tracking = c.tracking || r.Match.tracksTargets() || r.Except.tracksTargets()
 	if err := c.addMatchers(gen, bit, r.Match, false); err != nil {
 		return err
 	}
@@ -137,6 +139,20 @@ func (m Matchers) keyValues() ([]keyValue, error) {
 	}
 	for _, pid := range m.TargetPID {
 		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_TARGET_PID, uint64(pid), 0})
+	}
+	for _, path := range m.TargetExe {
+		dev, ino, err := executableID(path)
+		if err != nil {
+			return nil, &ConfigError{Setting: SettingTargetExe, Err: err}
+		}
+		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_TARGET_EXE, dev, ino})
+	}
+	for _, path := range m.TargetCgroup {
+		cg, err := kernfs.ResolveCgroup(path)
+		if err != nil {
+			return nil, &ConfigError{Setting: SettingTargetCg, Err: err}
+		}
+		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_TARGET_CGROUP, cg.ID, 0})
 	}
 	return out, nil
 }

@@ -80,11 +80,21 @@ type Matchers struct {
 	Request  []int64  // ptrace requests; only for rules guarding ptrace alone
 	// TargetPID protects these processes: the pid the call names.
 	TargetPID []int
+	// TargetExe and TargetCgroup protect processes by what they run and
+	// where they live: the kernel keeps each task's executable and cgroup
+	// from fork, exec, exit and cgroup moves (hooked only when a rule
+	// names them), and sigguard fills in tasks that existed at start.
+	TargetExe    []string
+	TargetCgroup []string
 }
+
+// tracksTargets reports whether matching needs the kernel's table of task
+// identities.
+func (m Matchers) tracksTargets() bool { return len(m.TargetExe)+len(m.TargetCgroup) > 0 }
 
 func (m Matchers) empty() bool {
 	return len(m.UID)+len(m.Comm)+len(m.Exe)+len(m.PPID)+len(m.Ancestor)+len(m.Cgroup)+
-		len(m.Request)+len(m.TargetPID) == 0
+		len(m.Request)+len(m.TargetPID)+len(m.TargetExe)+len(m.TargetCgroup) == 0
 }
 
 // Config is everything a Guard enforces.
@@ -125,6 +135,8 @@ const (
 	SettingCgroup     Setting = "cgroup"
 	SettingRequest    Setting = "request"
 	SettingTargetPID  Setting = "target pid"
+	SettingTargetExe  Setting = "target exe"
+	SettingTargetCg   Setting = "target cgroup"
 	SettingRingBuffer Setting = "ring buffer size"
 )
 
@@ -194,7 +206,7 @@ func (m Matchers) validate(syscalls []Syscall) error {
 	for setting, n := range map[Setting]int{
 		SettingUID: len(m.UID), SettingComm: len(m.Comm), SettingExe: len(m.Exe), SettingParentPID: len(m.PPID),
 		SettingAncestor: len(m.Ancestor), SettingCgroup: len(m.Cgroup), SettingRequest: len(m.Request),
-		SettingTargetPID: len(m.TargetPID),
+		SettingTargetPID: len(m.TargetPID), SettingTargetExe: len(m.TargetExe), SettingTargetCg: len(m.TargetCgroup),
 	} {
 		if n > MaxValues {
 			return configError(setting, "%d values, at most %d per list (split the rule)", n, MaxValues)
@@ -284,6 +296,8 @@ func (m Matchers) String() string {
 	add("cgroup", len(m.Cgroup), func(i int) string { return m.Cgroup[i] })
 	add("request", len(m.Request), func(i int) string { return PtraceRequestName(m.Request[i]) })
 	add("target pid", len(m.TargetPID), func(i int) string { return strconv.Itoa(m.TargetPID[i]) })
+	add("target exe", len(m.TargetExe), func(i int) string { return m.TargetExe[i] })
+	add("target cgroup", len(m.TargetCgroup), func(i int) string { return m.TargetCgroup[i] })
 	return strings.Join(parts, " and ")
 }
 

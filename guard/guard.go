@@ -49,6 +49,7 @@ type Guard struct {
 	mu          sync.Mutex
 	links       map[Syscall]link.Link
 	compatLinks []link.Link
+	trackLinks  []link.Link // identity tracking: attached once needed, kept until Close
 	current     *compiled
 	// names holds each generation's rule names for the reader, which
 	// must name events of the generation that matched them.
@@ -80,6 +81,9 @@ type Stats struct {
 	// MissedRuns counts times the kernel skipped a program because another
 	// BPF program was running on that CPU (Linux 5.12+; else 0).
 	MissedRuns uint64
+	// Untracked counts tasks whose identity did not fit in the kernel's
+	// table: target exe and cgroup rules cannot protect them.
+	Untracked uint64
 }
 
 // Start checks the kernel and privileges, loads the programs with cfg's
@@ -173,6 +177,11 @@ func (g *Guard) install(next *compiled) error {
 	}
 	if next.compat {
 		if err := g.attachCompat(); err != nil {
+			return err
+		}
+	}
+	if next.tracking {
+		if err := g.startTracking(); err != nil {
 			return err
 		}
 	}
@@ -351,6 +360,10 @@ func (g *Guard) programs() []namedProgram {
 		{bpf.GuardProgSgOpenat2Exit, p.SgOpenat2Exit},
 		{bpf.GuardProgSgCompatEnter, p.SgCompatEnter},
 		{bpf.GuardProgSgCompatExit, p.SgCompatExit},
+		{bpf.GuardProgSgTrackFork, p.SgTrackFork},
+		{bpf.GuardProgSgTrackExec, p.SgTrackExec},
+		{bpf.GuardProgSgTrackExit, p.SgTrackExit},
+		{bpf.GuardProgSgTrackCgroup, p.SgTrackCgroup},
 	}
 }
 
@@ -496,6 +509,7 @@ func (g *Guard) Stats() (Stats, error) {
 		{bpf.GuardCounterSG_COUNTER_SIGNALLED, &s.Signalled},
 		{bpf.GuardCounterSG_COUNTER_SEND_FAILED, &s.FailedSends},
 		{bpf.GuardCounterSG_COUNTER_EVENTS_LOST, &s.EventsLost},
+		{bpf.GuardCounterSG_COUNTER_UNTRACKED, &s.Untracked},
 	} {
 		v, err := g.counter(c.which)
 		if err != nil {
@@ -575,6 +589,10 @@ func (g *Guard) detach() error {
 		delete(g.links, s)
 	}
 	errs = append(errs, g.detachCompat())
+	for _, l := range g.trackLinks {
+		errs = append(errs, l.Close())
+	}
+	g.trackLinks = nil
 	return errors.Join(errs...)
 }
 

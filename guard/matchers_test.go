@@ -20,7 +20,9 @@ type setting struct {
 	cg       *testenv.Cgroup
 	offender string
 	victim   int
-	other    int // a second victim
+	other    int    // a second victim
+	vault    string // a child cgroup holding one more victim
+	inVault  int
 }
 
 type start func(s *setting) *exec.Cmd
@@ -75,6 +77,29 @@ func inChildCgroup(s *setting) *exec.Cmd {
 
 func attachOther(s *setting) *exec.Cmd {
 	return s.cg.Command(s.offender, "attach", strconv.Itoa(s.other))
+}
+
+// attachFresh attaches to a sleep started after the guard: its identity
+// comes from the fork and exec hooks, not from the fill at start.
+func attachFresh(s *setting) *exec.Cmd {
+	fresh := s.cg.Start(s.t, "sleep", "60").Process.Pid
+	return s.cg.Command(s.offender, "attach", strconv.Itoa(fresh))
+}
+
+func attachVault(s *setting) *exec.Cmd {
+	return s.cg.Command(s.offender, "attach", strconv.Itoa(s.inVault))
+}
+
+func sleepPath(t *testing.T) string {
+	path, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err = filepath.EvalSymlinks(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func kill(name string, match, except guard.Matchers) guard.Rule {
@@ -141,6 +166,40 @@ func TestMatchers(t *testing.T) {
 		"target pid not protected": {func(s *setting) []guard.Rule {
 			return []guard.Rule{kill("r", guard.Matchers{TargetPID: []int{s.victim}}, none)}
 		}, attachOther, false, ""},
+		"target exe protected (process older than the guard)": {func(s *setting) []guard.Rule {
+			return []guard.Rule{kill("r", guard.Matchers{TargetExe: []string{sleepPath(s.t)}}, none)}
+		}, plain("attach"), true, "r"},
+		"target exe protected (process newer than the guard)": {func(s *setting) []guard.Rule {
+			return []guard.Rule{kill("r", guard.Matchers{TargetExe: []string{sleepPath(s.t)}}, none)}
+		}, attachFresh, true, "r"},
+		"target exe of another program": {func(s *setting) []guard.Rule {
+			return []guard.Rule{kill("r", guard.Matchers{TargetExe: []string{s.offender}}, none)}
+		}, plain("attach"), false, ""},
+		"target cgroup protected": {func(s *setting) []guard.Rule {
+			return []guard.Rule{kill("r", guard.Matchers{TargetCgroup: []string{s.vault}}, none)}
+		}, attachVault, true, "r"},
+		"target outside the protected cgroup": {func(s *setting) []guard.Rule {
+			return []guard.Rule{kill("r", guard.Matchers{TargetCgroup: []string{s.vault}}, none)}
+		}, plain("attach"), false, ""},
+		"target cgroup of a fresh process, by memory": {func(s *setting) []guard.Rule {
+			return []guard.Rule{{Name: "r", Syscalls: guard.Presets["memory-access"], Action: guard.ActionSignalProcess,
+				Signal: syscall.SIGKILL, Match: guard.Matchers{TargetCgroup: []string{s.cg.Path}}}}
+		}, func(s *setting) *exec.Cmd {
+			fresh := s.cg.Start(s.t, "sleep", "60").Process.Pid
+			return s.cg.Command(s.offender, "vm-readv", strconv.Itoa(fresh))
+		}, true, "r"},
+		"target moved into the protected cgroup": {func(s *setting) []guard.Rule {
+			return []guard.Rule{kill("r", guard.Matchers{TargetCgroup: []string{s.vault}}, none)}
+		}, func(s *setting) *exec.Cmd {
+			pid := s.cg.Start(s.t, "sleep", "60").Process.Pid
+			if err := os.WriteFile(filepath.Join(s.vault, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+				s.t.Fatal(err)
+			}
+			return s.cg.Command(s.offender, "attach", strconv.Itoa(pid))
+		}, true, "r"},
+		"except a target exe": {func(s *setting) []guard.Rule {
+			return []guard.Rule{kill("r", none, guard.Matchers{TargetExe: []string{sleepPath(s.t)}})}
+		}, plain("attach"), false, ""},
 		"except exempts": {func(*setting) []guard.Rule {
 			return []guard.Rule{kill("r", none, guard.Matchers{Comm: []string{"offender"}})}
 		},
@@ -167,6 +226,9 @@ func TestMatchers(t *testing.T) {
 			s := &setting{t: t, cg: cg, offender: offender}
 			s.victim = cg.Start(t, "sleep", "60").Process.Pid
 			s.other = cg.Start(t, "sleep", "60").Process.Pid
+			vault := cg.Child(t)
+			s.vault = vault.Path
+			s.inVault = vault.Start(t, "sleep", "60").Process.Pid
 			rules := tc.rules(s)
 			for i := range rules {
 				// Scope every rule to this test's cgroup, whatever it tests.

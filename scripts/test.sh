@@ -26,3 +26,6 @@ echo "== go test"
 # One package at a time: privileged tests of different packages share the
 # kernel and its list of loaded programs, and two vCPUs.
 go test -count=1 -p 1 ./...
+
+echo "== race detector on the concurrent paths (Run beside Close, Reload)"
+go test -count=1 -race -run 'Close|Reload' ./guard/

@@ -28,7 +28,8 @@ const (
 	GuardCounterSG_COUNTER_SIGNALLED   GuardCounter = 1
 	GuardCounterSG_COUNTER_SEND_FAILED GuardCounter = 2
 	GuardCounterSG_COUNTER_EVENTS_LOST GuardCounter = 3
-	GuardCounterSG_COUNTER_MAX         GuardCounter = 4
+	GuardCounterSG_COUNTER_UNTRACKED   GuardCounter = 4
+	GuardCounterSG_COUNTER_MAX         GuardCounter = 5
 )
 
 type GuardEvent struct {
@@ -57,18 +58,27 @@ const (
 	GuardEventKindSG_EVENT_INTERVENTION GuardEventKind = 1
 )
 
+type GuardIdentity struct {
+	_       structs.HostLayout
+	ExeDev  uint64
+	ExeIno  uint64
+	Cgroups [16]uint64
+}
+
 type GuardMatchKey uint32
 
 const (
-	GuardMatchKeySG_KEY_UID        GuardMatchKey = 0
-	GuardMatchKeySG_KEY_COMM       GuardMatchKey = 1
-	GuardMatchKeySG_KEY_EXE        GuardMatchKey = 2
-	GuardMatchKeySG_KEY_PPID       GuardMatchKey = 3
-	GuardMatchKeySG_KEY_ANCESTOR   GuardMatchKey = 4
-	GuardMatchKeySG_KEY_CGROUP     GuardMatchKey = 5
-	GuardMatchKeySG_KEY_REQUEST    GuardMatchKey = 6
-	GuardMatchKeySG_KEY_TARGET_PID GuardMatchKey = 7
-	GuardMatchKeySG_KEY_MAX        GuardMatchKey = 8
+	GuardMatchKeySG_KEY_UID           GuardMatchKey = 0
+	GuardMatchKeySG_KEY_COMM          GuardMatchKey = 1
+	GuardMatchKeySG_KEY_EXE           GuardMatchKey = 2
+	GuardMatchKeySG_KEY_PPID          GuardMatchKey = 3
+	GuardMatchKeySG_KEY_ANCESTOR      GuardMatchKey = 4
+	GuardMatchKeySG_KEY_CGROUP        GuardMatchKey = 5
+	GuardMatchKeySG_KEY_REQUEST       GuardMatchKey = 6
+	GuardMatchKeySG_KEY_TARGET_PID    GuardMatchKey = 7
+	GuardMatchKeySG_KEY_TARGET_EXE    GuardMatchKey = 8
+	GuardMatchKeySG_KEY_TARGET_CGROUP GuardMatchKey = 9
+	GuardMatchKeySG_KEY_MAX           GuardMatchKey = 10
 )
 
 type GuardMatcherKey struct {
@@ -89,8 +99,8 @@ type GuardPolicy struct {
 	_        structs.HostLayout
 	Rules    uint64
 	Syscalls [9]uint64
-	Uses     [8]uint64
-	Excepts  [8]uint64
+	Uses     [10]uint64
+	Excepts  [10]uint64
 }
 
 type GuardRule struct {
@@ -131,6 +141,7 @@ const (
 	GuardMapActive            = "active"
 	GuardMapCounters          = "counters"
 	GuardMapEvents            = "events"
+	GuardMapIdentities        = "identities"
 	GuardMapMatchers          = "matchers"
 	GuardMapPolicies          = "policies"
 	GuardMapRuleCounters      = "rule_counters"
@@ -143,12 +154,17 @@ const (
 	GuardProgSgPerfOpen       = "sg_perf_open"
 	GuardProgSgPidfdGetfd     = "sg_pidfd_getfd"
 	GuardProgSgPtrace         = "sg_ptrace"
+	GuardProgSgTrackCgroup    = "sg_track_cgroup"
+	GuardProgSgTrackExec      = "sg_track_exec"
+	GuardProgSgTrackExit      = "sg_track_exit"
+	GuardProgSgTrackFork      = "sg_track_fork"
 	GuardProgSgVmReadv        = "sg_vm_readv"
 	GuardProgSgVmWritev       = "sg_vm_writev"
 	GuardVarSelfTgid          = "self_tgid"
 	GuardVarUnusedAction      = "unused_action"
 	GuardVarUnusedCounter     = "unused_counter"
 	GuardVarUnusedEventKind   = "unused_event_kind"
+	GuardVarUnusedIdentity    = "unused_identity"
 	GuardVarUnusedMatchKey    = "unused_match_key"
 	GuardVarUnusedRuleCounter = "unused_rule_counter"
 	GuardVarUnusedSyscallId   = "unused_syscall_id"
@@ -204,6 +220,10 @@ type GuardProgramSpecs struct {
 	SgPerfOpen    *ebpf.ProgramSpec `ebpf:"sg_perf_open"`
 	SgPidfdGetfd  *ebpf.ProgramSpec `ebpf:"sg_pidfd_getfd"`
 	SgPtrace      *ebpf.ProgramSpec `ebpf:"sg_ptrace"`
+	SgTrackCgroup *ebpf.ProgramSpec `ebpf:"sg_track_cgroup"`
+	SgTrackExec   *ebpf.ProgramSpec `ebpf:"sg_track_exec"`
+	SgTrackExit   *ebpf.ProgramSpec `ebpf:"sg_track_exit"`
+	SgTrackFork   *ebpf.ProgramSpec `ebpf:"sg_track_fork"`
 	SgVmReadv     *ebpf.ProgramSpec `ebpf:"sg_vm_readv"`
 	SgVmWritev    *ebpf.ProgramSpec `ebpf:"sg_vm_writev"`
 }
@@ -215,6 +235,7 @@ type GuardMapSpecs struct {
 	Active       *ebpf.MapSpec `ebpf:"active"`
 	Counters     *ebpf.MapSpec `ebpf:"counters"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
+	Identities   *ebpf.MapSpec `ebpf:"identities"`
 	Matchers     *ebpf.MapSpec `ebpf:"matchers"`
 	Policies     *ebpf.MapSpec `ebpf:"policies"`
 	RuleCounters *ebpf.MapSpec `ebpf:"rule_counters"`
@@ -229,6 +250,7 @@ type GuardVariableSpecs struct {
 	UnusedAction      *ebpf.VariableSpec `ebpf:"unused_action"`
 	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
 	UnusedEventKind   *ebpf.VariableSpec `ebpf:"unused_event_kind"`
+	UnusedIdentity    *ebpf.VariableSpec `ebpf:"unused_identity"`
 	UnusedMatchKey    *ebpf.VariableSpec `ebpf:"unused_match_key"`
 	UnusedRuleCounter *ebpf.VariableSpec `ebpf:"unused_rule_counter"`
 	UnusedSyscallId   *ebpf.VariableSpec `ebpf:"unused_syscall_id"`
@@ -257,6 +279,7 @@ type GuardMaps struct {
 	Active       *ebpf.Map `ebpf:"active"`
 	Counters     *ebpf.Map `ebpf:"counters"`
 	Events       *ebpf.Map `ebpf:"events"`
+	Identities   *ebpf.Map `ebpf:"identities"`
 	Matchers     *ebpf.Map `ebpf:"matchers"`
 	Policies     *ebpf.Map `ebpf:"policies"`
 	RuleCounters *ebpf.Map `ebpf:"rule_counters"`
@@ -268,6 +291,7 @@ func (m *GuardMaps) Close() error {
 		m.Active,
 		m.Counters,
 		m.Events,
+		m.Identities,
 		m.Matchers,
 		m.Policies,
 		m.RuleCounters,
@@ -283,6 +307,7 @@ type GuardVariables struct {
 	UnusedAction      *ebpf.Variable `ebpf:"unused_action"`
 	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
 	UnusedEventKind   *ebpf.Variable `ebpf:"unused_event_kind"`
+	UnusedIdentity    *ebpf.Variable `ebpf:"unused_identity"`
 	UnusedMatchKey    *ebpf.Variable `ebpf:"unused_match_key"`
 	UnusedRuleCounter *ebpf.Variable `ebpf:"unused_rule_counter"`
 	UnusedSyscallId   *ebpf.Variable `ebpf:"unused_syscall_id"`
@@ -300,6 +325,10 @@ type GuardPrograms struct {
 	SgPerfOpen    *ebpf.Program `ebpf:"sg_perf_open"`
 	SgPidfdGetfd  *ebpf.Program `ebpf:"sg_pidfd_getfd"`
 	SgPtrace      *ebpf.Program `ebpf:"sg_ptrace"`
+	SgTrackCgroup *ebpf.Program `ebpf:"sg_track_cgroup"`
+	SgTrackExec   *ebpf.Program `ebpf:"sg_track_exec"`
+	SgTrackExit   *ebpf.Program `ebpf:"sg_track_exit"`
+	SgTrackFork   *ebpf.Program `ebpf:"sg_track_fork"`
 	SgVmReadv     *ebpf.Program `ebpf:"sg_vm_readv"`
 	SgVmWritev    *ebpf.Program `ebpf:"sg_vm_writev"`
 }
@@ -314,6 +343,10 @@ func (p *GuardPrograms) Close() error {
 		p.SgPerfOpen,
 		p.SgPidfdGetfd,
 		p.SgPtrace,
+		p.SgTrackCgroup,
+		p.SgTrackExec,
+		p.SgTrackExit,
+		p.SgTrackFork,
 		p.SgVmReadv,
 		p.SgVmWritev,
 	)

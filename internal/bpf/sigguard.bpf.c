@@ -41,6 +41,7 @@ const enum event_kind *unused_event_kind __attribute__((unused));
 const enum counter *unused_counter __attribute__((unused));
 const enum rule_counter *unused_rule_counter __attribute__((unused));
 const enum match_key *unused_match_key __attribute__((unused));
+const struct identity *unused_identity __attribute__((unused));
 
 /* sigguard's own thread group: it is never matched, whatever the rules say. */
 volatile const __u32 self_tgid = 0;
@@ -73,6 +74,14 @@ struct {
 	__type(key, struct matcher_key);
 	__type(value, struct matcher_masks);
 } matchers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_IDENTITIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct identity);
+} identities SEC(".maps");
 
 /* Size set from user space before load; must be a power of two pages. */
 struct {
@@ -232,6 +241,33 @@ static __always_inline void match_cgroups(struct matching *m)
 	settle(m, SG_KEY_CGROUP, hit, except);
 }
 
+/* Rules on what the call reaches: the target's executable and cgroups. */
+static __always_inline void match_target_identity(struct matching *m, __s64 target)
+{
+	__u64 hit = 0, except = 0;
+
+	if (!wanted(m, SG_KEY_TARGET_EXE) && !wanted(m, SG_KEY_TARGET_CGROUP))
+		return;
+	__u32 pid = (__u32)target;
+	const struct identity *id = target > 0 ? bpf_map_lookup_elem(&identities, &pid) : NULL;
+
+	/* An unknown target matches no target rule. */
+	if (!id) {
+		settle(m, SG_KEY_TARGET_EXE, 0, 0);
+		settle(m, SG_KEY_TARGET_CGROUP, 0, 0);
+		return;
+	}
+	match_value(m, SG_KEY_TARGET_EXE, id->exe_dev, id->exe_ino);
+	if (!wanted(m, SG_KEY_TARGET_CGROUP))
+		return;
+	for (int level = 0; level < SG_MAX_CGROUP_DEPTH; level++) {
+		if (!id->cgroups[level])
+			break;
+		look_up(m->generation, SG_KEY_TARGET_CGROUP, id->cgroups[level], 0, &hit, &except);
+	}
+	settle(m, SG_KEY_TARGET_CGROUP, hit, except);
+}
+
 /* Index of the lowest set bit of a non-zero mask: the first rule in order. */
 static __always_inline __u32 lowest_bit(__u64 mask)
 {
@@ -335,6 +371,7 @@ static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target
 	match_exe(&m, task);
 	match_ancestors(&m, task);
 	match_cgroups(&m);
+	match_target_identity(&m, c.target);
 
 	__u64 matched = m.candidates & ~m.exempt;
 	if (!matched)
@@ -561,5 +598,70 @@ int BPF_PROG(sg_compat_exit, struct pt_regs *regs, long ret)
 	case IA32_OPENAT2:
 		return guard_open(ret, SG_SYSCALL_OPENAT2 | SG_SYSCALL_COMPAT);
 	}
+	return 0;
+}
+
+/*
+ * Identity tracking, attached only when a rule names a target's executable
+ * or cgroup. It costs fork, exec, exit and cgroup moves, not syscalls.
+ */
+
+/* Fills cgroups[level] for every level of cg's path that fits. */
+static __always_inline void read_cgroups(struct cgroup *cg, struct identity *id)
+{
+	for (int i = 0; i < 64 && cg; i++) {
+		int level = BPF_CORE_READ(cg, level);
+		if (level >= 0 && level < SG_MAX_CGROUP_DEPTH)
+			id->cgroups[level] = BPF_CORE_READ(cg, kn, id);
+		if (level <= 0)
+			break;
+		/* self is struct cgroup's first member: its parent css is the parent cgroup. */
+		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
+	}
+}
+
+static __always_inline void remember(struct task_struct *task, struct cgroup *cg)
+{
+	struct identity id = {};
+	__u32 pid = BPF_CORE_READ(task, pid);
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+
+	id.exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	id.exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
+	read_cgroups(cg, &id);
+	if (bpf_map_update_elem(&identities, &pid, &id, BPF_ANY))
+		count_in(&counters, SG_COUNTER_UNTRACKED);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sg_track_fork, struct task_struct *parent, struct task_struct *child)
+{
+	remember(child, BPF_CORE_READ(child, cgroups, dfl_cgrp));
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sg_track_exec, struct task_struct *p)
+{
+	remember(p, BPF_CORE_READ(p, cgroups, dfl_cgrp));
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sg_track_exit, struct task_struct *p)
+{
+	__u32 pid = BPF_CORE_READ(p, pid);
+
+	bpf_map_delete_elem(&identities, &pid);
+	return 0;
+}
+
+/* Fires for every hierarchy; only cgroup v2's (hierarchy id 0) matters. */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(sg_track_cgroup, struct cgroup *dst, const char *path, struct task_struct *task)
+{
+	if (BPF_CORE_READ(dst, root, hierarchy_id) != 0)
+		return 0;
+	remember(task, dst);
 	return 0;
 }

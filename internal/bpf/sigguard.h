@@ -56,8 +56,13 @@ enum match_key {
 	SG_KEY_CGROUP = 5,     /* a: cgroup v2 id of the caller's cgroup or an ancestor */
 	SG_KEY_REQUEST = 6,    /* a: ptrace request */
 	SG_KEY_TARGET_PID = 7, /* a: the pid the call names */
-	SG_KEY_MAX = 8,
+	SG_KEY_TARGET_EXE = 8, /* a: dev_t, b: inode of the target's executable */
+	SG_KEY_TARGET_CGROUP = 9, /* a: the target's cgroup v2 id or an ancestor's */
+	SG_KEY_MAX = 10,
 };
+
+/* Most tasks the kernel side keeps an identity for (see struct identity). */
+#define SG_MAX_IDENTITIES 65536
 
 /* What an event reports. */
 enum event_kind {
@@ -70,7 +75,8 @@ enum counter {
 	SG_COUNTER_SIGNALLED = 1,   /* signals the kernel accepted (helper returned 0) */
 	SG_COUNTER_SEND_FAILED = 2, /* signals the kernel refused (helper returned -errno) */
 	SG_COUNTER_EVENTS_LOST = 3, /* events dropped because the ring buffer was full */
-	SG_COUNTER_MAX = 4,
+	SG_COUNTER_UNTRACKED = 4,   /* tasks whose identity did not fit in the table */
+	SG_COUNTER_MAX = 5,
 };
 
 /* Per-rule counters: rule_counters[(generation * SG_MAX_RULES + rule) * SG_RULE_COUNTER_MAX + c]. */
@@ -108,6 +114,17 @@ struct matcher_key {
 struct matcher_masks {
 	__u64 match;
 	__u64 except;
+};
+
+/*
+ * What target rules know of a task, kept per task id: a tracepoint program
+ * cannot look a task up by pid, so fork, exec, exit and cgroup migration
+ * keep this table current (and user space fills it at start).
+ */
+struct identity {
+	__u64 exe_dev;                        /* kernel dev_t of the executable's file system */
+	__u64 exe_ino;
+	__u64 cgroups[SG_MAX_CGROUP_DEPTH];   /* cgroup v2 ids by level; 0 past the task's own */
 };
 
 struct event {

@@ -279,18 +279,21 @@ func (p *parser) matchers(n *yaml.Node, what string, m *guard.Matchers, at map[g
 			})
 		case "target":
 			return p.mapping(v, "target", func(key string, k, v *yaml.Node) error {
-				if key != "pid" {
-					return p.errorAt(k, "unknown key %q under target (only pid is supported)", key)
+				switch key {
+				case "pid":
+					at[guard.SettingTargetPID] = v
+					return p.pids(v, "pid (under target)", &m.TargetPID)
+				case "exe":
+					at[guard.SettingTargetExe] = v
+					return p.list(v, "exe (under target)", func(item *yaml.Node) error { m.TargetExe = append(m.TargetExe, item.Value); return nil })
+				case "cgroup":
+					at[guard.SettingTargetCg] = v
+					return p.list(v, "cgroup (under target)", func(item *yaml.Node) error {
+						m.TargetCgroup = append(m.TargetCgroup, item.Value)
+						return nil
+					})
 				}
-				at[guard.SettingTargetPID] = v
-				return p.list(v, "pid (under target)", func(item *yaml.Node) error {
-					pid, err := strconv.Atoi(item.Value)
-					if err != nil || pid <= 0 {
-						return p.errorAt(item, "%q is not a process id (use a positive number)", item.Value)
-					}
-					m.TargetPID = append(m.TargetPID, pid)
-					return nil
-				})
+				return p.errorAt(k, "unknown key %q under target (use pid, exe, cgroup)", key)
 			})
 		}
 		return p.errorAt(k, "unknown key %q under %s (use uid, comm, exe, ppid, ancestor, cgroup, request, target)", key, what)
