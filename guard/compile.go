@@ -76,6 +76,16 @@ func (c *compiled) add(gen uint32, index uint, r Rule) error {
 	return c.addMatchers(gen, bit, r.Except, true)
 }
 
+// guardsAny reports whether some rule guards one of the syscalls.
+func (c *compiled) guardsAny(syscalls []Syscall) bool {
+	for _, s := range syscalls {
+		if c.syscalls[s] {
+			return true
+		}
+	}
+	return false
+}
+
 // keyValue is one value of one key, as the kernel compares it.
 type keyValue struct {
 	key  bpf.GuardMatchKey

@@ -86,34 +86,43 @@ func TestUnguardedRoutesAndOwnMemoryPass(t *testing.T) {
 	}
 }
 
-// 32-bit ptrace through int $0x80 fires no syscall tracepoint: open unless
+// 32-bit calls through int $0x80 fire no syscall tracepoint: open unless
 // the policy asks for compat, caught when it does.
-func TestCompatPtrace(t *testing.T) {
+func TestCompatRoutes(t *testing.T) {
 	testenv.RequireRoot(t)
 	offender := testenv.Offender(t)
-	for _, compat := range []bool{false, true} {
-		t.Run("compat="+strconv.FormatBool(compat), func(t *testing.T) {
-			cg := testenv.NewCgroup(t)
-			r := startGuard(t, cg, killRule, guard.Config{Compat: compat}, 0)
-			if r.g.Compat() != compat {
-				t.Fatalf("guard reports compat %v", r.g.Compat())
-			}
-			victim := cg.Start(t, "sleep", "60")
-			cmd := cg.Command(offender, "compat-attach", strconv.Itoa(victim.Process.Pid))
-			cmd.Env = append(os.Environ(), "OFFENDER_CALLS=1")
-			err := cmd.Run()
-			if !compat {
-				if err != nil {
-					t.Fatalf("without compat the 32-bit call is declared open, yet: %v", err)
+	for _, tc := range []struct {
+		mode    string
+		syscall guard.Syscall
+	}{
+		{"compat-attach", guard.SyscallPtrace},
+		{"compat-mem-open", guard.SyscallOpen},
+	} {
+		for _, compat := range []bool{false, true} {
+			t.Run(tc.mode+"/compat="+strconv.FormatBool(compat), func(t *testing.T) {
+				cg := testenv.NewCgroup(t)
+				rule := killRule
+				rule.Syscalls = guard.Presets["memory-access"]
+				r := startGuard(t, cg, rule, guard.Config{Compat: compat}, 0)
+				if r.g.Compat() != compat {
+					t.Fatalf("guard reports compat %v", r.g.Compat())
 				}
-				return
-			}
-			assertKilled(t, err, "32-bit ptrace caller")
-			evs := r.eventsOf(cmd.Process.Pid, 1)
-			if len(evs) != 1 || !evs[0].Compat || evs[0].Syscall != guard.SyscallPtrace ||
-				evs[0].RequestName() != "PTRACE_ATTACH" || evs[0].Target != int64(victim.Process.Pid) {
-				t.Errorf("want one 32-bit PTRACE_ATTACH event, got %+v", evs)
-			}
-		})
+				victim := cg.Start(t, "sleep", "60")
+				cmd := cg.Command(offender, tc.mode, strconv.Itoa(victim.Process.Pid))
+				cmd.Env = append(os.Environ(), "OFFENDER_CALLS=1")
+				err := cmd.Run()
+				if !compat {
+					if err != nil {
+						t.Fatalf("without compat the 32-bit call is declared open, yet: %v", err)
+					}
+					return
+				}
+				assertKilled(t, err, "32-bit caller")
+				evs := r.eventsOf(cmd.Process.Pid, 1)
+				if len(evs) != 1 || !evs[0].Compat || evs[0].Syscall != tc.syscall || evs[0].Target != int64(victim.Process.Pid) {
+					t.Errorf("want one 32-bit %s event naming %d, got %+v", tc.syscall, victim.Process.Pid, evs)
+				}
+			})
+		}
 	}
 }

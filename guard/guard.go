@@ -48,7 +48,8 @@ type Guard struct {
 	// mu serialises Reload, and guards links and current against it.
 	mu          sync.Mutex
 	links       map[Syscall]link.Link
-	compatLinks []link.Link
+	compatEnter link.Link // whole-table hooks for 32-bit syscalls
+	compatExit  link.Link
 	trackLinks  []link.Link // identity tracking: attached once needed, kept until Close
 	current     *compiled
 	// names holds each generation's rule names for the reader, which
@@ -175,10 +176,8 @@ func (g *Guard) install(next *compiled) error {
 			return err
 		}
 	}
-	if next.compat {
-		if err := g.attachCompat(); err != nil {
-			return err
-		}
+	if err := g.syncCompat(next); err != nil {
+		return err
 	}
 	if next.tracking {
 		if err := g.startTracking(); err != nil {
@@ -200,11 +199,6 @@ func (g *Guard) install(next *compiled) error {
 				return fmt.Errorf("detach %s: %w", s, err)
 			}
 			delete(g.links, s)
-		}
-	}
-	if !next.compat {
-		if err := g.detachCompat(); err != nil {
-			return err
 		}
 	}
 	for k := range prev.matchers {
@@ -275,15 +269,7 @@ func (g *Guard) attach(s Syscall) error {
 	}
 	h := hooks[s]
 	prog := g.program(h.program)
-	l, err := link.Tracepoint("syscalls", h.tracepoint, prog, nil)
-	// A hook detached by an earlier reload stays attached while any
-	// process still holds its link: a child this process forks holds a
-	// copy until its exec has closed it. Until then the kernel refuses the
-	// program a second time on the tracepoint (EEXIST), for moments only.
-	for wait := time.Millisecond; isExist(err) && wait < time.Second; wait *= 2 {
-		time.Sleep(wait)
-		l, err = link.Tracepoint("syscalls", h.tracepoint, prog, nil)
-	}
+	l, err := retryWhileHeld(func() (link.Link, error) { return link.Tracepoint("syscalls", h.tracepoint, prog, nil) })
 	if err != nil {
 		hint := hintFor(err)
 		if errors.Is(err, os.ErrNotExist) {
@@ -301,28 +287,59 @@ func isExist(err error) bool {
 	return err != nil && (errors.Is(err, unix.EEXIST) || strings.HasSuffix(err.Error(), unix.EEXIST.Error()))
 }
 
-// attachCompat hooks the whole syscall table for 32-bit calls, once.
-func (g *Guard) attachCompat() error {
-	if g.compatLinks != nil {
-		return nil
-	}
-	for _, p := range []*ebpf.Program{g.objs.SgCompatEnter, g.objs.SgCompatExit} {
-		l, err := link.AttachTracing(link.TracingOptions{Program: p})
-		if err != nil {
-			_ = g.detachCompat()
-			return fmt.Errorf("attach 32-bit syscall hook: %w%s", err, hintFor(err))
+// syncCompat attaches or detaches the two whole-table hooks for 32-bit
+// syscalls: the entry hook for ptrace, process_vm_*, pidfd_getfd and
+// perf_event_open, the exit hook for opens of /proc/<pid>/mem. Each costs
+// every syscall of every process, so each runs only when the policy needs it.
+func (g *Guard) syncCompat(c *compiled) error {
+	for _, h := range []struct {
+		link *link.Link
+		prog *ebpf.Program
+		need bool
+	}{
+		{&g.compatEnter, g.objs.SgCompatEnter, c.compat && c.guardsAny(compatEnterSyscalls)},
+		{&g.compatExit, g.objs.SgCompatExit, c.compat && c.guardsAny(Presets["proc-mem"])},
+	} {
+		switch {
+		case h.need && *h.link == nil:
+			l, err := retryWhileHeld(func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: h.prog}) })
+			if err != nil {
+				return fmt.Errorf("attach 32-bit syscall hook: %w%s", err, hintFor(err))
+			}
+			*h.link = l
+		case !h.need && *h.link != nil:
+			if err := (*h.link).Close(); err != nil {
+				return fmt.Errorf("detach 32-bit syscall hook: %w", err)
+			}
+			*h.link = nil
 		}
-		g.compatLinks = append(g.compatLinks, l)
 	}
 	return nil
 }
 
+var compatEnterSyscalls = []Syscall{SyscallPtrace, SyscallProcessVMReadv, SyscallProcessVMWritev, SyscallPidfdGetfd, SyscallPerfEventOpen}
+
+// retryWhileHeld attaches, and tries again for up to a second while the
+// kernel refuses with EEXIST: a hook detached by an earlier reload stays
+// attached while any process still holds its link, and a child this
+// process forks holds a copy until its exec has closed it.
+func retryWhileHeld(attach func() (link.Link, error)) (link.Link, error) {
+	l, err := attach()
+	for wait := time.Millisecond; isExist(err) && wait < time.Second; wait *= 2 {
+		time.Sleep(wait)
+		l, err = attach()
+	}
+	return l, err
+}
+
 func (g *Guard) detachCompat() error {
 	var errs []error
-	for _, l := range g.compatLinks {
-		errs = append(errs, l.Close())
+	for _, l := range []*link.Link{&g.compatEnter, &g.compatExit} {
+		if *l != nil {
+			errs = append(errs, (*l).Close())
+			*l = nil
+		}
 	}
-	g.compatLinks = nil
 	return errors.Join(errs...)
 }
 
@@ -330,7 +347,7 @@ func (g *Guard) detachCompat() error {
 func (g *Guard) Compat() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.compatLinks != nil
+	return g.compatEnter != nil || g.compatExit != nil
 }
 
 func (g *Guard) program(name string) *ebpf.Program {

@@ -546,9 +546,11 @@ int sg_openat2_exit(struct trace_event_raw_sys_exit *ctx)
 
 /*
  * 32-bit syscalls (int $0x80, or a 32-bit program) fire no syscalls:*
- * tracepoint. These whole-table hooks see every syscall of every process,
- * so they cost every syscall (~110 ns here) and are attached only on
- * request; all but 32-bit calls leave at the first test.
+ * tracepoint. These whole-table hooks run on every syscall of every
+ * process, so they are attached only on request, and most calls leave at
+ * the first comparison: only eight syscall numbers go further, and only
+ * those read the task. The numbers are ia32 ones; a native syscall with the
+ * same number is told apart by TS_COMPAT.
  */
 static __always_inline bool in_compat_syscall(void)
 {
@@ -561,10 +563,20 @@ static __always_inline bool in_compat_syscall(void)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sg_compat_enter, struct pt_regs *regs, long id)
 {
+	switch (id) {
+	case IA32_PTRACE:
+	case IA32_PROCESS_VM_READV:
+	case IA32_PROCESS_VM_WRITEV:
+	case IA32_PIDFD_GETFD:
+	case IA32_PERF_EVENT_OPEN:
+		break;
+	default:
+		return 0;
+	}
 	if (!in_compat_syscall())
 		return 0;
-	__s64 a0 = (__s32)BPF_CORE_READ(regs, bx);
-	__s64 a1 = (__s32)BPF_CORE_READ(regs, cx);
+	__s64 a0 = (__s32)regs->bx;
+	__s64 a1 = (__s32)regs->cx;
 
 	switch (id) {
 	case IA32_PTRACE:
@@ -588,17 +600,26 @@ int BPF_PROG(sg_compat_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sg_compat_exit, struct pt_regs *regs, long ret)
 {
+	__u16 syscall;
+
+	if (ret < 0)
+		return 0;
+	switch (regs->orig_ax) {
+	case IA32_OPEN:
+		syscall = SG_SYSCALL_OPEN;
+		break;
+	case IA32_OPENAT:
+		syscall = SG_SYSCALL_OPENAT;
+		break;
+	case IA32_OPENAT2:
+		syscall = SG_SYSCALL_OPENAT2;
+		break;
+	default:
+		return 0;
+	}
 	if (!in_compat_syscall())
 		return 0;
-	switch (BPF_CORE_READ(regs, orig_ax)) {
-	case IA32_OPEN:
-		return guard_open(ret, SG_SYSCALL_OPEN | SG_SYSCALL_COMPAT);
-	case IA32_OPENAT:
-		return guard_open(ret, SG_SYSCALL_OPENAT | SG_SYSCALL_COMPAT);
-	case IA32_OPENAT2:
-		return guard_open(ret, SG_SYSCALL_OPENAT2 | SG_SYSCALL_COMPAT);
-	}
-	return 0;
+	return guard_open(ret, syscall | SG_SYSCALL_COMPAT);
 }
 
 /*

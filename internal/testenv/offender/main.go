@@ -72,15 +72,16 @@ var calls = map[string]func(target int) syscall.Errno{
 	"vm-writev": func(pid int) syscall.Errno {
 		return vm(unix.SYS_PROCESS_VM_WRITEV, pid)
 	},
-	"pidfd-getfd":   pidfdGetfd,
-	"perf-open":     perfOpen,
-	"mem-open":      func(pid int) syscall.Errno { return openMem(unix.SYS_OPEN, pid) },
-	"mem-openat":    func(pid int) syscall.Errno { return openMem(unix.SYS_OPENAT, pid) },
-	"mem-openat2":   func(pid int) syscall.Errno { return openMem(unix.SYS_OPENAT2, pid) },
-	"mem-dirfd":     openMemThroughDirfd,
-	"mem-symlink":   openMemThroughSymlink,
-	"mem-self":      func(int) syscall.Errno { return openMem(unix.SYS_OPENAT, os.Getpid()) },
-	"compat-attach": func(pid int) syscall.Errno { return compatPtrace(unix.PTRACE_ATTACH, pid) },
+	"pidfd-getfd":     pidfdGetfd,
+	"perf-open":       perfOpen,
+	"mem-open":        func(pid int) syscall.Errno { return openMem(unix.SYS_OPEN, pid) },
+	"mem-openat":      func(pid int) syscall.Errno { return openMem(unix.SYS_OPENAT, pid) },
+	"mem-openat2":     func(pid int) syscall.Errno { return openMem(unix.SYS_OPENAT2, pid) },
+	"mem-dirfd":       openMemThroughDirfd,
+	"mem-symlink":     openMemThroughSymlink,
+	"mem-self":        func(int) syscall.Errno { return openMem(unix.SYS_OPENAT, os.Getpid()) },
+	"compat-attach":   func(pid int) syscall.Errno { return compatPtrace(unix.PTRACE_ATTACH, pid) },
+	"compat-mem-open": compatOpenMem,
 }
 
 func rawPtrace(request, pid int) syscall.Errno {
