@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -10,45 +9,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/sigguard/sigguard/internal/testenv"
 )
 
-// syncBuffer is a bytes.Buffer safe to read while exec writes to it.
-type syncBuffer struct {
-	mu  chan struct{}
-	buf bytes.Buffer
-}
-
-func newSyncBuffer() *syncBuffer { return &syncBuffer{mu: make(chan struct{}, 1)} }
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu <- struct{}{}
-	defer func() { <-b.mu }()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu <- struct{}{}
-	defer func() { <-b.mu }()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) waitFor(t *testing.T, text string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(b.String(), text) {
-		if time.Now().After(deadline) {
-			t.Fatalf("stderr never said %q:\n%s", text, b.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestPolicyFileAndReloadOnHangup(t *testing.T) {
 	testenv.RequireRoot(t)
-	bin := testenv.Build(t, "./cmd/sigguard")
 	offender := testenv.Offender(t)
 	cg := testenv.NewCgroup(t)
 	dir := t.TempDir()
@@ -60,24 +26,7 @@ func TestPolicyFileAndReloadOnHangup(t *testing.T) {
 	}
 	write(fmt.Sprintf("rules:\n  - name: watch\n    match: { cgroup: [%s] }\n    action: { audit: true }\n", cg.Path))
 
-	ready := filepath.Join(dir, "ready")
-	guard := exec.Command(bin, "--policy", policy, "--ready-file", ready, "--output", "json")
-	stdout, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdout.Close()
-	stderr := newSyncBuffer()
-	guard.Stdout, guard.Stderr = w, stderr
-	if err := guard.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	defer guard.Process.Kill()
-	exited := make(chan error, 1)
-	go func() { exited <- guard.Wait() }()
-	waitForFile(t, ready, exited)
-	lines := readLines(stdout)
+	guard := startBinary(t, "--policy", policy)
 
 	run := func() (*exec.Cmd, error) {
 		cmd := cg.Command(offender, "fail")
@@ -88,34 +37,33 @@ func TestPolicyFileAndReloadOnHangup(t *testing.T) {
 	if err != nil {
 		t.Fatalf("audited offender: %v", err)
 	}
-	if ev := waitForEvent(t, lines, cmd.Process.Pid); ev.Action != "audit" {
+	if ev := guard.event(t, cmd.Process.Pid); ev.Action != "audit" {
 		t.Errorf("first policy: %+v", ev)
 	}
 
 	// Enforce next: rewrite the file and send SIGHUP.
 	write(fmt.Sprintf("rules:\n  - name: enforce\n    syscalls: [memory-access]\n    match: { cgroup: [%s] }\n", cg.Path))
-	guard.Process.Signal(syscall.SIGHUP)
-	stderr.waitFor(t, "reloaded "+policy)
+	guard.cmd.Process.Signal(syscall.SIGHUP)
+	guard.stderr.waitFor(t, "reloaded "+policy)
 	cmd, err = run()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Fatalf("after the reload the offender should die of SIGKILL: %v", err)
 	}
-	if ev := waitForEvent(t, lines, cmd.Process.Pid); ev.Action != "signal-process" {
+	if ev := guard.event(t, cmd.Process.Pid); ev.Action != "signal-process" {
 		t.Errorf("second policy: %+v", ev)
 	}
 
 	// A broken file is refused, with its position, and the last good policy stays.
 	write("rules:\n  - name: broken\n    syscalls: [nope]\n")
-	guard.Process.Signal(syscall.SIGHUP)
-	stderr.waitFor(t, "reload rejected, the previous policy stays in force: "+policy+":3:16: unknown syscall or preset \"nope\"")
+	guard.cmd.Process.Signal(syscall.SIGHUP)
+	guard.stderr.waitFor(t, "reload rejected, the previous policy stays in force: "+policy+":3:16: unknown syscall or preset \"nope\"")
 	if _, err := run(); !errors.As(err, &ee) {
 		t.Fatalf("after a rejected reload the offender should still die: %v", err)
 	}
 
-	guard.Process.Signal(syscall.SIGTERM)
-	if err := <-exited; err != nil {
-		t.Fatalf("sigguard: %v\n%s", err, stderr.String())
+	if err := guard.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("sigguard: %v\n%s", err, guard.stderr)
 	}
 }
 

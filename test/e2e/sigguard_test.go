@@ -3,11 +3,8 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,47 +41,26 @@ func TestBinaryKillsAndReports(t *testing.T) {
 
 func killAndReport(t *testing.T, stop os.Signal) {
 	testenv.RequireRoot(t)
-	bin := testenv.Build(t, "./cmd/sigguard")
 	offender := testenv.Offender(t)
-
-	ready := filepath.Join(t.TempDir(), "ready")
-	guard := exec.Command(bin, "--ppid", strconv.Itoa(os.Getpid()), "--ready-file", ready, "--output", "json")
-	// A plain pipe rather than StdoutPipe, so that waiting for the exit
-	// can run beside the reading.
-	stdout, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdout.Close()
-	var stderr bytes.Buffer
-	guard.Stdout, guard.Stderr = w, &stderr
-	if err := guard.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	defer guard.Process.Kill()
-	exited := make(chan error, 1)
-	go func() { exited <- guard.Wait() }()
-	waitForFile(t, ready, exited)
-	progs := testenv.ProgramsOf(t, guard.Process.Pid)
+	guard := startBinary(t, "--ppid", strconv.Itoa(os.Getpid()))
+	progs := testenv.ProgramsOf(t, guard.cmd.Process.Pid)
 	if len(progs) == 0 {
 		t.Fatal("the ready file exists but sigguard holds no BPF program")
 	}
-	if content, _ := os.ReadFile(ready); strings.TrimSpace(string(content)) != strconv.Itoa(guard.Process.Pid) {
+	if content, _ := os.ReadFile(guard.ready); strings.TrimSpace(string(content)) != strconv.Itoa(guard.cmd.Process.Pid) {
 		t.Errorf("ready file holds %q, want the guard's pid", content)
 	}
 
 	cg := testenv.NewCgroup(t)
 	victim := cg.Start(t, "sleep", "60")
 	attacker := cg.Command(offender, "attach", strconv.Itoa(victim.Process.Pid))
-	err = attacker.Run()
+	err := attacker.Run()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Fatalf("offender: %v, want killed by SIGKILL", err)
 	}
 
-	lines := readLines(stdout)
-	ev := waitForEvent(t, lines, attacker.Process.Pid)
+	ev := guard.event(t, attacker.Process.Pid)
 	if ev.Type != "intervention" || ev.Comm != "offender" || ev.Request != "PTRACE_ATTACH" ||
 		ev.Target != victim.Process.Pid || ev.Signal != "SIGKILL" || ev.Action != "signal-process" ||
 		!ev.Success || ev.Result != 0 {
@@ -94,18 +70,10 @@ func killAndReport(t *testing.T, stop os.Signal) {
 		t.Errorf("time %q is not RFC 3339: %v", ev.Time, err)
 	}
 
-	if err := guard.Process.Signal(stop); err != nil {
-		t.Fatal(err)
+	if err := guard.stop(t, stop); err != nil {
+		t.Fatalf("sigguard exited with %v; stderr:\n%s", err, guard.stderr)
 	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("sigguard exited with %v; stderr:\n%s", err, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("sigguard did not stop within 10 s of SIGINT")
-	}
-	log := stderr.String()
+	log := guard.stderr.String()
 	for _, want := range []string{
 		"tier signal (",
 		"hooked: ptrace",
@@ -117,7 +85,7 @@ func killAndReport(t *testing.T, stop os.Signal) {
 			t.Errorf("stderr lacks %q:\n%s", want, log)
 		}
 	}
-	if _, err := os.Stat(ready); !os.IsNotExist(err) {
+	if _, err := os.Stat(guard.ready); !os.IsNotExist(err) {
 		t.Errorf("ready file left behind: %v", err)
 	}
 	testenv.AssertUnloaded(t, progs)
@@ -167,57 +135,6 @@ func TestBinaryWithoutPrivilegesNamesTheCapabilities(t *testing.T) {
 	for _, want := range []string{"not privileged", "CAP_BPF", "CAP_PERFMON"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("message %q lacks %q", stderr.String(), want)
-		}
-	}
-}
-
-func waitForFile(t *testing.T, path string, exited <-chan error) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("sigguard exited before it was ready: %v", err)
-		case <-deadline:
-			t.Fatal("sigguard did not write its ready file within 10 s")
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-func readLines(r io.Reader) <-chan []byte {
-	out := make(chan []byte, 64)
-	go func() {
-		defer close(out)
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			out <- append([]byte(nil), sc.Bytes()...)
-		}
-	}()
-	return out
-}
-
-func waitForEvent(t *testing.T, lines <-chan []byte, pid int) event {
-	t.Helper()
-	timeout := time.After(5 * time.Second)
-	for {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatal("sigguard's output ended before the event")
-			}
-			var ev event
-			if err := json.Unmarshal(line, &ev); err != nil {
-				t.Fatalf("not a JSON line: %q: %v", line, err)
-			}
-			if ev.PID == pid {
-				return ev
-			}
-		case <-timeout:
-			t.Fatalf("no event for pid %d within 5 s", pid)
 		}
 	}
 }

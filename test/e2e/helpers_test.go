@@ -1,0 +1,148 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sigguard/sigguard/internal/testenv"
+)
+
+// binary is a sigguard process a test started.
+type binary struct {
+	cmd    *exec.Cmd
+	ready  string
+	lines  <-chan []byte // stdout, line by line
+	stderr *syncBuffer
+	exited chan error
+}
+
+// startBinary starts the built sigguard with args, JSON output and a
+// ready file, and returns once enforcement is live.
+func startBinary(t *testing.T, args ...string) *binary {
+	t.Helper()
+	bin := testenv.Build(t, "./cmd/sigguard")
+	b := &binary{ready: filepath.Join(t.TempDir(), "ready"), stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	b.cmd = exec.Command(bin, append(args, "--ready-file", b.ready, "--output", "json")...)
+	// A plain pipe rather than StdoutPipe, so that waiting for the exit
+	// can run beside the reading.
+	stdout, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdout.Close() })
+	b.cmd.Stdout, b.cmd.Stderr = w, b.stderr
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() { b.cmd.Process.Kill() })
+	go func() { b.exited <- b.cmd.Wait() }()
+	b.lines = readLines(stdout)
+	b.waitUntilReady(t)
+	return b
+}
+
+func (b *binary) waitUntilReady(t *testing.T) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		if _, err := os.Stat(b.ready); err == nil {
+			return
+		}
+		select {
+		case err := <-b.exited:
+			t.Fatalf("sigguard exited before it was ready: %v\n%s", err, b.stderr)
+		case <-deadline:
+			t.Fatal("sigguard did not write its ready file within 10 s")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// stop sends sig and waits for sigguard to exit.
+func (b *binary) stop(t *testing.T, sig os.Signal) error {
+	t.Helper()
+	if err := b.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-b.exited:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatalf("sigguard did not stop within 10 s of %v", sig)
+		return nil
+	}
+}
+
+// event waits for the JSON event of pid.
+func (b *binary) event(t *testing.T, pid int) event {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case line, ok := <-b.lines:
+			if !ok {
+				t.Fatal("sigguard's output ended before the event")
+			}
+			var ev event
+			if err := json.Unmarshal(line, &ev); err != nil {
+				t.Fatalf("not a JSON line: %q: %v", line, err)
+			}
+			if ev.PID == pid {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no event for pid %d within 5 s", pid)
+		}
+	}
+}
+
+func readLines(r io.Reader) <-chan []byte {
+	out := make(chan []byte, 64)
+	go func() {
+		defer close(out)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			out <- append([]byte(nil), sc.Bytes()...)
+		}
+	}()
+	return out
+}
+
+// syncBuffer is a bytes.Buffer safe to read while exec writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *syncBuffer) waitFor(t *testing.T, text string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(b.String(), text) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stderr never said %q:\n%s", text, b.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
