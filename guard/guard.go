@@ -51,7 +51,8 @@ type Guard struct {
 	compatEnter link.Link // whole-table hooks for 32-bit syscalls
 	compatExit  link.Link
 	trackLinks  []link.Link // identity tracking: attached once needed, kept until Close
-	current     *compiled
+	current     *compiled   // the generation in force
+	previous    *compiled   // the one before, whose tables are cleared on reuse
 	// names holds each generation's rule names for the reader, which
 	// must name events of the generation that matched them.
 	names [2]atomic.Pointer[[]string]
@@ -164,10 +165,25 @@ func (g *Guard) generation() uint32 {
 }
 
 // install writes policy as the next generation, attaches the hooks it
-// needs, switches the kernel to it, then drops the previous generation
-// and the hooks only it needed. Callers hold g.mu (or own g exclusively).
-func (g *Guard) install(next *compiled) error {
-	gen := next.gen
+// needs, switches the kernel to it, then detaches the hooks only the
+// previous generation needed. Callers hold g.mu (or own g exclusively).
+//
+// The previous generation's tables stay as they are: a program that read
+// the generation number just before the switch may still be reading them.
+// They are cleared only when their slot is reused, a reload later, and
+// after an RCU grace period, which no program run outlasts.
+func (g *Guard) install(next *compiled) (err error) {
+	if err := g.clearSlot(next.gen); err != nil {
+		return err
+	}
+	switched := false
+	defer func() {
+		// A policy that never came into force leaves nothing in its
+		// slot for a later one to inherit.
+		if err != nil && !switched {
+			g.deleteMatchers(next)
+		}
+	}()
 	if err := g.writeGeneration(next); err != nil {
 		return err
 	}
@@ -176,7 +192,7 @@ func (g *Guard) install(next *compiled) error {
 			return err
 		}
 	}
-	if err := g.syncCompat(next); err != nil {
+	if err := g.syncCompat(next, false); err != nil {
 		return err
 	}
 	if next.tracking {
@@ -184,15 +200,12 @@ func (g *Guard) install(next *compiled) error {
 			return err
 		}
 	}
-	g.names[gen].Store(&next.names)
-	if err := g.objs.Active.Update(uint32(0), gen, ebpf.UpdateAny); err != nil {
+	g.names[next.gen].Store(&next.names)
+	if err := g.objs.Active.Update(uint32(0), next.gen, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("switch to the new policy: %w", err)
 	}
-	prev := g.current
-	g.current = next
-	if prev == nil {
-		return nil
-	}
+	switched = true
+	g.previous, g.current = g.current, next
 	for s, l := range g.links {
 		if !next.syscalls[s] {
 			if err := l.Close(); err != nil {
@@ -201,12 +214,42 @@ func (g *Guard) install(next *compiled) error {
 			delete(g.links, s)
 		}
 	}
-	for k := range prev.matchers {
+	return g.syncCompat(next, true)
+}
+
+// clearSlot removes what the policy that last used generation gen left in
+// the matcher table, once no program can still be reading it.
+func (g *Guard) clearSlot(gen uint32) error {
+	stale := g.previous
+	if stale == nil || stale.gen != gen {
+		return nil
+	}
+	waitForRCUGracePeriod()
+	if err := g.deleteMatchers(stale); err != nil {
+		return err
+	}
+	g.previous = nil
+	return nil
+}
+
+func (g *Guard) deleteMatchers(c *compiled) error {
+	for k := range c.matchers {
 		if err := g.objs.Matchers.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("remove old policy: %w", err)
 		}
 	}
 	return nil
+}
+
+// waitForRCUGracePeriod returns after every BPF program run that began
+// before it has ended: membarrier(MEMBARRIER_CMD_GLOBAL) is
+// synchronize_rcu() in the kernel. Where it is unavailable (nohz_full
+// kernels refuse it), a pause far longer than any program run stands in.
+func waitForRCUGracePeriod() {
+	const memberarrierCmdGlobal = 1
+	if _, _, errno := unix.Syscall(unix.SYS_MEMBARRIER, memberarrierCmdGlobal, 0, 0); errno != 0 {
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func (g *Guard) load(cfg Config) error {
@@ -287,11 +330,12 @@ func isExist(err error) bool {
 	return err != nil && (errors.Is(err, unix.EEXIST) || strings.HasSuffix(err.Error(), unix.EEXIST.Error()))
 }
 
-// syncCompat attaches or detaches the two whole-table hooks for 32-bit
-// syscalls: the entry hook for ptrace, process_vm_*, pidfd_getfd and
-// perf_event_open, the exit hook for opens of /proc/<pid>/mem. Each costs
-// every syscall of every process, so each runs only when the policy needs it.
-func (g *Guard) syncCompat(c *compiled) error {
+// syncCompat attaches (before a switch) or detaches (after it) the two
+// whole-table hooks for 32-bit syscalls: the entry hook for ptrace,
+// process_vm_*, pidfd_getfd and perf_event_open, the exit hook for opens of
+// /proc/<pid>/mem. Each costs every syscall of every process, so each runs
+// only when the policy needs it.
+func (g *Guard) syncCompat(c *compiled, detach bool) error {
 	for _, h := range []struct {
 		link *link.Link
 		prog *ebpf.Program
@@ -301,13 +345,13 @@ func (g *Guard) syncCompat(c *compiled) error {
 		{&g.compatExit, g.objs.SgCompatExit, c.compat && c.guardsAny(Presets["proc-mem"])},
 	} {
 		switch {
-		case h.need && *h.link == nil:
+		case !detach && h.need && *h.link == nil:
 			l, err := retryWhileHeld(func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: h.prog}) })
 			if err != nil {
 				return fmt.Errorf("attach 32-bit syscall hook: %w%s", err, hintFor(err))
 			}
 			*h.link = l
-		case !h.need && *h.link != nil:
+		case detach && !h.need && *h.link != nil:
 			if err := (*h.link).Close(); err != nil {
 				return fmt.Errorf("detach 32-bit syscall hook: %w", err)
 			}

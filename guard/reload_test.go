@@ -34,12 +34,19 @@ func TestReloadLeavesNoGap(t *testing.T) {
 	r := startGuardWith(t, versions[0], 0)
 
 	const wantReloads = 40
-	done := make(chan struct{})
+	done, quit := make(chan struct{}), make(chan struct{})
+	// Stop reloading before the test's cleanup closes the guard.
+	defer func() { close(quit); <-done }()
 	var reloads, rejected int
 	var slowest time.Duration
 	go func() {
 		defer close(done)
 		for i := 1; reloads < wantReloads; i++ {
+			select {
+			case <-quit:
+				return
+			default:
+			}
 			began := time.Now()
 			if err := r.g.Reload(versions[i%len(versions)]); err != nil {
 				t.Errorf("reload %d: %v", i, err)
