@@ -273,3 +273,30 @@ func TestMatchers(t *testing.T) {
 		})
 	}
 }
+
+// A full table: 64 rules, each with lists of every kind; only the last one
+// fits the offender. Cost must not depend on how many rules there are, and
+// the verifier must take the program whatever the policy.
+func TestSixtyFourRules(t *testing.T) {
+	testenv.RequireRoot(t)
+	offender := testenv.Offender(t)
+	cg := testenv.NewCgroup(t)
+	var rules []guard.Rule
+	for i := 0; i < guard.MaxRules-1; i++ {
+		rules = append(rules, guard.Rule{
+			Name: "decoy-" + strconv.Itoa(i), Syscalls: guard.Presets["memory-access"],
+			Match: guard.Matchers{Cgroup: []string{cg.Path}, Comm: []string{"decoy" + strconv.Itoa(i)},
+				UID: []uint32{uint32(1000 + i)}, Ancestor: []int{os.Getpid()}},
+			Except: guard.Matchers{TargetPID: []int{1 << 29}},
+			Action: guard.ActionSignalProcess, Signal: syscall.SIGKILL,
+		})
+	}
+	rules = append(rules, guard.Rule{Name: "last", Match: guard.Matchers{Cgroup: []string{cg.Path}, Comm: []string{"offender"}},
+		Action: guard.ActionSignalProcess, Signal: syscall.SIGKILL})
+	r := startGuardWith(t, guard.Config{Rules: rules}, 0)
+	cmd := cg.Command(offender, "fail")
+	assertKilled(t, cmd.Run(), "offender")
+	if evs := r.eventsOf(cmd.Process.Pid, 1); len(evs) != 1 || evs[0].Rule != "last" {
+		t.Errorf("want one event of rule 64, got %+v", evs)
+	}
+}
