@@ -382,7 +382,8 @@ func TestLostEventsAreCountedAndReported(t *testing.T) {
 	var delivered, lost uint64
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
-		delivered = uint64(len(r.eventsOf(cmd.Process.Pid, calls)))
+		time.Sleep(50 * time.Millisecond)
+		delivered = uint64(len(r.filter(func(ev *guard.Event) bool { return ev.PID == cmd.Process.Pid })))
 		lost = 0
 		for _, ev := range r.filter(func(ev *guard.Event) bool { return ev.Kind == guard.KindLost }) {
 			lost += ev.Lost
