@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -40,13 +41,22 @@ const TierSignal Tier = "signal"
 // while no event arrives.
 const pollInterval = 100 * time.Millisecond
 
+// linger is how soon the reader looks again after it has drained events:
+// the kernel wakes it at most once per millisecond, so events that follow
+// a wakeup closely are picked up by this deadline instead.
+const linger = 2 * time.Millisecond
+
 // Guard is a running set of attached programs and the reader of their events.
 type Guard struct {
-	objs   bpf.GuardObjects
+	spec    *ebpf.CollectionSpec
+	coll    *ebpf.Collection // the maps, created once; programs load into them
+	maps    bpf.GuardMaps
+	allMaps map[string]*ebpf.Map // every map by name, for loading programs into
 	reader *ringbuf.Reader
 
 	// mu serialises Reload, and guards links and current against it.
 	mu          sync.Mutex
+	progs       map[string]*ebpf.Program // loaded when a policy first needs them
 	links       map[Syscall]link.Link
 	compatEnter link.Link // whole-table hooks for 32-bit syscalls
 	compatExit  link.Link
@@ -110,7 +120,7 @@ func Start(cfg Config) (_ *Guard, err error) {
 		return nil, err
 	}
 
-	g := &Guard{links: map[Syscall]link.Link{}}
+	g := &Guard{links: map[Syscall]link.Link{}, progs: map[string]*ebpf.Program{}}
 	defer func() {
 		if err != nil {
 			_ = g.Close()
@@ -119,7 +129,7 @@ func Start(cfg Config) (_ *Guard, err error) {
 	if err := g.load(cfg); err != nil {
 		return nil, err
 	}
-	if g.reader, err = ringbuf.NewReader(g.objs.Events); err != nil {
+	if g.reader, err = ringbuf.NewReader(g.maps.Events); err != nil {
 		return nil, fmt.Errorf("open ring buffer reader: %w", err)
 	}
 	// Hooks attach last, onto a policy already in place.
@@ -201,7 +211,7 @@ func (g *Guard) install(next *compiled) (err error) {
 		}
 	}
 	g.names[next.gen].Store(&next.names)
-	if err := g.objs.Active.Update(uint32(0), next.gen, ebpf.UpdateAny); err != nil {
+	if err := g.maps.Active.Update(uint32(0), next.gen, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("switch to the new policy: %w", err)
 	}
 	switched = true
@@ -234,7 +244,7 @@ func (g *Guard) clearSlot(gen uint32) error {
 
 func (g *Guard) deleteMatchers(c *compiled) error {
 	for k := range c.matchers {
-		if err := g.objs.Matchers.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		if err := g.maps.Matchers.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("remove old policy: %w", err)
 		}
 	}
@@ -252,6 +262,8 @@ func waitForRCUGracePeriod() {
 	}
 }
 
+// load creates the maps. Programs are loaded as policies need them: each
+// costs ~12 ms of verification here, and most policies need one or two.
 func (g *Guard) load(cfg Config) error {
 	spec, err := bpf.LoadGuard()
 	if err != nil {
@@ -263,23 +275,50 @@ func (g *Guard) load(cfg Config) error {
 	if cfg.RingBufferBytes != 0 {
 		spec.Maps[bpf.GuardMapEvents].MaxEntries = uint32(cfg.RingBufferBytes)
 	}
-	if err := spec.LoadAndAssign(&g.objs, nil); err != nil {
+	g.spec = spec
+	g.coll, err = ebpf.NewCollection(&ebpf.CollectionSpec{Maps: spec.Maps, Variables: spec.Variables, Types: spec.Types})
+	if err != nil {
+		return fmt.Errorf("create bpf maps: %w%s", err, hintFor(err))
+	}
+	// Assign takes the named maps out of coll.Maps; programs loaded later
+	// need all of them, the internal .rodata and .bss included.
+	g.allMaps = maps.Clone(g.coll.Maps)
+	if err := g.coll.Assign(&g.maps); err != nil {
+		return fmt.Errorf("create bpf maps: %w", err)
+	}
+	return nil
+}
+
+// program loads a program once, into the maps load created.
+func (g *Guard) program(name string) (*ebpf.Program, error) {
+	if p := g.progs[name]; p != nil {
+		return p, nil
+	}
+	one := &ebpf.CollectionSpec{
+		Maps: g.spec.Maps, Variables: g.spec.Variables, Types: g.spec.Types,
+		Programs: map[string]*ebpf.ProgramSpec{name: g.spec.Programs[name]},
+	}
+	coll, err := ebpf.NewCollectionWithOptions(one, ebpf.CollectionOptions{MapReplacements: g.allMaps})
+	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
 			// The whole log: its last lines alone rarely explain a rejection.
-			return fmt.Errorf("load bpf programs: the verifier rejected them: %w\n%+v", err, ve)
+			return nil, fmt.Errorf("load bpf program %s: the verifier rejected it: %w\n%+v", name, err, ve)
 		}
-		return fmt.Errorf("load bpf programs: %w%s", err, hintFor(err))
+		return nil, fmt.Errorf("load bpf program %s: %w%s", name, err, hintFor(err))
 	}
-	return nil
+	defer coll.Close()
+	p := coll.DetachProgram(name)
+	g.progs[name] = p
+	return p, nil
 }
 
 // writeGeneration fills the inactive generation's tables and zeroes its
 // per-rule counters. The kernel does not read them until `active` flips.
 func (g *Guard) writeGeneration(c *compiled) error {
 	for k, v := range c.matchers {
-		if err := g.objs.Matchers.Update(k, v, ebpf.UpdateAny); err != nil {
-			return fmt.Errorf("write policy values: %w (the kernel table holds %d)", err, g.objs.Matchers.MaxEntries())
+		if err := g.maps.Matchers.Update(k, v, ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("write policy values: %w (the kernel table holds %d)", err, g.maps.Matchers.MaxEntries())
 		}
 	}
 	for i := uint32(0); i < MaxRules; i++ {
@@ -287,17 +326,17 @@ func (g *Guard) writeGeneration(c *compiled) error {
 		if int(i) < len(c.rules) {
 			r = c.rules[i]
 		}
-		if err := g.objs.Rules.Update(c.gen*MaxRules+i, &r, ebpf.UpdateAny); err != nil {
+		if err := g.maps.Rules.Update(c.gen*MaxRules+i, &r, ebpf.UpdateAny); err != nil {
 			return fmt.Errorf("write rule %d: %w", i, err)
 		}
 	}
 	zero := make([]uint64, ebpf.MustPossibleCPU())
 	for i := uint32(0); i < MaxRules*ruleCounters; i++ {
-		if err := g.objs.RuleCounters.Update(c.gen*MaxRules*ruleCounters+i, zero, ebpf.UpdateAny); err != nil {
+		if err := g.maps.RuleCounters.Update(c.gen*MaxRules*ruleCounters+i, zero, ebpf.UpdateAny); err != nil {
 			return fmt.Errorf("reset rule counters: %w", err)
 		}
 	}
-	if err := g.objs.Policies.Update(c.gen, &c.policy, ebpf.UpdateAny); err != nil {
+	if err := g.maps.Policies.Update(c.gen, &c.policy, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("write policy: %w", err)
 	}
 	return nil
@@ -311,7 +350,10 @@ func (g *Guard) attach(s Syscall) error {
 		return nil
 	}
 	h := hooks[s]
-	prog := g.program(h.program)
+	prog, err := g.program(h.program)
+	if err != nil {
+		return err
+	}
 	l, err := retryWhileHeld(func() (link.Link, error) { return link.Tracepoint("syscalls", h.tracepoint, prog, nil) })
 	if err != nil {
 		hint := hintFor(err)
@@ -338,15 +380,19 @@ func isExist(err error) bool {
 func (g *Guard) syncCompat(c *compiled, detach bool) error {
 	for _, h := range []struct {
 		link *link.Link
-		prog *ebpf.Program
+		prog string
 		need bool
 	}{
-		{&g.compatEnter, g.objs.SgCompatEnter, c.compat && c.guardsAny(compatEnterSyscalls)},
-		{&g.compatExit, g.objs.SgCompatExit, c.compat && c.guardsAny(Presets["proc-mem"])},
+		{&g.compatEnter, bpf.GuardProgSgCompatEnter, c.compat && c.guardsAny(compatEnterSyscalls)},
+		{&g.compatExit, bpf.GuardProgSgCompatExit, c.compat && c.guardsAny(Presets["proc-mem"])},
 	} {
 		switch {
 		case !detach && h.need && *h.link == nil:
-			l, err := retryWhileHeld(func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: h.prog}) })
+			prog, err := g.program(h.prog)
+			if err != nil {
+				return err
+			}
+			l, err := retryWhileHeld(func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: prog}) })
 			if err != nil {
 				return fmt.Errorf("attach 32-bit syscall hook: %w%s", err, hintFor(err))
 			}
@@ -394,40 +440,6 @@ func (g *Guard) Compat() bool {
 	return g.compatEnter != nil || g.compatExit != nil
 }
 
-func (g *Guard) program(name string) *ebpf.Program {
-	for _, p := range g.programs() {
-		if p.name == name {
-			return p.prog
-		}
-	}
-	return nil
-}
-
-type namedProgram struct {
-	name string
-	prog *ebpf.Program
-}
-
-func (g *Guard) programs() []namedProgram {
-	p := &g.objs.GuardPrograms
-	return []namedProgram{
-		{bpf.GuardProgSgPtrace, p.SgPtrace},
-		{bpf.GuardProgSgVmReadv, p.SgVmReadv},
-		{bpf.GuardProgSgVmWritev, p.SgVmWritev},
-		{bpf.GuardProgSgPidfdGetfd, p.SgPidfdGetfd},
-		{bpf.GuardProgSgPerfOpen, p.SgPerfOpen},
-		{bpf.GuardProgSgOpenExit, p.SgOpenExit},
-		{bpf.GuardProgSgOpenatExit, p.SgOpenatExit},
-		{bpf.GuardProgSgOpenat2Exit, p.SgOpenat2Exit},
-		{bpf.GuardProgSgCompatEnter, p.SgCompatEnter},
-		{bpf.GuardProgSgCompatExit, p.SgCompatExit},
-		{bpf.GuardProgSgTrackFork, p.SgTrackFork},
-		{bpf.GuardProgSgTrackExec, p.SgTrackExec},
-		{bpf.GuardProgSgTrackExit, p.SgTrackExit},
-		{bpf.GuardProgSgTrackCgroup, p.SgTrackCgroup},
-	}
-}
-
 // Tier says how this guard enforces.
 func (g *Guard) Tier() Tier { return TierSignal }
 
@@ -465,8 +477,9 @@ func (g *Guard) Run(ctx context.Context, handle func(*Event) error) error {
 }
 
 func (g *Guard) run(ctx context.Context, handle func(*Event) error) error {
-	next := time.Now().Add(pollInterval)
-	g.reader.SetDeadline(next)
+	tick := time.Now().Add(pollInterval)
+	g.reader.SetDeadline(tick)
+	sawEvents := false
 	for n := 1; ; n++ {
 		err := g.reader.ReadInto(&g.record)
 		switch {
@@ -474,9 +487,10 @@ func (g *Guard) run(ctx context.Context, handle func(*Event) error) error {
 			if err := g.deliver(handle); err != nil {
 				return err
 			}
+			sawEvents = true
 			// Under a steady flood the deadline never fires; look at
 			// the clock every few records instead.
-			if n%64 != 0 || time.Now().Before(next) {
+			if n%64 != 0 || time.Now().Before(tick) {
 				continue
 			}
 		case errors.Is(err, os.ErrDeadlineExceeded):
@@ -486,15 +500,25 @@ func (g *Guard) run(ctx context.Context, handle func(*Event) error) error {
 			return fmt.Errorf("read ring buffer: %w", err)
 		}
 
-		if ctx.Err() != nil {
-			return g.drain(handle)
+		now := time.Now()
+		if !now.Before(tick) {
+			if ctx.Err() != nil {
+				return g.drain(handle)
+			}
+			if err := g.reportLoss(handle); err != nil {
+				return err
+			}
+			g.clock.sync()
+			tick = now.Add(pollInterval)
 		}
-		if err := g.reportLoss(handle); err != nil {
-			return err
+		// After events, look again soon: more may have come without a
+		// wakeup. Idle, sleep until the next tick.
+		deadline := tick
+		if sawEvents {
+			deadline = now.Add(linger)
+			sawEvents = false
 		}
-		g.clock.sync()
-		next = time.Now().Add(pollInterval)
-		g.reader.SetDeadline(next)
+		g.reader.SetDeadline(deadline)
 	}
 }
 
@@ -543,7 +567,7 @@ func (g *Guard) reportLoss(handle func(*Event) error) error {
 }
 
 func (g *Guard) counter(which bpf.GuardCounter) (uint64, error) {
-	return sumPerCPU(g.objs.Counters, uint32(which))
+	return sumPerCPU(g.maps.Counters, uint32(which))
 }
 
 func sumPerCPU(m *ebpf.Map, key uint32) (uint64, error) {
@@ -578,11 +602,10 @@ func (g *Guard) Stats() (Stats, error) {
 		}
 		*c.into = v
 	}
-	for _, p := range g.programs() {
-		if p.prog == nil {
-			continue
-		}
-		if ps, err := p.prog.Stats(); err == nil {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, p := range g.progs {
+		if ps, err := p.Stats(); err == nil {
 			s.MissedRuns += ps.RecursionMisses
 		}
 	}
@@ -611,7 +634,7 @@ func (g *Guard) RuleStats() ([]RuleStats, error) {
 		out[i].Rule = name
 		base := (cur.gen*MaxRules + uint32(i)) * ruleCounters
 		for c, into := range []*uint64{&out[i].Matched, &out[i].Signalled, &out[i].FailedSends} {
-			v, err := sumPerCPU(g.objs.RuleCounters, base+uint32(c))
+			v, err := sumPerCPU(g.maps.RuleCounters, base+uint32(c))
 			if err != nil {
 				return nil, err
 			}
@@ -624,12 +647,10 @@ func (g *Guard) RuleStats() ([]RuleStats, error) {
 // ProgramIDs lists the kernel ids of the loaded programs, e.g. to check
 // from outside that none is left after Close.
 func (g *Guard) ProgramIDs() []ebpf.ProgramID {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	var ids []ebpf.ProgramID
-	for _, np := range g.programs() {
-		p := np.prog
-		if p == nil {
-			continue
-		}
+	for _, p := range g.progs {
 		if info, err := p.Info(); err == nil {
 			if id, ok := info.ID(); ok {
 				ids = append(ids, id)
@@ -672,7 +693,13 @@ func (g *Guard) Close() error {
 		}
 		g.runMu.Lock()
 		defer g.runMu.Unlock()
-		errs = append(errs, g.objs.Close())
+		for _, p := range g.progs {
+			errs = append(errs, p.Close())
+		}
+		errs = append(errs, g.maps.Close())
+		if g.coll != nil {
+			g.coll.Close()
+		}
 		g.closeErr = errors.Join(errs...)
 	})
 	return g.closeErr

@@ -23,7 +23,11 @@ func (g *Guard) startTracking() error {
 	if g.trackLinks != nil {
 		return nil
 	}
-	for _, p := range []*ebpf.Program{g.objs.SgTrackFork, g.objs.SgTrackExec, g.objs.SgTrackExit, g.objs.SgTrackCgroup} {
+	for _, name := range []string{bpf.GuardProgSgTrackFork, bpf.GuardProgSgTrackExec, bpf.GuardProgSgTrackExit, bpf.GuardProgSgTrackCgroup} {
+		p, err := g.program(name)
+		if err != nil {
+			return err
+		}
 		l, err := link.AttachTracing(link.TracingOptions{Program: p})
 		if err != nil {
 			return fmt.Errorf("attach task tracking: %w%s", err, hintFor(err))
@@ -53,7 +57,7 @@ func (g *Guard) fillIdentities() error {
 		if !ok {
 			continue // gone meanwhile, or a kernel thread (no executable)
 		}
-		err = g.objs.Identities.Update(uint32(tid), &id, ebpf.UpdateNoExist)
+		err = g.maps.Identities.Update(uint32(tid), &id, ebpf.UpdateNoExist)
 		if err != nil && !errors.Is(err, ebpf.ErrKeyExist) {
 			return fmt.Errorf("record task %d: %w", tid, err)
 		}

@@ -5,19 +5,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-dir=internal/bpf
-saved=$(mktemp -d)
-trap 'rm -rf "$saved"' EXIT
-cp "$dir"/*_bpfel.go "$dir"/*_bpfel.o "$saved"/
-
-go generate ./"$dir"
-
 status=0
-for f in "$saved"/*; do
-  name=$(basename "$f")
-  if ! cmp -s "$f" "$dir/$name"; then
-    echo "check-generate: $dir/$name differs from what go generate makes; commit the regenerated file" >&2
+for gen in $(grep -l 'go tool bpf2go' $(find . -name gen.go -not -path './.cache/*')); do
+  dir=$(dirname "$gen")
+  saved=$(mktemp -d)
+  cp "$dir"/*_bpfel.go "$dir"/*_bpfel.o "$saved"/
+  before=$(ls "$dir" | sort)
+  go generate "$dir"
+  for f in "$saved"/*; do
+    name=$(basename "$f")
+    if ! cmp -s "$f" "$dir/$name"; then
+      echo "check-generate: $dir/$name differs from what go generate makes; commit the regenerated file" >&2
+      status=1
+    fi
+  done
+  if [ "$before" != "$(ls "$dir" | sort)" ]; then
+    echo "check-generate: go generate in $dir made files that are not committed: $(comm -13 <(echo "$before") <(ls "$dir" | sort) | tr '\n' ' ')" >&2
     status=1
   fi
+  rm -rf "$saved"
 done
 exit $status

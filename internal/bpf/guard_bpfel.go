@@ -160,6 +160,7 @@ const (
 	GuardProgSgTrackFork      = "sg_track_fork"
 	GuardProgSgVmReadv        = "sg_vm_readv"
 	GuardProgSgVmWritev       = "sg_vm_writev"
+	GuardVarLastWakeupNs      = "last_wakeup_ns"
 	GuardVarSelfTgid          = "self_tgid"
 	GuardVarUnusedAction      = "unused_action"
 	GuardVarUnusedCounter     = "unused_counter"
@@ -168,6 +169,7 @@ const (
 	GuardVarUnusedMatchKey    = "unused_match_key"
 	GuardVarUnusedRuleCounter = "unused_rule_counter"
 	GuardVarUnusedSyscallId   = "unused_syscall_id"
+	GuardVarWakeupIntervalNs  = "wakeup_interval_ns"
 )
 
 // LoadGuard returns the embedded CollectionSpec for Guard.
@@ -246,6 +248,7 @@ type GuardMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type GuardVariableSpecs struct {
+	LastWakeupNs      *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
 	SelfTgid          *ebpf.VariableSpec `ebpf:"self_tgid"`
 	UnusedAction      *ebpf.VariableSpec `ebpf:"unused_action"`
 	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
@@ -254,6 +257,7 @@ type GuardVariableSpecs struct {
 	UnusedMatchKey    *ebpf.VariableSpec `ebpf:"unused_match_key"`
 	UnusedRuleCounter *ebpf.VariableSpec `ebpf:"unused_rule_counter"`
 	UnusedSyscallId   *ebpf.VariableSpec `ebpf:"unused_syscall_id"`
+	WakeupIntervalNs  *ebpf.VariableSpec `ebpf:"wakeup_interval_ns"`
 }
 
 // GuardObjects contains all objects after they have been loaded into the kernel.
@@ -303,6 +307,7 @@ func (m *GuardMaps) Close() error {
 //
 // It can be passed to LoadGuardObjects or ebpf.CollectionSpec.LoadAndAssign.
 type GuardVariables struct {
+	LastWakeupNs      *ebpf.Variable `ebpf:"last_wakeup_ns"`
 	SelfTgid          *ebpf.Variable `ebpf:"self_tgid"`
 	UnusedAction      *ebpf.Variable `ebpf:"unused_action"`
 	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
@@ -311,6 +316,7 @@ type GuardVariables struct {
 	UnusedMatchKey    *ebpf.Variable `ebpf:"unused_match_key"`
 	UnusedRuleCounter *ebpf.Variable `ebpf:"unused_rule_counter"`
 	UnusedSyscallId   *ebpf.Variable `ebpf:"unused_syscall_id"`
+	WakeupIntervalNs  *ebpf.Variable `ebpf:"wakeup_interval_ns"`
 }
 
 // GuardPrograms contains all programs after they have been loaded into the kernel.

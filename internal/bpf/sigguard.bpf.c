@@ -46,6 +46,16 @@ const struct identity *unused_identity __attribute__((unused));
 /* sigguard's own thread group: it is never matched, whatever the rules say. */
 volatile const __u32 self_tgid = 0;
 
+/*
+ * Waking the reader costs an interrupt and a context switch per event
+ * (~1.2 us measured here, against ~0.45 us without). So an event wakes the
+ * reader only if no event did in the last wakeup_interval_ns; the reader
+ * picks up the others as it drains, or by its own short deadline after
+ * a burst, so none waits for long and the reader never stalls.
+ */
+volatile const __u64 wakeup_interval_ns = 1000000;
+__u64 last_wakeup_ns = 0;
+
 /* active[0]: the generation in force. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -299,6 +309,15 @@ static __always_inline long act(const struct rule *r)
 	}
 }
 
+static __always_inline __u64 wakeup_flags(__u64 now)
+{
+	/* Racy across CPUs on purpose: at worst two CPUs both wake the reader. */
+	if (now - last_wakeup_ns < wakeup_interval_ns)
+		return BPF_RB_NO_WAKEUP;
+	last_wakeup_ns = now;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
 static __always_inline void report(const struct call *c, const struct rule *r, __u32 generation,
 				   __u32 index, long result, __u64 now)
 {
@@ -325,7 +344,7 @@ static __always_inline void report(const struct call *c, const struct rule *r, _
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->rule = index;
 	e->generation = generation;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags(now));
 }
 
 /* syscall is an enum syscall_id, possibly or'ed with SG_SYSCALL_COMPAT. */

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/sigguard/sigguard/guard"
+	"github.com/sigguard/sigguard/internal/bench"
 	"github.com/sigguard/sigguard/internal/output"
 	"github.com/sigguard/sigguard/internal/policy"
 )
@@ -33,8 +34,15 @@ var Version = "dev"
 // Main runs sigguard with args (without the program name) until ctx ends
 // and returns the exit status.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "check" {
-		return check(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "check":
+			return check(args[1:], stdout, stderr)
+		case "bench":
+			return benchMain(ctx, args[1:], stdout, stderr)
+		case bench.OffenderCommand:
+			return bench.RunOffender(args[1:])
+		}
 	}
 	opts, fs, err := parseArgs(args)
 	switch {

@@ -11,6 +11,8 @@ Usage:
   sigguard [flags]
   sigguard --policy FILE [--output ...] [--ready-file ...]
   sigguard check FILE       validate a policy and print what it enforces
+  sigguard bench [--runs N] [--json] [--plot FILE.svg]
+                            measure the escape window, the cost and the throughput
 
 With no flags, every process that calls ptrace gets SIGKILL (needs root, or
 CAP_BPF and CAP_PERFMON). Stop with Ctrl-C; a summary goes to stderr.

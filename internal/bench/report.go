@@ -1,0 +1,162 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Report is everything a bench run measured.
+type Report struct {
+	Machine    Machine      `json:"machine"`
+	Runs       int          `json:"runs"`
+	Escape     []Approach   `json:"escape_window"`
+	Overhead   []Overhead   `json:"overhead"`
+	Throughput []Throughput `json:"throughput"`
+	Footprint  Footprint    `json:"footprint"`
+}
+
+// Machine says where the figures come from.
+type Machine struct {
+	Date   string `json:"date"`
+	Kernel string `json:"kernel"`
+	CPU    string `json:"cpu"`
+	CPUs   int    `json:"cpus"`
+	Go     string `json:"go"`
+}
+
+func describeMachine() Machine {
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	return Machine{
+		Date:   time.Now().UTC().Format(time.RFC3339),
+		Kernel: unix.ByteSliceToString(uts.Release[:]),
+		CPU:    cpuModel(),
+		CPUs:   runtime.NumCPU(),
+		Go:     runtime.Version(),
+	}
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+		}
+	}
+	return "unknown"
+}
+
+// WriteTables prints the report for people.
+func (r *Report) WriteTables(w io.Writer) {
+	fmt.Fprintf(w, "sigguard bench, %s, Linux %s, %s (%d CPUs), %s\n\n", r.Machine.Date, r.Machine.Kernel, r.Machine.CPU, r.Machine.CPUs, r.Machine.Go)
+
+	fmt.Fprintf(w, "Escape window: calls that returned to the offender after its first offending call (%d runs each)\n", r.Runs)
+	t := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(t, "approach\tmin\tmedian\tp90\tp99\tmax\truns with any\t")
+	for _, a := range r.Escape {
+		e := a.Escaped
+		fmt.Fprintf(t, "%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f%%\t\n", a.Name, e.Min, e.Median, e.P90, e.P99, e.Max, 100*e.NonZero)
+	}
+	t.Flush()
+	fmt.Fprintln(w, "\nFrom the first offending call's entry to the process's exit, µs (kernel timestamps)")
+	t = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(t, "approach\tmin\tmedian\tp90\tp99\tmax\t")
+	for _, a := range r.Escape {
+		l := a.LatencyMicros
+		fmt.Fprintf(t, "%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t\n", a.Name, l.Min, l.Median, l.P90, l.P99, l.Max)
+	}
+	t.Flush()
+
+	fmt.Fprintf(w, "\nOverhead: ns per call (%d rounds of %d calls; median and best round)\n", overheadRounds, overheadCalls)
+	t = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(t, "configuration\tgetpid median\tgetpid min\tfailing ptrace median\tfailing ptrace min\t")
+	for i := 0; i+1 < len(r.Overhead); i += 2 {
+		g, p := r.Overhead[i], r.Overhead[i+1]
+		fmt.Fprintf(t, "%s\t%.0f\t%.0f\t%.0f\t%.0f\t\n", g.Config, g.Median, g.Min, p.Median, p.Min)
+	}
+	t.Flush()
+
+	fmt.Fprintln(w, "\nEvent throughput (audit mode): every call is delivered or counted as lost")
+	t = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(t, "processes\toffered/s per process\toffered\tdelivered\tlost\texact\toffered/s\tdelivered/s\treader CPU\t")
+	for _, p := range r.Throughput {
+		rate := "flat out"
+		if p.RatePerProc > 0 {
+			rate = fmt.Sprint(p.RatePerProc)
+		}
+		a := p.Accounting
+		fmt.Fprintf(t, "%d\t%s\t%d\t%d\t%d\t%v\t%.0f\t%.0f\t%.0f%%\t\n", p.Processes, rate, a.Offered, a.Delivered, a.Lost, p.Exact,
+			p.OfferedRate, p.Drained, 100*p.ReaderCPU)
+	}
+	t.Flush()
+
+	f := r.Footprint
+	fmt.Fprintf(w, "\nStart-up: exec to ready file %.1f ms median (min %.1f, max %.1f); RSS %.1f MiB median (max %.1f)\n",
+		f.ReadyMillis.Median, f.ReadyMillis.Min, f.ReadyMillis.Max, f.RSSMiB.Median, f.RSSMiB.Max)
+
+	fmt.Fprintln(w, "\nTargets")
+	for _, tg := range r.Targets() {
+		mark := "met"
+		if !tg.Met {
+			mark = "MISSED"
+		}
+		fmt.Fprintf(w, "  %-6s %s: %s\n", mark, tg.Goal, tg.Stands)
+	}
+}
+
+// Target is one goal and where the run left it.
+type Target struct {
+	Goal   string `json:"goal"`
+	Stands string `json:"stands"`
+	Met    bool   `json:"met"`
+}
+
+// Targets judges the report against the project's goals; a miss is shown,
+// not hidden.
+func (r *Report) Targets() []Target {
+	var out []Target
+	for _, a := range r.Escape {
+		if strings.HasPrefix(a.Name, "sigguard") {
+			out = append(out, Target{
+				Goal:   "0 calls escape in 100% of runs: " + a.Name,
+				Stands: fmt.Sprintf("max %.0f calls, %.0f%% of runs with any", a.Escaped.Max, 100*a.Escaped.NonZero),
+				Met:    a.Escaped.N > 0 && a.Escaped.Max == 0,
+			})
+		}
+	}
+	base, reported := r.overheadOf("nothing attached", "ptrace"), r.overheadOf("sigguard, matching, audit with events", "ptrace")
+	if base > 0 && reported > 0 {
+		cost := reported - base
+		out = append(out, Target{Goal: "a reported intervention costs <= 500 ns on the offending call",
+			Stands: fmt.Sprintf("%.0f ns (%.0f with the event vs %.0f with nothing attached)", cost, reported, base), Met: cost <= 500})
+	}
+	var best float64
+	exact := len(r.Throughput) > 0
+	for _, p := range r.Throughput {
+		best = max(best, p.Drained)
+		exact = exact && p.Exact
+	}
+	out = append(out, Target{Goal: ">= 1 M events/s drained", Stands: fmt.Sprintf("%.2f M/s at best", best/1e6), Met: best >= 1e6})
+	out = append(out, Target{Goal: "exact loss accounting", Stands: fmt.Sprintf("delivered + lost == offered at every point: %v", exact), Met: exact})
+	f := r.Footprint
+	out = append(out, Target{Goal: "start-up <= 100 ms to ready", Stands: fmt.Sprintf("%.1f ms median, %.1f max", f.ReadyMillis.Median, f.ReadyMillis.Max),
+		Met: f.ReadyMillis.N > 0 && f.ReadyMillis.Max <= 100})
+	out = append(out, Target{Goal: "RSS <= 30 MB", Stands: fmt.Sprintf("%.1f MiB max", f.RSSMiB.Max), Met: f.RSSMiB.N > 0 && f.RSSMiB.Max*1.048576 <= 30})
+	return out
+}
+
+func (r *Report) overheadOf(config, syscall string) float64 {
+	for _, o := range r.Overhead {
+		if o.Config == config && o.Syscall == syscall {
+			return o.Median
+		}
+	}
+	return 0
+}

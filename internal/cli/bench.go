@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/sigguard/sigguard/internal/bench"
+)
+
+// benchMain runs `sigguard bench`: everything in a cgroup of its own,
+// killing only the processes it starts.
+func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("sigguard bench", pflag.ContinueOnError)
+	fs.SetOutput(discard{})
+	runs := fs.Int("runs", 100, "escape-window runs per approach")
+	asJSON := fs.Bool("json", false, "print the raw figures as JSON instead of tables")
+	plot := fs.String("plot", "", "also draw the escape window into `FILE` (SVG)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *runs < 1 {
+		msg := fmt.Sprint(err)
+		if err == nil {
+			msg = "bench takes --runs N (N >= 1), --json and --plot FILE"
+		}
+		fmt.Fprintf(stderr, "sigguard: bench: %s (see sigguard --help)\n", msg)
+		return exitUsage
+	}
+	if *plot != "" && !strings.HasSuffix(*plot, ".svg") {
+		fmt.Fprintf(stderr, "sigguard: bench: --plot %s: only SVG is drawn (name a .svg file)\n", *plot)
+		return exitUsage
+	}
+	if *plot != "" {
+		if err := checkReadyFile(*plot); err != nil {
+			fmt.Fprintf(stderr, "sigguard: bench: %s\n", strings.Replace(err.Error(), "--ready-file", "--plot", 1))
+			return exitUsage
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "sigguard: bench: find own binary: %v\n", err)
+		return exitFailure
+	}
+	report, err := bench.Run(ctx, bench.Options{Runs: *runs, Self: self, Progress: func(format string, a ...any) {
+		fmt.Fprintf(stderr, format+"\n", a...)
+	}})
+	if err != nil {
+		fmt.Fprintf(stderr, "sigguard: bench: %v\n", err)
+		return exitFailure
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(report)
+	} else {
+		report.WriteTables(stdout)
+	}
+	if *plot != "" {
+		f, err := os.Create(filepath.Clean(*plot))
+		if err == nil {
+			err = report.WriteSVG(f)
+			f.Close()
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "sigguard: bench: write plot: %v\n", err)
+			return exitFailure
+		}
+	}
+	return exitOK
+}
