@@ -52,7 +52,7 @@ type Guard struct {
 	coll    *ebpf.Collection // the maps, created once; programs load into them
 	maps    bpf.GuardMaps
 	allMaps map[string]*ebpf.Map // every map by name, for loading programs into
-	reader *ringbuf.Reader
+	reader  *ringbuf.Reader
 
 	// mu serialises Reload, and guards links and current against it.
 	mu          sync.Mutex

@@ -359,6 +359,14 @@ type Overhead struct {
 	Min     float64 `json:"min_ns"`
 }
 
+// The overhead configurations.
+const (
+	configNothing     = "nothing attached"
+	configNotMatching = "sigguard, caller not matching"
+	configReported    = "sigguard, matching, audit with events"
+	configWholeTable  = "whole-table hook (raw_syscalls/sys_enter), not matching"
+)
+
 const (
 	overheadRounds = 15
 	overheadCalls  = 200_000
@@ -371,10 +379,10 @@ func (b *bencher) overhead(ctx context.Context, r *Report) error {
 		name  string
 		start func() (func() error, error)
 	}{
-		{"nothing attached", func() (func() error, error) { return func() error { return nil }, nil }},
-		{"sigguard, caller not matching", b.guardScopedTo(b.empty.Path, guard.ActionAudit)},
-		{"sigguard, matching, audit with events", b.guardScopedTo(b.cg.Path, guard.ActionAudit)},
-		{"whole-table hook (raw_syscalls/sys_enter), not matching", b.wholeTable},
+		{configNothing, func() (func() error, error) { return func() error { return nil }, nil }},
+		{configNotMatching, b.guardScopedTo(b.empty.Path, guard.ActionAudit)},
+		{configReported, b.guardScopedTo(b.cg.Path, guard.ActionAudit)},
+		{configWholeTable, b.wholeTable},
 	} {
 		stop, err := c.start()
 		if err != nil {

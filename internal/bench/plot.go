@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -29,7 +30,9 @@ func (r *Report) WriteSVG(w io.Writer) error {
 		{"calls returned after the first offending call (log)", left, 4.5,
 			func(a Approach) [3]float64 { return [3]float64{a.Escaped.Median, a.Escaped.P99, a.Escaped.Max} }},
 		{"first call to exit, µs (log)", left + panelW + gap, 5,
-			func(a Approach) [3]float64 { return [3]float64{a.LatencyMicros.Median, a.LatencyMicros.P99, a.LatencyMicros.Max} }},
+			func(a Approach) [3]float64 {
+				return [3]float64{a.LatencyMicros.Median, a.LatencyMicros.P99, a.LatencyMicros.Max}
+			}},
 	}
 	colors := [3]string{"#1f77b4", "#ff7f0e", "#d62728"}
 	scale := func(v, top float64) float64 { return panelW * math.Log10(1+v) / top }
@@ -42,10 +45,14 @@ func (r *Report) WriteSVG(w io.Writer) error {
 		}
 		for i, a := range r.Escape {
 			y := 60 + float64(i*rowH)
-			for k, v := range p.bars(a) {
+			bars := p.bars(a)
+			for k, v := range bars {
 				fmt.Fprintf(&b, `<rect x="%.0f" y="%.1f" width="%.1f" height="8" fill="%s"><title>%.0f</title></rect>`+"\n",
 					p.x, y+float64(k*9), math.Max(scale(v, p.top), 1), colors[k], v)
 			}
+			// Name the largest value; a bar of 0 is otherwise invisible.
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="10">%s</text>`+"\n",
+				p.x+scale(bars[2], p.top)+5, y+24, strconv.FormatFloat(bars[2], 'f', 0, 64))
 		}
 	}
 	for i, a := range r.Escape {

@@ -37,3 +37,31 @@ func TestAccountingExact(t *testing.T) {
 		}
 	}
 }
+
+// A miss is reported, not hidden: each target follows its figures.
+func TestTargets(t *testing.T) {
+	r := &Report{
+		Escape: []Approach{
+			{Name: "sigguard (in-kernel signal)", Escaped: Summarize([]float64{0, 0, 0})},
+			{Name: "sigguard, both CPUs loaded", Escaped: Summarize([]float64{0, 1, 0})},
+			{Name: "hash map polled every 1 ms", Escaped: Summarize([]float64{500})},
+		},
+		Overhead: []Overhead{
+			{Config: configNothing, Syscall: "ptrace", Median: 400},
+			{Config: configNotMatching, Syscall: "ptrace", Median: 900},
+			{Config: configReported, Syscall: "ptrace", Median: 1500},
+		},
+		Throughput: []Throughput{{Drained: 1.2e6, Exact: true}, {Drained: 0.5e6, Exact: false}},
+		Footprint:  Footprint{ReadyMillis: Summarize([]float64{80, 90, 200}), RSSMiB: Summarize([]float64{20})},
+	}
+	want := []bool{true, false, false, true, false, true, true}
+	got := r.Targets()
+	if len(got) != len(want) {
+		t.Fatalf("%d targets: %+v", len(got), got)
+	}
+	for i, tg := range got {
+		if tg.Met != want[i] {
+			t.Errorf("%s: met %v (%s), want %v", tg.Goal, tg.Met, tg.Stands, want[i])
+		}
+	}
+}

@@ -374,7 +374,6 @@ static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target
 		.task = task,
 		.tgid = pid_tgid >> 32,
 		.tid = (__u32)pid_tgid,
-		.ppid = BPF_CORE_READ(task, real_parent, tgid),
 		.uid = (__u32)uid_gid,
 		.gid = uid_gid >> 32,
 		.syscall = syscall,
@@ -382,14 +381,25 @@ static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target
 		.target = target,
 	};
 
+	/*
+	 * Cheapest and most selective first (rules are usually scoped by
+	 * cgroup), and out as soon as no rule is left: most calls are not
+	 * matched, and they should pay as little as possible.
+	 */
+	match_cgroups(&m);
 	match_value(&m, SG_KEY_UID, c.uid, 0);
-	match_value(&m, SG_KEY_PPID, c.ppid, 0);
 	match_value(&m, SG_KEY_REQUEST, (__u64)c.request, 0);
 	match_value(&m, SG_KEY_TARGET_PID, (__u64)c.target, 0);
+	if (!m.candidates)
+		return 0;
+	/* Two reads through the task: only when a rule or the event needs them. */
+	if (wanted(&m, SG_KEY_PPID)) {
+		c.ppid = BPF_CORE_READ(task, real_parent, tgid);
+		match_value(&m, SG_KEY_PPID, c.ppid, 0);
+	}
 	match_comm(&m);
 	match_exe(&m, task);
 	match_ancestors(&m, task);
-	match_cgroups(&m);
 	match_target_identity(&m, c.target);
 
 	__u64 matched = m.candidates & ~m.exempt;
@@ -404,6 +414,8 @@ static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target
 	/* Signal first: every instruction before it widens the window. */
 	long result = act(r);
 
+	if (!c.ppid)
+		c.ppid = BPF_CORE_READ(task, real_parent, tgid);
 	count_in(&counters, SG_COUNTER_MATCHED);
 	count_rule(generation, index, SG_RULE_MATCHED);
 	if (r->action != SG_ACTION_AUDIT) {

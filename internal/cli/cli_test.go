@@ -111,3 +111,23 @@ func TestUsageErrorIsDistinguishable(t *testing.T) {
 		t.Errorf("%v is not a usageError", err)
 	}
 }
+
+func TestBenchRejectsBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "--runs", "0"}, "bench takes --runs N (N >= 1)"},
+		{[]string{"bench", "--runs", "x"}, `invalid argument "x" for "--runs"`},
+		{[]string{"bench", "--plot", "out.png"}, "only SVG is drawn"},
+		{[]string{"bench", "--plot", "/no/such/dir/out.svg"}, "--plot /no/such/dir/out.svg: directory /no/such/dir does not exist"},
+		{[]string{"bench", "extra"}, "bench takes --runs N"},
+		{[]string{"check"}, "check takes one policy file"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := Main(context.Background(), tc.args, &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), tc.want) || strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 saying %q", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+}
