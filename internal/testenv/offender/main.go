@@ -23,6 +23,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sigguard/sigguard/internal/bench"
 )
 
 // A pid no process has: the kernel's pid_max is at most 2^22.
@@ -274,15 +276,11 @@ func openCounter() *uint64 {
 	if path == "" {
 		return new(uint64)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	counter, err := bench.OpenCounter(path)
 	if err != nil {
 		fail("%v", err)
 	}
-	mem, err := unix.Mmap(int(f.Fd()), 0, 8, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		fail("mmap count file: %v", err)
-	}
-	return (*uint64)(unsafe.Pointer(&mem[0]))
+	return counter
 }
 
 func fail(format string, args ...any) {
