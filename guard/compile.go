@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -21,6 +22,7 @@ type compiled struct {
 	syscalls map[Syscall]bool // syscalls some rule guards: the hooks to attach
 	compat   bool             // also hook the 32-bit syscall entry
 	tracking bool             // some rule needs the kernel's task identities
+	kills    bool             // some rule sends SIGKILL: its kills are confirmed
 }
 
 // compile checks rules and turns them into generation gen of the kernel's
@@ -70,6 +72,7 @@ func (c *compiled) add(gen uint32, index uint, r Rule) error {
 	}
 	c.rules = append(c.rules, bpf.GuardRule{Signal: uint32(r.Signal), Action: uint8(r.Action)})
 	c.tracking = c.tracking || r.Match.tracksTargets() || r.Except.tracksTargets()
+	c.kills = c.kills || (r.Action != ActionAudit && r.Signal == syscall.SIGKILL)
 	if err := c.addMatchers(gen, bit, r.Match, false); err != nil {
 		return err
 	}

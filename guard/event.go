@@ -16,17 +16,31 @@ type Kind uint8
 const (
 	// KindIntervention: a guarded syscall matched a rule.
 	KindIntervention = Kind(bpf.GuardEventKindSG_EVENT_INTERVENTION)
+	// KindExited proves a kill: a process sigguard sent SIGKILL to has
+	// exited; Event.Latency is the time from the offending call's entry.
+	KindExited = Kind(bpf.GuardEventKindSG_EVENT_EXITED)
 	// KindLost: the ring buffer was full and the kernel dropped events;
 	// Event.Lost says how many since the previous report.
 	KindLost Kind = 100
+	// KindUnconfirmed warns that a process sigguard sent SIGKILL to had
+	// not exited UnconfirmedAfter later; Event.Latency is how long ago.
+	KindUnconfirmed Kind = 101
 )
+
+// UnconfirmedAfter is how long a SIGKILLed process may take to exit before
+// sigguard warns that it has not.
+const UnconfirmedAfter = time.Second
 
 func (k Kind) String() string {
 	switch k {
 	case KindIntervention:
 		return "intervention"
+	case KindExited:
+		return "exited"
 	case KindLost:
 		return "lost"
+	case KindUnconfirmed:
+		return "unconfirmed"
 	}
 	return "kind-" + strconv.Itoa(int(k))
 }
@@ -79,6 +93,10 @@ type Event struct {
 	Result int
 	// Rule is the name of the rule that matched.
 	Rule string
+
+	// Latency: for KindExited, from the offending call's entry to the
+	// exit; for KindUnconfirmed, since the offending call.
+	Latency time.Duration
 
 	// Lost counts events the kernel dropped since the previous KindLost.
 	Lost uint64
@@ -135,6 +153,9 @@ func decodeEvent(sample []byte, raw *bpf.GuardEvent, clock *bootClock, names *[2
 		Action:  Action(raw.Action),
 		Signal:  syscall.Signal(raw.Signal),
 		Result:  int(raw.Result),
+	}
+	if ev.Kind == KindExited {
+		ev.Latency = time.Duration(raw.BootNs - raw.CallNs)
 	}
 	for i, c := range raw.Comm {
 		ev.Comm[i] = byte(c)

@@ -60,9 +60,9 @@ type Guard struct {
 	links       map[Syscall]link.Link
 	compatEnter link.Link // whole-table hooks for 32-bit syscalls
 	compatExit  link.Link
-	trackLinks  []link.Link // identity tracking: attached once needed, kept until Close
-	current     *compiled   // the generation in force
-	previous    *compiled   // the one before, whose tables are cleared on reuse
+	onceLinks   map[string]link.Link // tracing hooks attached once needed, kept until Close
+	current     *compiled            // the generation in force
+	previous    *compiled            // the one before, whose tables are cleared on reuse
 	// names holds each generation's rule names for the reader, which
 	// must name events of the generation that matched them.
 	names [2]atomic.Pointer[[]string]
@@ -74,6 +74,7 @@ type Guard struct {
 	clock  bootClock
 
 	lostReported uint64
+	unconfirmed  atomic.Uint64
 	runMu        sync.Mutex  // held by Run
 	closed       atomic.Bool // set first thing by Close
 	closeOnce    sync.Once
@@ -96,6 +97,11 @@ type Stats struct {
 	// Untracked counts tasks whose identity did not fit in the kernel's
 	// table: target exe and cgroup rules cannot protect them.
 	Untracked uint64
+	// Confirmed counts SIGKILLs followed by the process's exit.
+	Confirmed uint64
+	// Unconfirmed counts SIGKILLed processes still alive UnconfirmedAfter
+	// later (reported as KindUnconfirmed).
+	Unconfirmed uint64
 }
 
 // Start checks the kernel and privileges, loads the programs with cfg's
@@ -120,7 +126,7 @@ func Start(cfg Config) (_ *Guard, err error) {
 		return nil, err
 	}
 
-	g := &Guard{links: map[Syscall]link.Link{}, progs: map[string]*ebpf.Program{}}
+	g := &Guard{links: map[Syscall]link.Link{}, progs: map[string]*ebpf.Program{}, onceLinks: map[string]link.Link{}}
 	defer func() {
 		if err != nil {
 			_ = g.Close()
@@ -207,6 +213,11 @@ func (g *Guard) install(next *compiled) (err error) {
 	}
 	if next.tracking {
 		if err := g.startTracking(); err != nil {
+			return err
+		}
+	}
+	if next.kills {
+		if err := g.attachOnce(bpf.GuardProgSgConfirmExit); err != nil {
 			return err
 		}
 	}
@@ -372,6 +383,23 @@ func isExist(err error) bool {
 	return err != nil && (errors.Is(err, unix.EEXIST) || strings.HasSuffix(err.Error(), unix.EEXIST.Error()))
 }
 
+// attachOnce attaches a tracing program (tp_btf) if it is not yet.
+func (g *Guard) attachOnce(name string) error {
+	if g.onceLinks[name] != nil {
+		return nil
+	}
+	p, err := g.program(name)
+	if err != nil {
+		return err
+	}
+	l, err := link.AttachTracing(link.TracingOptions{Program: p})
+	if err != nil {
+		return fmt.Errorf("attach %s: %w%s", name, err, hintFor(err))
+	}
+	g.onceLinks[name] = l
+	return nil
+}
+
 // syncCompat attaches (before a switch) or detaches (after it) the two
 // whole-table hooks for 32-bit syscalls: the entry hook for ptrace,
 // process_vm_*, pidfd_getfd and perf_event_open, the exit hook for opens of
@@ -508,6 +536,9 @@ func (g *Guard) run(ctx context.Context, handle func(*Event) error) error {
 			if err := g.reportLoss(handle); err != nil {
 				return err
 			}
+			if err := g.reportUnconfirmed(handle); err != nil {
+				return err
+			}
 			g.clock.sync()
 			tick = now.Add(pollInterval)
 		}
@@ -595,6 +626,7 @@ func (g *Guard) Stats() (Stats, error) {
 		{bpf.GuardCounterSG_COUNTER_SEND_FAILED, &s.FailedSends},
 		{bpf.GuardCounterSG_COUNTER_EVENTS_LOST, &s.EventsLost},
 		{bpf.GuardCounterSG_COUNTER_UNTRACKED, &s.Untracked},
+		{bpf.GuardCounterSG_COUNTER_CONFIRMED, &s.Confirmed},
 	} {
 		v, err := g.counter(c.which)
 		if err != nil {
@@ -602,6 +634,7 @@ func (g *Guard) Stats() (Stats, error) {
 		}
 		*c.into = v
 	}
+	s.Unconfirmed = g.unconfirmed.Load()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, p := range g.progs {
@@ -671,10 +704,10 @@ func (g *Guard) detach() error {
 		delete(g.links, s)
 	}
 	errs = append(errs, g.detachCompat())
-	for _, l := range g.trackLinks {
+	for name, l := range g.onceLinks {
 		errs = append(errs, l.Close())
+		delete(g.onceLinks, name)
 	}
-	g.trackLinks = nil
 	return errors.Join(errs...)
 }
 

@@ -84,11 +84,22 @@ func startGuardWith(t *testing.T, cfg guard.Config, stall time.Duration) *runnin
 
 // eventsOf waits until want events of pid arrived (or 3 s passed), waits a
 // little longer for any extra one, and returns them all.
+// eventsOf waits for the interventions on pid.
 func (r *running) eventsOf(pid int, want int) []guard.Event {
 	return r.eventsWhere(want, func(ev *guard.Event) bool { return ev.PID == pid })
 }
 
+// exitsOf waits for the proof that pid, killed, has exited.
+func (r *running) exitsOf(pid int) []guard.Event {
+	return r.kindWhere(1, func(ev *guard.Event) bool { return ev.Kind == guard.KindExited && ev.PID == pid })
+}
+
+// eventsWhere waits for want interventions that keep accepts.
 func (r *running) eventsWhere(want int, keep func(*guard.Event) bool) []guard.Event {
+	return r.kindWhere(want, func(ev *guard.Event) bool { return ev.Kind == guard.KindIntervention && keep(ev) })
+}
+
+func (r *running) kindWhere(want int, keep func(*guard.Event) bool) []guard.Event {
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		got := r.filter(keep)
@@ -175,6 +186,12 @@ func TestKillsPtraceCallersBeforeTheCallReturns(t *testing.T) {
 			if age := time.Since(ev.Time); age < 0 || age > 10*time.Second {
 				t.Errorf("event time %v is %v away from now", ev.Time, age)
 			}
+			// Proof of kill: the kernel saw the process exit, after the call.
+			exits := r.exitsOf(cmd.Process.Pid)
+			if len(exits) != 1 || exits[0].Latency <= 0 || exits[0].Latency > guard.UnconfirmedAfter ||
+				exits[0].Rule != ev.Rule || exits[0].Comm.String() != "offender" {
+				t.Errorf("want one exit event within %v of the call, got %+v", guard.UnconfirmedAfter, exits)
+			}
 		})
 	}
 }
@@ -250,7 +267,7 @@ func TestAuditSignalsNothingAndReportsEveryCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stats.Interventions != calls || stats.Signalled != 0 || stats.FailedSends != 0 || stats.EventsLost != 0 {
+	if stats.Interventions != calls || stats.Signalled != 0 || stats.FailedSends != 0 || stats.EventsLost != 0 || stats.Confirmed != 0 {
 		t.Errorf("stats %+v, want %d interventions and nothing sent or lost", stats, calls)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 
 	"github.com/sigguard/sigguard/internal/bpf"
 	"github.com/sigguard/sigguard/internal/kernfs"
@@ -20,19 +19,13 @@ import (
 // order, no task falls between the two; and the kernel's own records, being
 // newer, are never overwritten by the fill.
 func (g *Guard) startTracking() error {
-	if g.trackLinks != nil {
+	if g.onceLinks[bpf.GuardProgSgTrackFork] != nil {
 		return nil
 	}
-	for _, name := range []string{bpf.GuardProgSgTrackFork, bpf.GuardProgSgTrackExec, bpf.GuardProgSgTrackExit, bpf.GuardProgSgTrackCgroup} {
-		p, err := g.program(name)
-		if err != nil {
+	for _, name := range []string{bpf.GuardProgSgTrackExec, bpf.GuardProgSgTrackExit, bpf.GuardProgSgTrackCgroup, bpf.GuardProgSgTrackFork} {
+		if err := g.attachOnce(name); err != nil {
 			return err
 		}
-		l, err := link.AttachTracing(link.TracingOptions{Program: p})
-		if err != nil {
-			return fmt.Errorf("attach task tracking: %w%s", err, hintFor(err))
-		}
-		g.trackLinks = append(g.trackLinks, l)
 	}
 	return g.fillIdentities()
 }

@@ -29,12 +29,14 @@ const (
 	GuardCounterSG_COUNTER_SEND_FAILED GuardCounter = 2
 	GuardCounterSG_COUNTER_EVENTS_LOST GuardCounter = 3
 	GuardCounterSG_COUNTER_UNTRACKED   GuardCounter = 4
-	GuardCounterSG_COUNTER_MAX         GuardCounter = 5
+	GuardCounterSG_COUNTER_CONFIRMED   GuardCounter = 5
+	GuardCounterSG_COUNTER_MAX         GuardCounter = 6
 )
 
 type GuardEvent struct {
 	_          structs.HostLayout
 	BootNs     uint64
+	CallNs     uint64
 	Request    int64
 	Target     int64
 	Tgid       uint32
@@ -56,6 +58,7 @@ type GuardEventKind uint32
 
 const (
 	GuardEventKindSG_EVENT_INTERVENTION GuardEventKind = 1
+	GuardEventKindSG_EVENT_EXITED       GuardEventKind = 2
 )
 
 type GuardIdentity struct {
@@ -63,6 +66,15 @@ type GuardIdentity struct {
 	ExeDev  uint64
 	ExeIno  uint64
 	Cgroups [16]uint64
+}
+
+type GuardKill struct {
+	_          structs.HostLayout
+	CallNs     uint64
+	Rule       uint32
+	Generation uint32
+	Syscall    uint16
+	Reserved   [6]uint8
 }
 
 type GuardMatchKey uint32
@@ -142,12 +154,14 @@ const (
 	GuardMapCounters          = "counters"
 	GuardMapEvents            = "events"
 	GuardMapIdentities        = "identities"
+	GuardMapKills             = "kills"
 	GuardMapMatchers          = "matchers"
 	GuardMapPolicies          = "policies"
 	GuardMapRuleCounters      = "rule_counters"
 	GuardMapRules             = "rules"
 	GuardProgSgCompatEnter    = "sg_compat_enter"
 	GuardProgSgCompatExit     = "sg_compat_exit"
+	GuardProgSgConfirmExit    = "sg_confirm_exit"
 	GuardProgSgOpenExit       = "sg_open_exit"
 	GuardProgSgOpenat2Exit    = "sg_openat2_exit"
 	GuardProgSgOpenatExit     = "sg_openat_exit"
@@ -166,6 +180,7 @@ const (
 	GuardVarUnusedCounter     = "unused_counter"
 	GuardVarUnusedEventKind   = "unused_event_kind"
 	GuardVarUnusedIdentity    = "unused_identity"
+	GuardVarUnusedKill        = "unused_kill"
 	GuardVarUnusedMatchKey    = "unused_match_key"
 	GuardVarUnusedRuleCounter = "unused_rule_counter"
 	GuardVarUnusedSyscallId   = "unused_syscall_id"
@@ -216,6 +231,7 @@ type GuardSpecs struct {
 type GuardProgramSpecs struct {
 	SgCompatEnter *ebpf.ProgramSpec `ebpf:"sg_compat_enter"`
 	SgCompatExit  *ebpf.ProgramSpec `ebpf:"sg_compat_exit"`
+	SgConfirmExit *ebpf.ProgramSpec `ebpf:"sg_confirm_exit"`
 	SgOpenExit    *ebpf.ProgramSpec `ebpf:"sg_open_exit"`
 	SgOpenat2Exit *ebpf.ProgramSpec `ebpf:"sg_openat2_exit"`
 	SgOpenatExit  *ebpf.ProgramSpec `ebpf:"sg_openat_exit"`
@@ -238,6 +254,7 @@ type GuardMapSpecs struct {
 	Counters     *ebpf.MapSpec `ebpf:"counters"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
 	Identities   *ebpf.MapSpec `ebpf:"identities"`
+	Kills        *ebpf.MapSpec `ebpf:"kills"`
 	Matchers     *ebpf.MapSpec `ebpf:"matchers"`
 	Policies     *ebpf.MapSpec `ebpf:"policies"`
 	RuleCounters *ebpf.MapSpec `ebpf:"rule_counters"`
@@ -254,6 +271,7 @@ type GuardVariableSpecs struct {
 	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
 	UnusedEventKind   *ebpf.VariableSpec `ebpf:"unused_event_kind"`
 	UnusedIdentity    *ebpf.VariableSpec `ebpf:"unused_identity"`
+	UnusedKill        *ebpf.VariableSpec `ebpf:"unused_kill"`
 	UnusedMatchKey    *ebpf.VariableSpec `ebpf:"unused_match_key"`
 	UnusedRuleCounter *ebpf.VariableSpec `ebpf:"unused_rule_counter"`
 	UnusedSyscallId   *ebpf.VariableSpec `ebpf:"unused_syscall_id"`
@@ -284,6 +302,7 @@ type GuardMaps struct {
 	Counters     *ebpf.Map `ebpf:"counters"`
 	Events       *ebpf.Map `ebpf:"events"`
 	Identities   *ebpf.Map `ebpf:"identities"`
+	Kills        *ebpf.Map `ebpf:"kills"`
 	Matchers     *ebpf.Map `ebpf:"matchers"`
 	Policies     *ebpf.Map `ebpf:"policies"`
 	RuleCounters *ebpf.Map `ebpf:"rule_counters"`
@@ -296,6 +315,7 @@ func (m *GuardMaps) Close() error {
 		m.Counters,
 		m.Events,
 		m.Identities,
+		m.Kills,
 		m.Matchers,
 		m.Policies,
 		m.RuleCounters,
@@ -313,6 +333,7 @@ type GuardVariables struct {
 	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
 	UnusedEventKind   *ebpf.Variable `ebpf:"unused_event_kind"`
 	UnusedIdentity    *ebpf.Variable `ebpf:"unused_identity"`
+	UnusedKill        *ebpf.Variable `ebpf:"unused_kill"`
 	UnusedMatchKey    *ebpf.Variable `ebpf:"unused_match_key"`
 	UnusedRuleCounter *ebpf.Variable `ebpf:"unused_rule_counter"`
 	UnusedSyscallId   *ebpf.Variable `ebpf:"unused_syscall_id"`
@@ -325,6 +346,7 @@ type GuardVariables struct {
 type GuardPrograms struct {
 	SgCompatEnter *ebpf.Program `ebpf:"sg_compat_enter"`
 	SgCompatExit  *ebpf.Program `ebpf:"sg_compat_exit"`
+	SgConfirmExit *ebpf.Program `ebpf:"sg_confirm_exit"`
 	SgOpenExit    *ebpf.Program `ebpf:"sg_open_exit"`
 	SgOpenat2Exit *ebpf.Program `ebpf:"sg_openat2_exit"`
 	SgOpenatExit  *ebpf.Program `ebpf:"sg_openat_exit"`
@@ -343,6 +365,7 @@ func (p *GuardPrograms) Close() error {
 	return _GuardClose(
 		p.SgCompatEnter,
 		p.SgCompatExit,
+		p.SgConfirmExit,
 		p.SgOpenExit,
 		p.SgOpenat2Exit,
 		p.SgOpenatExit,

@@ -41,6 +41,7 @@ const enum event_kind *unused_event_kind __attribute__((unused));
 const enum counter *unused_counter __attribute__((unused));
 const enum rule_counter *unused_rule_counter __attribute__((unused));
 const enum match_key *unused_match_key __attribute__((unused));
+const struct kill *unused_kill __attribute__((unused));
 const struct identity *unused_identity __attribute__((unused));
 
 /* sigguard's own thread group: it is never matched, whatever the rules say. */
@@ -92,6 +93,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct identity);
 } identities SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_PENDING_KILLS);
+	__type(key, __u32);
+	__type(value, struct kill);
+} kills SEC(".maps");
 
 /* Size set from user space before load; must be a power of two pages. */
 struct {
@@ -329,6 +337,7 @@ static __always_inline void report(const struct call *c, const struct rule *r, _
 		return;
 	}
 	e->boot_ns = now;
+	e->call_ns = now;
 	e->request = c->request;
 	e->target = c->target;
 	e->tgid = c->tgid;
@@ -416,6 +425,11 @@ static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target
 
 	if (!c.ppid)
 		c.ppid = BPF_CORE_READ(task, real_parent, tgid);
+	/* A SIGKILL the kernel took is proven by the exit that follows. */
+	if (r->action != SG_ACTION_AUDIT && r->signal == 9 && result == 0) {
+		struct kill k = { .call_ns = now, .rule = index, .generation = generation, .syscall = syscall };
+		bpf_map_update_elem(&kills, &c.tgid, &k, BPF_NOEXIST);
+	}
 	count_in(&counters, SG_COUNTER_MATCHED);
 	count_rule(generation, index, SG_RULE_MATCHED);
 	if (r->action != SG_ACTION_AUDIT) {
@@ -715,5 +729,45 @@ int BPF_PROG(sg_track_cgroup, struct cgroup *dst, const char *path, struct task_
 	if (BPF_CORE_READ(dst, root, hierarchy_id) != 0)
 		return 0;
 	remember(task, dst);
+	return 0;
+}
+
+/*
+ * Proof of kill: the exit of a process sigguard sent SIGKILL to. It runs on
+ * every thread's exit; signal->live reaches 0, just before this
+ * tracepoint, for the last thread of the group only.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sg_confirm_exit, struct task_struct *p)
+{
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct kill *k = bpf_map_lookup_elem(&kills, &tgid);
+	if (!k)
+		return 0;
+	count_in(&counters, SG_COUNTER_CONFIRMED);
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_in(&counters, SG_COUNTER_EVENTS_LOST);
+		bpf_map_delete_elem(&kills, &tgid);
+		return 0;
+	}
+	__u64 now = bpf_ktime_get_boot_ns();
+	__builtin_memset(e, 0, sizeof(*e));
+	e->boot_ns = now;
+	e->call_ns = k->call_ns;
+	e->tgid = tgid;
+	e->tid = BPF_CORE_READ(p, pid);
+	e->ppid = BPF_CORE_READ(p, real_parent, tgid);
+	e->signal = 9;
+	e->syscall = k->syscall;
+	e->kind = SG_EVENT_EXITED;
+	e->action = SG_ACTION_SIGNAL_PROCESS;
+	e->rule = k->rule;
+	e->generation = k->generation;
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), p->comm);
+	bpf_map_delete_elem(&kills, &tgid);
+	bpf_ringbuf_submit(e, wakeup_flags(now));
 	return 0;
 }

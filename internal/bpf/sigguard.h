@@ -61,12 +61,16 @@ enum match_key {
 	SG_KEY_MAX = 10,
 };
 
+/* Most SIGKILLs awaiting the exit that proves them (see struct kill). */
+#define SG_MAX_PENDING_KILLS 16384
+
 /* Most tasks the kernel side keeps an identity for (see struct identity). */
 #define SG_MAX_IDENTITIES 65536
 
 /* What an event reports. */
 enum event_kind {
 	SG_EVENT_INTERVENTION = 1,
+	SG_EVENT_EXITED = 2, /* a process sigguard sent SIGKILL to has exited */
 };
 
 /* Indexes of the per-CPU counters; user space sums the CPUs. */
@@ -76,7 +80,8 @@ enum counter {
 	SG_COUNTER_SEND_FAILED = 2, /* signals the kernel refused (helper returned -errno) */
 	SG_COUNTER_EVENTS_LOST = 3, /* events dropped because the ring buffer was full */
 	SG_COUNTER_UNTRACKED = 4,   /* tasks whose identity did not fit in the table */
-	SG_COUNTER_MAX = 5,
+	SG_COUNTER_CONFIRMED = 5,   /* SIGKILLs followed by the process's exit */
+	SG_COUNTER_MAX = 6,
 };
 
 /* Per-rule counters: rule_counters[(generation * SG_MAX_RULES + rule) * SG_RULE_COUNTER_MAX + c]. */
@@ -127,8 +132,18 @@ struct identity {
 	__u64 cgroups[SG_MAX_CGROUP_DEPTH];   /* cgroup v2 ids by level; 0 past the task's own */
 };
 
+/* kills[tgid]: a SIGKILL the kernel accepted, until the process exits. */
+struct kill {
+	__u64 call_ns;    /* when the offending syscall entered */
+	__u32 rule;
+	__u32 generation;
+	__u16 syscall;    /* enum syscall_id, with SG_SYSCALL_COMPAT */
+	__u8 reserved[6];
+};
+
 struct event {
 	__u64 boot_ns;    /* bpf_ktime_get_boot_ns() when the hook ran */
+	__u64 call_ns;    /* SG_EVENT_EXITED: when the offending syscall entered */
 	__s64 request;    /* ptrace: the request; other syscalls: 0 */
 	__s64 target;     /* the pid the call names; -1: every process (perf_event_open) */
 	__u32 tgid;

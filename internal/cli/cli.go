@@ -200,8 +200,8 @@ func summarize(w io.Writer, g *guard.Guard) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "sigguard: stopped: %d interventions, %d signals sent, %d failed sends, %d events lost, %d missed runs\n",
-		stats.Interventions, stats.Signalled, stats.FailedSends, stats.EventsLost, stats.MissedRuns)
+	fmt.Fprintf(w, "sigguard: stopped: %d interventions, %d signals sent, %d failed sends, %d events lost, %d missed runs; %d kills confirmed by exit, %d not\n",
+		stats.Interventions, stats.Signalled, stats.FailedSends, stats.EventsLost, stats.MissedRuns, stats.Confirmed, stats.Unconfirmed)
 	rules, err := g.RuleStats()
 	if err != nil {
 		return err

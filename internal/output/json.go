@@ -29,10 +29,19 @@ func (j *jsonWriter) Write(ev *guard.Event) error {
 	b = append(b, `,"time":"`...)
 	b = ev.Time.UTC().AppendFormat(b, rfc3339Nano)
 	b = append(b, '"')
-	if ev.Kind == guard.KindLost {
+	switch ev.Kind {
+	case guard.KindLost:
 		b = appendUintField(b, "lost", ev.Lost)
 		b = appendUintField(b, "lost_total", ev.LostTotal)
-	} else {
+	case guard.KindExited, guard.KindUnconfirmed:
+		// latency_ns: exited, from the offending call's entry to the
+		// exit; unconfirmed, since the offending call.
+		b = appendIntField(b, "pid", int64(ev.PID))
+		b = appendStringField(b, "comm", ev.Comm.Bytes())
+		b = appendStringField(b, "syscall", []byte(ev.Syscall.String()))
+		b = appendStringField(b, "rule", []byte(ev.Rule))
+		b = appendIntField(b, "latency_ns", ev.Latency.Nanoseconds())
+	default:
 		b = appendIntField(b, "pid", int64(ev.PID))
 		b = appendIntField(b, "tid", int64(ev.TID))
 		b = appendIntField(b, "ppid", int64(ev.PPID))

@@ -36,7 +36,12 @@ func events() []guard.Event {
 	procMem := killed
 	procMem.Syscall, procMem.Request, procMem.Target, procMem.Compat = guard.SyscallProcessVMWritev, 0, 4242, true
 	lost := guard.Event{Kind: guard.KindLost, Time: at.Add(time.Second), Lost: 1234, LostTotal: 5678}
-	return []guard.Event{killed, refused, audit, thread, hostile, procMem, lost}
+	exited := guard.Event{Kind: guard.KindExited, Time: at, PID: 8857, Syscall: guard.SyscallPtrace, Rule: "command-line",
+		Latency: 142 * time.Microsecond}
+	copy(exited.Comm[:], "strace")
+	stuck := exited
+	stuck.Kind, stuck.Latency = guard.KindUnconfirmed, 1200*time.Millisecond
+	return []guard.Event{killed, refused, audit, thread, hostile, procMem, lost, exited, stuck}
 }
 
 func render(t *testing.T, f Format) []byte {

@@ -41,6 +41,10 @@ func (t *tableWriter) Write(ev *guard.Event) error {
 		r.b = append(r.b, " since start)"...)
 		return t.flush(r.b)
 	}
+	switch ev.Kind {
+	case guard.KindExited, guard.KindUnconfirmed:
+		return t.flush(appendKill(r.b, ev))
+	}
 	r.time(ev)
 	r.int(int64(ev.PID))
 	r.comm(ev.Comm.Bytes())
@@ -114,6 +118,32 @@ func (r *row) end(start int) {
 		r.b = append(r.b, ' ')
 	}
 	r.b = append(r.b, ' ')
+}
+
+// appendKill writes the line that proves a kill, or warns that it is
+// unproven: "13:54:45 EXITED 8857 strace 142 µs after its ptrace (rule r)".
+func appendKill(b []byte, ev *guard.Event) []byte {
+	b = ev.Time.AppendFormat(b, "15:04:05")
+	if ev.Kind == guard.KindExited {
+		b = append(b, " EXITED "...)
+	} else {
+		b = append(b, " WARNING NOT DEAD "...)
+	}
+	b = strconv.AppendInt(b, int64(ev.PID), 10)
+	b = append(b, ' ')
+	b = appendComm(b, ev.Comm.Bytes())
+	b = append(b, ' ')
+	if ev.Kind == guard.KindExited {
+		b = strconv.AppendInt(b, ev.Latency.Microseconds(), 10)
+		b = append(b, " µs after its "...)
+	} else {
+		b = strconv.AppendInt(b, ev.Latency.Milliseconds(), 10)
+		b = append(b, " ms after SIGKILL for its "...)
+	}
+	b = append(b, ev.Syscall.String()...)
+	b = append(b, " (rule "...)
+	b = append(b, ev.Rule...)
+	return append(b, ')')
 }
 
 func orDash(s string) string {
