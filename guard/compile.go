@@ -23,6 +23,7 @@ type compiled struct {
 	compat   bool             // also hook the 32-bit syscall entry
 	tracking bool             // some rule needs the kernel's task identities
 	kills    bool             // some rule sends SIGKILL: its kills are confirmed
+	cleanup  bool             // and their collateral cleaned up
 }
 
 // compile checks rules and turns them into generation gen of the kernel's
@@ -56,6 +57,7 @@ func compile(cfg Config, gen uint32) (*compiled, error) {
 		}
 		c.names = append(c.names, name)
 	}
+	c.cleanup = c.kills && !cfg.KeepCollateral
 	if len(c.matchers) > MaxMatcherValues {
 		return nil, configError(SettingRules, "the rules name %d values in all, the kernel side holds %d (shorten the lists)",
 			len(c.matchers), MaxMatcherValues)

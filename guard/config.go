@@ -105,6 +105,12 @@ type Config struct {
 	// which fire no syscall tracepoint. It hooks the whole syscall table:
 	// every syscall of every process pays for a check (~110 ns measured).
 	Compat bool
+	// KeepCollateral turns off the clean-up after a kill: by default, a
+	// process a killed PTRACE_ATTACH left stopped (and that was running
+	// before) gets SIGCONT, and a child of the killed caller that its
+	// ptrace call targeted (strace's probe child, a traced command) is
+	// killed too, once the caller's exit is confirmed.
+	KeepCollateral bool
 	// RingBufferBytes sizes the event ring buffer: a power of two and a
 	// multiple of the page size. 0 means DefaultRingBufferBytes. It cannot
 	// change on Reload.

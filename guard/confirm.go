@@ -83,3 +83,30 @@ func readComm(pid int) (Comm, error) {
 	}
 	return c, nil
 }
+
+// cleanUpAfter acts on what the kernel noted about a confirmed kill: the
+// process the killed caller stopped gets SIGCONT, its own child that the
+// call targeted is killed. Both go through a pidfd, so that a pid recycled
+// meanwhile is at least never a process that started after the kill; the
+// event says what was done.
+func (g *Guard) cleanUpAfter(ev *Event) {
+	if !g.cleanup.Load() {
+		ev.Resumed, ev.Reaped = 0, 0
+		return
+	}
+	if ev.Resumed > 0 && !signalPid(ev.Resumed, unix.SIGCONT) {
+		ev.Resumed = 0
+	}
+	if ev.Reaped > 0 && !signalPid(ev.Reaped, unix.SIGKILL) {
+		ev.Reaped = 0
+	}
+}
+
+func signalPid(pid int, sig unix.Signal) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
+}

@@ -98,6 +98,12 @@ type Event struct {
 	// exit; for KindUnconfirmed, since the offending call.
 	Latency time.Duration
 
+	// Resumed and Reaped, for KindExited: the process the killed caller
+	// had stopped, now sent SIGCONT, and its own child that the call
+	// targeted, now killed too (Config.KeepCollateral); 0 for none.
+	Resumed int
+	Reaped  int
+
 	// Lost counts events the kernel dropped since the previous KindLost.
 	Lost uint64
 	// LostTotal counts every dropped event since the guard started.
@@ -156,6 +162,7 @@ func decodeEvent(sample []byte, raw *bpf.GuardEvent, clock *bootClock, names *[2
 	}
 	if ev.Kind == KindExited {
 		ev.Latency = time.Duration(raw.BootNs - raw.CallNs)
+		ev.Resumed, ev.Reaped = int(raw.Resume), int(raw.Reap)
 	}
 	for i, c := range raw.Comm {
 		ev.Comm[i] = byte(c)

@@ -75,6 +75,7 @@ type Guard struct {
 
 	lostReported uint64
 	unconfirmed  atomic.Uint64
+	cleanup      atomic.Bool // the policy in force cleans up after kills
 	runMu        sync.Mutex  // held by Run
 	closed       atomic.Bool // set first thing by Close
 	closeOnce    sync.Once
@@ -221,6 +222,12 @@ func (g *Guard) install(next *compiled) (err error) {
 			return err
 		}
 	}
+	if next.cleanup {
+		if err := g.attachOnce(bpf.GuardProgSgNoteStop); err != nil {
+			return err
+		}
+	}
+	g.cleanup.Store(next.cleanup)
 	g.names[next.gen].Store(&next.names)
 	if err := g.maps.Active.Update(uint32(0), next.gen, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("switch to the new policy: %w", err)
@@ -560,6 +567,9 @@ func (g *Guard) deliver(handle func(*Event) error) error {
 	if !decodeEvent(g.record.RawSample, &g.raw, &g.clock, &g.names, &g.event) {
 		return fmt.Errorf("short ring buffer record: %d bytes, want %d (kernel and user space built from different sources?)",
 			len(g.record.RawSample), eventSize)
+	}
+	if g.event.Kind == KindExited {
+		g.cleanUpAfter(&g.event)
 	}
 	return handle(&g.event)
 }

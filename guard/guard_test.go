@@ -375,6 +375,14 @@ func TestRealDebuggersAreKilled(t *testing.T) {
 			if evs[0].Comm.String() != tc.tool || !evs[0].Success() {
 				t.Errorf("event does not name %s as killed: %+v", tc.tool, evs[0])
 			}
+			// No collateral: the killed debugger leaves nothing stopped.
+			if len(r.exitsOf(cmd.Process.Pid)) != 1 {
+				t.Fatalf("%s's exit was not confirmed", tc.tool)
+			}
+			time.Sleep(200 * time.Millisecond)
+			if !waitForState(t, victim.Process.Pid, "S") {
+				t.Errorf("%s's victim was left in state %s", tc.tool, state(t, victim.Process.Pid))
+			}
 		})
 	}
 }

@@ -52,6 +52,8 @@ type GuardEvent struct {
 	Comm       [16]int8
 	Rule       uint32
 	Generation uint32
+	Resume     uint32
+	Reap       uint32
 }
 
 type GuardEventKind uint32
@@ -73,6 +75,8 @@ type GuardKill struct {
 	CallNs     uint64
 	Rule       uint32
 	Generation uint32
+	Resume     uint32
+	Reap       uint32
 	Syscall    uint16
 	Reserved   [6]uint8
 }
@@ -162,6 +166,7 @@ const (
 	GuardProgSgCompatEnter    = "sg_compat_enter"
 	GuardProgSgCompatExit     = "sg_compat_exit"
 	GuardProgSgConfirmExit    = "sg_confirm_exit"
+	GuardProgSgNoteStop       = "sg_note_stop"
 	GuardProgSgOpenExit       = "sg_open_exit"
 	GuardProgSgOpenat2Exit    = "sg_openat2_exit"
 	GuardProgSgOpenatExit     = "sg_openat_exit"
@@ -232,6 +237,7 @@ type GuardProgramSpecs struct {
 	SgCompatEnter *ebpf.ProgramSpec `ebpf:"sg_compat_enter"`
 	SgCompatExit  *ebpf.ProgramSpec `ebpf:"sg_compat_exit"`
 	SgConfirmExit *ebpf.ProgramSpec `ebpf:"sg_confirm_exit"`
+	SgNoteStop    *ebpf.ProgramSpec `ebpf:"sg_note_stop"`
 	SgOpenExit    *ebpf.ProgramSpec `ebpf:"sg_open_exit"`
 	SgOpenat2Exit *ebpf.ProgramSpec `ebpf:"sg_openat2_exit"`
 	SgOpenatExit  *ebpf.ProgramSpec `ebpf:"sg_openat_exit"`
@@ -347,6 +353,7 @@ type GuardPrograms struct {
 	SgCompatEnter *ebpf.Program `ebpf:"sg_compat_enter"`
 	SgCompatExit  *ebpf.Program `ebpf:"sg_compat_exit"`
 	SgConfirmExit *ebpf.Program `ebpf:"sg_confirm_exit"`
+	SgNoteStop    *ebpf.Program `ebpf:"sg_note_stop"`
 	SgOpenExit    *ebpf.Program `ebpf:"sg_open_exit"`
 	SgOpenat2Exit *ebpf.Program `ebpf:"sg_openat2_exit"`
 	SgOpenatExit  *ebpf.Program `ebpf:"sg_openat_exit"`
@@ -366,6 +373,7 @@ func (p *GuardPrograms) Close() error {
 		p.SgCompatEnter,
 		p.SgCompatExit,
 		p.SgConfirmExit,
+		p.SgNoteStop,
 		p.SgOpenExit,
 		p.SgOpenat2Exit,
 		p.SgOpenatExit,

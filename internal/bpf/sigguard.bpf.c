@@ -18,6 +18,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define PROC_SUPER_MAGIC 0x9fa0
 
+/* signal_struct.flags: the group stop has completed. */
+#define SIGNAL_STOP_STOPPED 0x00000001
+#define SIGSTOP 19
+
 /* x86: thread_info.status bit set while a task runs a 32-bit syscall. */
 #define TS_COMPAT 0x0002
 
@@ -356,6 +360,27 @@ static __always_inline void report(const struct call *c, const struct rule *r, _
 	bpf_ringbuf_submit(e, wakeup_flags(now));
 }
 
+/*
+ * Whether pid is a child the caller made itself: strace's probe child, the
+ * command a tracer starts. Killing the caller would orphan it, stopped or in
+ * pause(), so it goes too. Bounded: a caller with more children than this
+ * keeps the rest.
+ */
+static __always_inline bool own_child(struct task_struct *task, __s64 pid)
+{
+	struct list_head *head = (struct list_head *)((void *)task + bpf_core_field_offset(struct task_struct, children));
+	struct list_head *pos = BPF_CORE_READ(task, children.next);
+	__u64 sibling = bpf_core_field_offset(struct task_struct, sibling);
+
+	for (int i = 0; i < 64 && pos && pos != head; i++) {
+		struct task_struct *child = (struct task_struct *)((void *)pos - sibling);
+		if (BPF_CORE_READ(child, tgid) == pid)
+			return true;
+		pos = BPF_CORE_READ(pos, next);
+	}
+	return false;
+}
+
 /* syscall is an enum syscall_id, possibly or'ed with SG_SYSCALL_COMPAT. */
 static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target)
 {
@@ -428,6 +453,8 @@ static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target
 	/* A SIGKILL the kernel took is proven by the exit that follows. */
 	if (r->action != SG_ACTION_AUDIT && r->signal == 9 && result == 0) {
 		struct kill k = { .call_ns = now, .rule = index, .generation = generation, .syscall = syscall };
+		if (c.target > 0 && own_child(task, c.target))
+			k.reap = c.target;
 		bpf_map_update_elem(&kills, &c.tgid, &k, BPF_NOEXIST);
 	}
 	count_in(&counters, SG_COUNTER_MATCHED);
@@ -766,8 +793,31 @@ int BPF_PROG(sg_confirm_exit, struct task_struct *p)
 	e->action = SG_ACTION_SIGNAL_PROCESS;
 	e->rule = k->rule;
 	e->generation = k->generation;
+	e->resume = k->resume;
+	e->reap = k->reap;
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), p->comm);
 	bpf_map_delete_elem(&kills, &tgid);
 	bpf_ringbuf_submit(e, wakeup_flags(now));
+	return 0;
+}
+
+/*
+ * PTRACE_ATTACH stops its victim with a SIGSTOP sent by the attacher. If
+ * sigguard has just SIGKILLed the attacher, the victim stays stopped, with
+ * no tracer, until someone sends SIGCONT. Note it, but only if it was not
+ * stopped already: a process someone had stopped stays stopped.
+ */
+SEC("tp_btf/signal_generate")
+int BPF_PROG(sg_note_stop, int sig, struct kernel_siginfo *info, struct task_struct *victim)
+{
+	if (sig != SIGSTOP)
+		return 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct kill *k = bpf_map_lookup_elem(&kills, &tgid);
+	if (!k || (k->syscall & ~SG_SYSCALL_COMPAT) != SG_SYSCALL_PTRACE)
+		return 0;
+	if (BPF_CORE_READ(victim, signal, flags) & SIGNAL_STOP_STOPPED)
+		return 0;
+	k->resume = BPF_CORE_READ(victim, tgid);
 	return 0;
 }

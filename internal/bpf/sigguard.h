@@ -137,6 +137,8 @@ struct kill {
 	__u64 call_ns;    /* when the offending syscall entered */
 	__u32 rule;
 	__u32 generation;
+	__u32 resume;     /* a process the call stopped that was running before: SIGCONT it */
+	__u32 reap;       /* the caller's own child the call targeted: kill it too */
 	__u16 syscall;    /* enum syscall_id, with SG_SYSCALL_COMPAT */
 	__u8 reserved[6];
 };
@@ -159,4 +161,6 @@ struct event {
 	char comm[SG_COMM_LEN];
 	__u32 rule;       /* index of the matching rule in its generation */
 	__u32 generation; /* the policy generation that matched */
+	__u32 resume;     /* SG_EVENT_EXITED: the kill's struct kill.resume */
+	__u32 reap;       /* SG_EVENT_EXITED: the kill's struct kill.reap */
 };

@@ -23,6 +23,7 @@ type options struct {
 	thread    bool
 	audit     bool
 	compat    bool
+	keep      bool
 	output    output.Format
 	readyFile string
 	policy    string
@@ -48,6 +49,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.thread, "thread", false, "signal only the calling thread (bpf_send_signal_thread)")
 	fs.BoolVar(&o.audit, "audit", false, "signal nothing, report what would have been signalled")
 	fs.BoolVar(&o.compat, "compat", false, "also catch 32-bit syscalls (int $0x80); costs every syscall ~110 ns")
+	fs.BoolVar(&o.keep, "keep-collateral", false, "after a kill, leave a victim the attach stopped stopped, and the killed caller's traced children alive")
 	fs.Var((*formatValue)(&o.output), "output", "output `FORMAT`: table or json (JSON lines)")
 	fs.StringVar(&o.policy, "policy", "", "enforce the rules in policy `FILE` (YAML; SIGHUP re-reads it)")
 	fs.StringVar(&o.readyFile, "ready-file", "", "write `PATH` once enforcement is live; removed at exit")
@@ -116,7 +118,7 @@ func checkReadyFile(path string) error {
 }
 
 // ruleFlags are the flags that shape the one rule the command line makes.
-var ruleFlags = []string{"ppid", "cgroup", "signal", "thread", "audit", "compat"}
+var ruleFlags = []string{"ppid", "cgroup", "signal", "thread", "audit", "compat", "keep-collateral"}
 
 // config turns the flags into a one-rule guard configuration.
 func (o options) config() guard.Config {
@@ -134,7 +136,7 @@ func (o options) config() guard.Config {
 	if o.cgroup != "" {
 		rule.Match.Cgroup = []string{o.cgroup}
 	}
-	return guard.Config{Rules: []guard.Rule{rule}, Compat: o.compat}
+	return guard.Config{Rules: []guard.Rule{rule}, Compat: o.compat, KeepCollateral: o.keep}
 }
 
 // explain words a rejected configuration in terms of the flag that made it.

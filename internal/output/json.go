@@ -41,6 +41,8 @@ func (j *jsonWriter) Write(ev *guard.Event) error {
 		b = appendStringField(b, "syscall", []byte(ev.Syscall.String()))
 		b = appendStringField(b, "rule", []byte(ev.Rule))
 		b = appendIntField(b, "latency_ns", ev.Latency.Nanoseconds())
+		b = appendIntField(b, "resumed", int64(ev.Resumed))
+		b = appendIntField(b, "reaped", int64(ev.Reaped))
 	default:
 		b = appendIntField(b, "pid", int64(ev.PID))
 		b = appendIntField(b, "tid", int64(ev.TID))

@@ -37,7 +37,7 @@ func events() []guard.Event {
 	procMem.Syscall, procMem.Request, procMem.Target, procMem.Compat = guard.SyscallProcessVMWritev, 0, 4242, true
 	lost := guard.Event{Kind: guard.KindLost, Time: at.Add(time.Second), Lost: 1234, LostTotal: 5678}
 	exited := guard.Event{Kind: guard.KindExited, Time: at, PID: 8857, Syscall: guard.SyscallPtrace, Rule: "command-line",
-		Latency: 142 * time.Microsecond}
+		Latency: 142 * time.Microsecond, Resumed: 8858, Reaped: 8859}
 	copy(exited.Comm[:], "strace")
 	stuck := exited
 	stuck.Kind, stuck.Latency = guard.KindUnconfirmed, 1200*time.Millisecond

@@ -143,7 +143,17 @@ func appendKill(b []byte, ev *guard.Event) []byte {
 	b = append(b, ev.Syscall.String()...)
 	b = append(b, " (rule "...)
 	b = append(b, ev.Rule...)
-	return append(b, ')')
+	b = append(b, ')')
+	if ev.Resumed > 0 {
+		b = append(b, "; resumed "...)
+		b = strconv.AppendInt(b, int64(ev.Resumed), 10)
+		b = append(b, ", which its attach had stopped"...)
+	}
+	if ev.Reaped > 0 {
+		b = append(b, "; killed its child "...)
+		b = strconv.AppendInt(b, int64(ev.Reaped), 10)
+	}
+	return b
 }
 
 func orDash(s string) string {

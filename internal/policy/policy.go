@@ -123,8 +123,13 @@ func (p *parser) document(doc *yaml.Node) (guard.Config, error) {
 				return p.errorAt(v, "compat takes true or false")
 			}
 			return nil
+		case "keep_collateral":
+			if err := v.Decode(&cfg.KeepCollateral); err != nil {
+				return p.errorAt(v, "keep_collateral takes true or false")
+			}
+			return nil
 		}
-		return p.errorAt(k, "unknown key %q at the top (the policy holds rules: and compat:)", key)
+		return p.errorAt(k, "unknown key %q at the top (the policy holds rules:, compat: and keep_collateral:)", key)
 	})
 	if err != nil {
 		return cfg, err
