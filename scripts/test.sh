@@ -29,3 +29,9 @@ go test -count=1 -p 1 ./...
 
 echo "== race detector on the concurrent paths (Run beside Close, Reload)"
 go test -count=1 -race -run 'Close|Reload' ./guard/
+
+echo "== fuzzing, briefly (the committed corpora in testdata/fuzz run with every go test)"
+for target in "./internal/policy FuzzParse" "./internal/cli FuzzParseArgs" "./guard FuzzDecodeEvent"; do
+  set -- $target
+  go test -run '^$' -fuzz "^$2\$" -fuzztime 5s "$1"
+done
