@@ -10,6 +10,7 @@ need clang-14 clang-14
 need llvm-strip-14 llvm-14
 need strace strace
 need gdb gdb
+need systemd-analyze systemd
 [ -f /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
 
 if [ ${#missing[@]} -eq 0 ]; then
