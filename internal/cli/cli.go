@@ -137,6 +137,9 @@ func describe(w io.Writer, g *guard.Guard, rules []guard.Rule) {
 	for i, r := range rules {
 		fmt.Fprintf(w, "sigguard: rule %d %s: %s\n", i+1, r.Name, r)
 	}
+	for _, route := range g.OpenRoutes() {
+		fmt.Fprintf(w, "sigguard: warning: open route: %s\n", route)
+	}
 }
 
 // reloadOnHangup re-reads the policy on every SIGHUP. A policy that does

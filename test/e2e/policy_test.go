@@ -45,6 +45,11 @@ func TestPolicyFileAndReloadOnHangup(t *testing.T) {
 	write(fmt.Sprintf("rules:\n  - name: enforce\n    syscalls: [memory-access]\n    match: { cgroup: [%s] }\n", cg.Path))
 	guard.cmd.Process.Signal(syscall.SIGHUP)
 	guard.stderr.waitFor(t, "reloaded "+policy)
+	// Now every memory syscall is guarded: only 32-bit calls and io_uring stay open.
+	if after := guard.stderr.String()[strings.LastIndex(guard.stderr.String(), "reloaded"):]; strings.Contains(after, "open route: process_vm") ||
+		!strings.Contains(after, "open route: 32-bit syscalls") {
+		t.Errorf("open routes after the reload:\n%s", after)
+	}
 	cmd, err = run()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
