@@ -687,6 +687,14 @@ func (g *Guard) RuleStats() ([]RuleStats, error) {
 	return out, nil
 }
 
+// RingFill is the share of the ring buffer holding events not yet read.
+func (g *Guard) RingFill() float64 {
+	if g.closed.Load() || g.reader == nil || g.reader.BufferSize() == 0 {
+		return 0
+	}
+	return float64(g.reader.AvailableBytes()) / float64(g.reader.BufferSize())
+}
+
 // ProgramIDs lists the kernel ids of the loaded programs, e.g. to check
 // from outside that none is left after Close.
 func (g *Guard) ProgramIDs() []ebpf.ProgramID {

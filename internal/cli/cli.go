@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
@@ -14,9 +16,11 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sigguard/sigguard/guard"
 	"github.com/sigguard/sigguard/internal/bench"
+	"github.com/sigguard/sigguard/internal/metrics"
 	"github.com/sigguard/sigguard/internal/output"
 	"github.com/sigguard/sigguard/internal/policy"
 )
@@ -57,6 +61,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err := run(ctx, opts, stdout, stderr); err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "sigguard: %v (see sigguard --help)\n", err)
+			return exitUsage
+		}
 		var pe *policy.Error
 		if errors.As(err, &pe) {
 			fmt.Fprintf(stderr, "sigguard: %v\n", err)
@@ -81,6 +90,14 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error
 			return fmt.Errorf("remove stale ready file: %w", err)
 		}
 	}
+	// Bind before anything is loaded: a port in use is bad input.
+	var metricsListener net.Listener
+	if opts.metrics != "" {
+		if metricsListener, err = net.Listen("tcp", opts.metrics); err != nil {
+			return usagef("--metrics-addr %s: %v (choose a free port)", opts.metrics, err)
+		}
+		defer metricsListener.Close()
+	}
 	cfg := opts.config()
 	if opts.policy != "" {
 		if cfg, err = policy.Load(opts.policy); err != nil {
@@ -102,6 +119,17 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error
 		defer stop()
 	}
 
+	observe := func(*guard.Event) {}
+	if metricsListener != nil {
+		m := metrics.New(g)
+		server := &http.Server{Handler: http.NewServeMux(), ReadHeaderTimeout: 5 * time.Second}
+		server.Handler.(*http.ServeMux).Handle("/metrics", m.Handler())
+		go server.Serve(metricsListener)
+		defer server.Close()
+		observe = m.Observe
+		fmt.Fprintf(stderr, "sigguard: metrics at http://%s/metrics\n", metricsListener.Addr())
+	}
+
 	w := output.New(opts.output, stdout)
 	if err := w.Begin(); err != nil {
 		return fmt.Errorf("write output: %w", err)
@@ -114,6 +142,7 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error
 	}
 
 	runErr := g.Run(ctx, func(ev *guard.Event) error {
+		observe(ev)
 		if err := w.Write(ev); err != nil {
 			return fmt.Errorf("write output: %w", err)
 		}

@@ -76,6 +76,7 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{[]string{"--cgroup", ""}, "--cgroup has an empty value"},
 		{[]string{"--ready-file="}, "--ready-file has an empty value"},
 		{[]string{"--policy", ""}, "--policy has an empty value"},
+		{[]string{"--metrics-addr", "localhost"}, "--metrics-addr localhost: not HOST:PORT"},
 		{[]string{"--policy", "p.yaml", "--ppid", "1"}, "--policy and --ppid exclude each other"},
 		{[]string{"--policy", "p.yaml", "--audit"}, "--policy and --audit exclude each other"},
 	} {

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,6 +27,7 @@ type options struct {
 	keep      bool
 	output    output.Format
 	readyFile string
+	metrics   string
 	policy    string
 	help      bool
 	version   bool
@@ -53,6 +55,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.Var((*formatValue)(&o.output), "output", "output `FORMAT`: table or json (JSON lines)")
 	fs.StringVar(&o.policy, "policy", "", "enforce the rules in policy `FILE` (YAML; SIGHUP re-reads it)")
 	fs.StringVar(&o.readyFile, "ready-file", "", "write `PATH` once enforcement is live; removed at exit")
+	fs.StringVar(&o.metrics, "metrics-addr", "", "serve Prometheus metrics on `HOST:PORT` (/metrics)")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	fs.BoolVar(&o.version, "version", false, "print the version")
 	return fs
@@ -75,7 +78,7 @@ func parseArgs(args []string) (options, *pflag.FlagSet, error) {
 	}
 	// An empty value would silently widen the scope: --cgroup "$UNSET"
 	// must not turn into a guard of every process.
-	for _, name := range []string{"cgroup", "ready-file", "policy"} {
+	for _, name := range []string{"cgroup", "ready-file", "policy", "metrics-addr"} {
 		if f := fs.Lookup(name); fs.Changed(name) && f.Value.String() == "" {
 			return o, fs, usagef("--%s has an empty value (name a path)", name)
 		}
@@ -93,6 +96,11 @@ func parseArgs(args []string) (options, *pflag.FlagSet, error) {
 	if o.readyFile != "" {
 		if err := checkReadyFile(o.readyFile); err != nil {
 			return o, fs, err
+		}
+	}
+	if o.metrics != "" {
+		if _, port, err := net.SplitHostPort(o.metrics); err != nil || port == "" {
+			return o, fs, usagef("--metrics-addr %s: not HOST:PORT (e.g. 127.0.0.1:9911)", o.metrics)
 		}
 	}
 	return o, fs, nil
