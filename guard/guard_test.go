@@ -454,9 +454,12 @@ func TestCloseUnloadsEverything(t *testing.T) {
 	}
 }
 
-func TestBadConfigLoadsNothing(t *testing.T) {
+// Every bad configuration is a ConfigError (exit status 2 in the CLI).
+// That nothing reaches the kernel first is proven on the binary, by
+// tracing its bpf(2) calls (test/e2e); counting loaded programs here
+// would race with any other test run on the machine.
+func TestBadConfigIsAConfigError(t *testing.T) {
 	testenv.RequireRoot(t)
-	before := len(testenv.LoadedPrograms(t, "sg_ptrace"))
 	for name, cfg := range map[string]guard.Config{
 		"no rules":       {},
 		"missing cgroup": {Rules: []guard.Rule{{Match: guard.Matchers{Cgroup: []string{"no-such-cgroup-here"}}, Action: guard.ActionAudit, Signal: 9}}},
@@ -470,11 +473,9 @@ func TestBadConfigLoadsNothing(t *testing.T) {
 			t.Errorf("%s: want a ConfigError, got %v", name, err)
 		}
 		if g != nil {
+			t.Errorf("%s: Start returned a guard with its error", name)
 			g.Close()
 		}
-	}
-	if after := len(testenv.LoadedPrograms(t, "sg_ptrace")); after != before {
-		t.Errorf("%d sigguard programs loaded before, %d after rejected configs", before, after)
 	}
 }
 

@@ -206,24 +206,3 @@ func ProgramsOf(t testing.TB, pid int) []ebpf.ProgramID {
 	}
 	return ids
 }
-
-// LoadedPrograms lists the ids of loaded programs whose name is name.
-func LoadedPrograms(t testing.TB, name string) []ebpf.ProgramID {
-	t.Helper()
-	var ids []ebpf.ProgramID
-	for id := ebpf.ProgramID(0); ; {
-		next, err := ebpf.ProgramGetNextID(id)
-		if err != nil {
-			return ids
-		}
-		id = next
-		p, err := ebpf.NewProgramFromID(id)
-		if err != nil {
-			continue
-		}
-		if info, err := p.Info(); err == nil && info.Name == name {
-			ids = append(ids, id)
-		}
-		p.Close()
-	}
-}
