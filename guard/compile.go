@@ -143,7 +143,7 @@ func (m Matchers) keyValues() ([]keyValue, error) {
 		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_ANCESTOR, uint64(pid), 0})
 	}
 	for _, path := range m.Cgroup {
-		cg, err := kernfs.ResolveCgroup(path)
+		cg, err := resolveCgroup(path)
 		if err != nil {
 			return nil, &ConfigError{Setting: SettingCgroup, Err: err}
 		}
@@ -163,7 +163,7 @@ func (m Matchers) keyValues() ([]keyValue, error) {
 		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_TARGET_EXE, dev, ino})
 	}
 	for _, path := range m.TargetCgroup {
-		cg, err := kernfs.ResolveCgroup(path)
+		cg, err := resolveCgroup(path)
 		if err != nil {
 			return nil, &ConfigError{Setting: SettingTargetCg, Err: err}
 		}
@@ -184,4 +184,16 @@ func executableID(path string) (dev, ino uint64, err error) {
 	}
 	kdev := uint64(unix.Major(st.Dev))<<20 | uint64(unix.Minor(st.Dev))
 	return kdev, st.Ino, nil
+}
+
+// maxCgroupDepth is how many levels of a cgroup path the kernel side walks
+// (SG_MAX_CGROUP_DEPTH): a cgroup deeper than that could never match.
+const maxCgroupDepth = len(bpf.GuardIdentity{}.Cgroups)
+
+func resolveCgroup(path string) (kernfs.Cgroup, error) {
+	cg, err := kernfs.ResolveCgroup(path)
+	if err == nil && cg.Level >= maxCgroupDepth {
+		err = fmt.Errorf("%s is %d levels deep; sigguard matches cgroups up to %d levels (name an ancestor)", path, cg.Level, maxCgroupDepth-1)
+	}
+	return cg, err
 }

@@ -36,7 +36,9 @@ func TestUnconfirmedKillIsReportedOnce(t *testing.T) {
 		}
 		t.Skip("needs root")
 	}
-	g, err := Start(Config{Rules: []Rule{{Match: Matchers{TargetPID: []int{1<<30 - 7}}, Action: ActionSignalProcess, Signal: syscall.SIGKILL}}})
+	// Scoped to this test process's descendants (and a pid nobody has).
+	g, err := Start(Config{Rules: []Rule{{Match: Matchers{TargetPID: []int{1<<30 - 7}, Ancestor: []int{os.Getpid()}},
+		Action: ActionSignalProcess, Signal: syscall.SIGKILL}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,8 @@ var routes = []struct {
 	{"mem-open", guard.SyscallOpen},
 	{"mem-openat", guard.SyscallOpenat},
 	{"mem-openat2", guard.SyscallOpenat2},
+	{"mem-creat", guard.SyscallCreat},
+	{"attach-hibits", guard.SyscallPtrace},
 	// No path says /proc/<pid>/mem: the opened file does.
 	{"mem-dirfd", guard.SyscallOpenat},
 	{"mem-symlink", guard.SyscallOpenat},

@@ -164,7 +164,7 @@ func raiseMemlock() {
 func (g *Guard) Reload(cfg Config) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.current == nil {
+	if g.current == nil || g.closed.Load() {
 		return ErrClosed
 	}
 	next, err := compile(cfg, 1-g.generation())
@@ -204,14 +204,8 @@ func (g *Guard) install(next *compiled) (err error) {
 	if err := g.writeGeneration(next); err != nil {
 		return err
 	}
-	for s := range next.syscalls {
-		if err := g.attach(s); err != nil {
-			return err
-		}
-	}
-	if err := g.syncCompat(next, false); err != nil {
-		return err
-	}
+	// What watches the results of a kill, first: the signalling hooks
+	// below act on the new generation from the moment they attach.
 	if next.tracking {
 		if err := g.startTracking(); err != nil {
 			return err
@@ -228,6 +222,14 @@ func (g *Guard) install(next *compiled) (err error) {
 		}
 	}
 	g.cleanup.Store(next.cleanup)
+	for s := range next.syscalls {
+		if err := g.attach(s); err != nil {
+			return err
+		}
+	}
+	if err := g.syncCompat(next, false); err != nil {
+		return err
+	}
 	g.names[next.gen].Store(&next.names)
 	if err := g.maps.Active.Update(uint32(0), next.gen, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("switch to the new policy: %w", err)
@@ -522,7 +524,12 @@ func (g *Guard) run(ctx context.Context, handle func(*Event) error) error {
 			if err := g.deliver(handle); err != nil {
 				return err
 			}
-			sawEvents = true
+			// Events came: look again within linger, not at the next
+			// tick, for those written without a wakeup.
+			if !sawEvents {
+				sawEvents = true
+				g.reader.SetDeadline(time.Now().Add(linger))
+			}
 			// Under a steady flood the deadline never fires; look at
 			// the clock every few records instead.
 			if n%64 != 0 || time.Now().Before(tick) {

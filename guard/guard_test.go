@@ -509,8 +509,10 @@ func TestCloseDuringRunReturnsErrClosed(t *testing.T) {
 func TestNeverMatchesItsOwnProcess(t *testing.T) {
 	testenv.RequireRoot(t)
 	const nobody = 1<<30 - 12345
+	// Scoped to this test process and its descendants.
 	g, err := guard.Start(guard.Config{Rules: []guard.Rule{{
-		Match: guard.Matchers{TargetPID: []int{nobody}}, Action: guard.ActionSignalProcess, Signal: syscall.SIGKILL,
+		Match:  guard.Matchers{TargetPID: []int{nobody}, Ancestor: []int{os.Getppid()}},
+		Action: guard.ActionSignalProcess, Signal: syscall.SIGKILL,
 	}}})
 	if err != nil {
 		t.Fatal(err)

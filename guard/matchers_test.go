@@ -163,6 +163,9 @@ func TestMatchers(t *testing.T) {
 		"target pid protected": {func(s *setting) []guard.Rule {
 			return []guard.Rule{kill("r", guard.Matchers{TargetPID: []int{s.victim}}, none)}
 		}, plain("attach"), true, "r"},
+		"target pid with junk in the high bits": {func(s *setting) []guard.Rule {
+			return []guard.Rule{kill("r", guard.Matchers{TargetPID: []int{s.victim}}, none)}
+		}, plain("attach-hibits"), true, "r"},
 		"target pid not protected": {func(s *setting) []guard.Rule {
 			return []guard.Rule{kill("r", guard.Matchers{TargetPID: []int{s.victim}}, none)}
 		}, attachOther, false, ""},

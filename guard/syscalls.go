@@ -23,6 +23,7 @@ const (
 	SyscallOpen    = Syscall(bpf.GuardSyscallIdSG_SYSCALL_OPEN)
 	SyscallOpenat  = Syscall(bpf.GuardSyscallIdSG_SYSCALL_OPENAT)
 	SyscallOpenat2 = Syscall(bpf.GuardSyscallIdSG_SYSCALL_OPENAT2)
+	SyscallCreat   = Syscall(bpf.GuardSyscallIdSG_SYSCALL_CREAT)
 )
 
 // hook is where the kernel side watches a syscall.
@@ -41,15 +42,16 @@ var hooks = map[Syscall]hook{
 	SyscallOpen:            {"open", "sys_exit_open", bpf.GuardProgSgOpenExit},
 	SyscallOpenat:          {"openat", "sys_exit_openat", bpf.GuardProgSgOpenatExit},
 	SyscallOpenat2:         {"openat2", "sys_exit_openat2", bpf.GuardProgSgOpenat2Exit},
+	SyscallCreat:           {"creat", "sys_exit_creat", bpf.GuardProgSgCreatExit},
 }
 
 // Presets name groups of syscalls.
 var Presets = map[string][]Syscall{
 	// Opens of /proc/<pid>/mem of another process, by any open syscall.
-	"proc-mem": {SyscallOpen, SyscallOpenat, SyscallOpenat2},
+	"proc-mem": {SyscallOpen, SyscallOpenat, SyscallOpenat2, SyscallCreat},
 	// Every route to another process's memory sigguard knows.
 	"memory-access": {SyscallPtrace, SyscallProcessVMReadv, SyscallProcessVMWritev, SyscallPidfdGetfd,
-		SyscallPerfEventOpen, SyscallOpen, SyscallOpenat, SyscallOpenat2},
+		SyscallPerfEventOpen, SyscallOpen, SyscallOpenat, SyscallOpenat2, SyscallCreat},
 }
 
 func (s Syscall) String() string {

@@ -114,7 +114,7 @@ type GuardMatcherMasks struct {
 type GuardPolicy struct {
 	_        structs.HostLayout
 	Rules    uint64
-	Syscalls [9]uint64
+	Syscalls [10]uint64
 	Uses     [10]uint64
 	Excepts  [10]uint64
 }
@@ -146,7 +146,8 @@ const (
 	GuardSyscallIdSG_SYSCALL_OPEN              GuardSyscallId = 6
 	GuardSyscallIdSG_SYSCALL_OPENAT            GuardSyscallId = 7
 	GuardSyscallIdSG_SYSCALL_OPENAT2           GuardSyscallId = 8
-	GuardSyscallIdSG_SYSCALL_MAX               GuardSyscallId = 9
+	GuardSyscallIdSG_SYSCALL_CREAT             GuardSyscallId = 9
+	GuardSyscallIdSG_SYSCALL_MAX               GuardSyscallId = 10
 	GuardSyscallIdSG_SYSCALL_COMPAT            GuardSyscallId = 256
 )
 
@@ -166,6 +167,7 @@ const (
 	GuardProgSgCompatEnter    = "sg_compat_enter"
 	GuardProgSgCompatExit     = "sg_compat_exit"
 	GuardProgSgConfirmExit    = "sg_confirm_exit"
+	GuardProgSgCreatExit      = "sg_creat_exit"
 	GuardProgSgNoteStop       = "sg_note_stop"
 	GuardProgSgOpenExit       = "sg_open_exit"
 	GuardProgSgOpenat2Exit    = "sg_openat2_exit"
@@ -237,6 +239,7 @@ type GuardProgramSpecs struct {
 	SgCompatEnter *ebpf.ProgramSpec `ebpf:"sg_compat_enter"`
 	SgCompatExit  *ebpf.ProgramSpec `ebpf:"sg_compat_exit"`
 	SgConfirmExit *ebpf.ProgramSpec `ebpf:"sg_confirm_exit"`
+	SgCreatExit   *ebpf.ProgramSpec `ebpf:"sg_creat_exit"`
 	SgNoteStop    *ebpf.ProgramSpec `ebpf:"sg_note_stop"`
 	SgOpenExit    *ebpf.ProgramSpec `ebpf:"sg_open_exit"`
 	SgOpenat2Exit *ebpf.ProgramSpec `ebpf:"sg_openat2_exit"`
@@ -353,6 +356,7 @@ type GuardPrograms struct {
 	SgCompatEnter *ebpf.Program `ebpf:"sg_compat_enter"`
 	SgCompatExit  *ebpf.Program `ebpf:"sg_compat_exit"`
 	SgConfirmExit *ebpf.Program `ebpf:"sg_confirm_exit"`
+	SgCreatExit   *ebpf.Program `ebpf:"sg_creat_exit"`
 	SgNoteStop    *ebpf.Program `ebpf:"sg_note_stop"`
 	SgOpenExit    *ebpf.Program `ebpf:"sg_open_exit"`
 	SgOpenat2Exit *ebpf.Program `ebpf:"sg_openat2_exit"`
@@ -373,6 +377,7 @@ func (p *GuardPrograms) Close() error {
 		p.SgCompatEnter,
 		p.SgCompatExit,
 		p.SgConfirmExit,
+		p.SgCreatExit,
 		p.SgNoteStop,
 		p.SgOpenExit,
 		p.SgOpenat2Exit,

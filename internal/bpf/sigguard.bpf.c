@@ -27,6 +27,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* ia32 syscall numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
 #define IA32_OPEN 5
+#define IA32_CREAT 8
 #define IA32_PTRACE 26
 #define IA32_OPENAT 295
 #define IA32_PERF_EVENT_OPEN 336
@@ -453,7 +454,7 @@ static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target
 	/* A SIGKILL the kernel took is proven by the exit that follows. */
 	if (r->action != SG_ACTION_AUDIT && r->signal == 9 && result == 0) {
 		struct kill k = { .call_ns = now, .rule = index, .generation = generation, .syscall = syscall };
-		if (c.target > 0 && own_child(task, c.target))
+		if ((syscall & ~SG_SYSCALL_COMPAT) == SG_SYSCALL_PTRACE && c.target > 0 && own_child(task, c.target))
 			k.reap = c.target;
 		bpf_map_update_elem(&kills, &c.tgid, &k, BPF_NOEXIST);
 	}
@@ -560,7 +561,8 @@ static __always_inline __s64 pidfd_target(int pidfd)
 SEC("tracepoint/syscalls/sys_enter_ptrace")
 int sg_ptrace(struct trace_event_raw_sys_enter *ctx)
 {
-	return guard_call(SG_SYSCALL_PTRACE, (__s64)ctx->args[0], (__s64)ctx->args[1]);
+	/* The kernel takes the pid as a long and uses its low 32 bits: so must we. */
+	return guard_call(SG_SYSCALL_PTRACE, (__s64)ctx->args[0], (__s64)(int)ctx->args[1]);
 }
 
 SEC("tracepoint/syscalls/sys_enter_process_vm_readv")
@@ -608,6 +610,12 @@ SEC("tracepoint/syscalls/sys_exit_openat")
 int sg_openat_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return guard_open(ctx->ret, SG_SYSCALL_OPENAT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int sg_creat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return guard_open(ctx->ret, SG_SYSCALL_CREAT);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
@@ -685,6 +693,9 @@ int BPF_PROG(sg_compat_exit, struct pt_regs *regs, long ret)
 		break;
 	case IA32_OPENAT2:
 		syscall = SG_SYSCALL_OPENAT2;
+		break;
+	case IA32_CREAT:
+		syscall = SG_SYSCALL_CREAT;
 		break;
 	default:
 		return 0;
@@ -770,14 +781,17 @@ int BPF_PROG(sg_confirm_exit, struct task_struct *p)
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
 	__u32 tgid = BPF_CORE_READ(p, tgid);
-	struct kill *k = bpf_map_lookup_elem(&kills, &tgid);
-	if (!k)
+	struct kill *found = bpf_map_lookup_elem(&kills, &tgid);
+	if (!found)
+		return 0;
+	struct kill copy = *found, *k = &copy;
+	/* Two threads may both see live == 0: only the one that deletes reports. */
+	if (bpf_map_delete_elem(&kills, &tgid))
 		return 0;
 	count_in(&counters, SG_COUNTER_CONFIRMED);
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_in(&counters, SG_COUNTER_EVENTS_LOST);
-		bpf_map_delete_elem(&kills, &tgid);
 		return 0;
 	}
 	__u64 now = bpf_ktime_get_boot_ns();
@@ -796,7 +810,6 @@ int BPF_PROG(sg_confirm_exit, struct task_struct *p)
 	e->resume = k->resume;
 	e->reap = k->reap;
 	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), p->comm);
-	bpf_map_delete_elem(&kills, &tgid);
 	bpf_ringbuf_submit(e, wakeup_flags(now));
 	return 0;
 }

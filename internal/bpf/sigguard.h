@@ -41,7 +41,8 @@ enum syscall_id {
 	SG_SYSCALL_OPEN = 6,    /* of /proc/<pid>/mem, judged on the opened file */
 	SG_SYSCALL_OPENAT = 7,  /* likewise */
 	SG_SYSCALL_OPENAT2 = 8, /* likewise */
-	SG_SYSCALL_MAX = 9,
+	SG_SYSCALL_CREAT = 9,   /* likewise: creat() opens for writing */
+	SG_SYSCALL_MAX = 10,
 	/* Or'ed into event.syscall when the call came through the 32-bit entry. */
 	SG_SYSCALL_COMPAT = 0x100,
 };

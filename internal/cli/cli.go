@@ -125,7 +125,13 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error
 		server := &http.Server{Handler: http.NewServeMux(), ReadHeaderTimeout: 5 * time.Second}
 		server.Handler.(*http.ServeMux).Handle("/metrics", m.Handler())
 		go server.Serve(metricsListener)
-		defer server.Close()
+		// Before the guard closes (deferred earlier, so run later): no
+		// scrape may read its maps as they go.
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			server.Shutdown(ctx)
+		}()
 		observe = m.Observe
 		fmt.Fprintf(stderr, "sigguard: metrics at http://%s/metrics\n", metricsListener.Addr())
 	}

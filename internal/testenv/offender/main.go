@@ -74,14 +74,17 @@ var calls = map[string]func(target int) syscall.Errno{
 	"vm-writev": func(pid int) syscall.Errno {
 		return vm(unix.SYS_PROCESS_VM_WRITEV, pid)
 	},
-	"pidfd-getfd":     pidfdGetfd,
-	"perf-open":       perfOpen,
-	"mem-open":        func(pid int) syscall.Errno { return openMem(unix.SYS_OPEN, pid) },
-	"mem-openat":      func(pid int) syscall.Errno { return openMem(unix.SYS_OPENAT, pid) },
-	"mem-openat2":     func(pid int) syscall.Errno { return openMem(unix.SYS_OPENAT2, pid) },
-	"mem-dirfd":       openMemThroughDirfd,
-	"mem-symlink":     openMemThroughSymlink,
-	"mem-self":        func(int) syscall.Errno { return openMem(unix.SYS_OPENAT, os.Getpid()) },
+	"pidfd-getfd": pidfdGetfd,
+	"perf-open":   perfOpen,
+	"mem-open":    func(pid int) syscall.Errno { return openMem(unix.SYS_OPEN, pid) },
+	"mem-openat":  func(pid int) syscall.Errno { return openMem(unix.SYS_OPENAT, pid) },
+	"mem-openat2": func(pid int) syscall.Errno { return openMem(unix.SYS_OPENAT2, pid) },
+	"mem-dirfd":   openMemThroughDirfd,
+	"mem-symlink": openMemThroughSymlink,
+	"mem-self":    func(int) syscall.Errno { return openMem(unix.SYS_OPENAT, os.Getpid()) },
+	"mem-creat":   func(pid int) syscall.Errno { return openMem(unix.SYS_CREAT, pid) },
+	// The kernel uses the pid's low 32 bits; junk above must not hide it.
+	"attach-hibits":   func(pid int) syscall.Errno { return rawPtrace(unix.PTRACE_ATTACH, pid|1<<32) },
 	"compat-attach":   func(pid int) syscall.Errno { return compatPtrace(unix.PTRACE_ATTACH, pid) },
 	"compat-mem-open": compatOpenMem,
 }
@@ -139,6 +142,8 @@ func openMem(nr uintptr, pid int) syscall.Errno {
 	switch nr {
 	case unix.SYS_OPEN:
 		fd, _, errno = unix.Syscall(nr, uintptr(unsafe.Pointer(path)), unix.O_RDONLY, 0)
+	case unix.SYS_CREAT:
+		fd, _, errno = unix.Syscall(nr, uintptr(unsafe.Pointer(path)), 0o600, 0)
 	case unix.SYS_OPENAT:
 		fd, _, errno = unix.Syscall6(nr, atFdcwd, uintptr(unsafe.Pointer(path)), unix.O_RDONLY, 0, 0, 0)
 	case unix.SYS_OPENAT2:
