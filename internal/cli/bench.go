@@ -35,8 +35,8 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 	if *plot != "" {
-		if err := checkReadyFile(*plot); err != nil {
-			fmt.Fprintf(stderr, "sigguard: bench: %s\n", strings.Replace(err.Error(), "--ready-file", "--plot", 1))
+		if err := checkOutputPath("--plot", *plot); err != nil {
+			fmt.Fprintf(stderr, "sigguard: bench: %v\n", err)
 			return exitUsage
 		}
 	}

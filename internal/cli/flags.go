@@ -94,7 +94,7 @@ func parseArgs(args []string) (options, *pflag.FlagSet, error) {
 		return o, fs, usagef("--thread and --audit exclude each other (audit signals nothing)")
 	}
 	if o.readyFile != "" {
-		if err := checkReadyFile(o.readyFile); err != nil {
+		if err := checkOutputPath("--ready-file", o.readyFile); err != nil {
 			return o, fs, err
 		}
 	}
@@ -106,21 +106,21 @@ func parseArgs(args []string) (options, *pflag.FlagSet, error) {
 	return o, fs, nil
 }
 
-// checkReadyFile refuses a path that could only fail once the guard is
-// attached: its directory must exist and be writable.
-func checkReadyFile(path string) error {
+// checkOutputPath refuses a file path given to flag that could only fail
+// later, once work is under way: its directory must exist and be writable.
+func checkOutputPath(flag, path string) error {
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
 	switch {
 	case err != nil:
-		return usagef("--ready-file %s: directory %s does not exist (create it first)", path, dir)
+		return usagef("%s %s: directory %s does not exist (create it first)", flag, path, dir)
 	case !st.IsDir():
-		return usagef("--ready-file %s: %s is not a directory", path, dir)
+		return usagef("%s %s: %s is not a directory", flag, path, dir)
 	case unix.Access(dir, unix.W_OK) != nil:
-		return usagef("--ready-file %s: directory %s is not writable", path, dir)
+		return usagef("%s %s: directory %s is not writable", flag, path, dir)
 	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return usagef("--ready-file %s: is a directory (name a file in it)", path)
+		return usagef("%s %s: is a directory (name a file in it)", flag, path)
 	}
 	return nil
 }

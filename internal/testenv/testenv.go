@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -97,19 +96,16 @@ func build(t testing.TB, pkg string) (string, error) {
 		buildDir = dir
 	}
 	out := filepath.Join(buildDir, filepath.Base(pkg))
-	cmd := exec.Command(goTool(), "build", "-o", out, pkg)
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		return "", errors.New("the go tool is not on PATH")
+	}
+	cmd := exec.Command(goTool, "build", "-o", out, pkg)
 	cmd.Dir = ModuleRoot(t)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", errors.New(err.Error() + ": " + string(msg))
 	}
 	return out, nil
-}
-
-func goTool() string {
-	if path, err := exec.LookPath("go"); err == nil {
-		return path
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
 // ModuleRoot is the directory holding go.mod.
