@@ -26,3 +26,10 @@ func (c *bootClock) sync() {
 func (c *bootClock) wall(bootNs uint64) time.Time {
 	return time.Unix(0, int64(bootNs)+c.offset)
 }
+
+// bootNs reads CLOCK_BOOTTIME, the clock of the kernel's stamps.
+func bootNs() uint64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
+	return uint64(ts.Nano())
+}

@@ -115,6 +115,12 @@ type Config struct {
 	// multiple of the page size. 0 means DefaultRingBufferBytes. It cannot
 	// change on Reload.
 	RingBufferBytes int
+	// PinDir, when set, pins the programs, hooks and maps in this
+	// directory on the BPF filesystem (e.g. DefaultPinDir): enforcement
+	// goes on after the guard closes or its process dies, and the next
+	// guard started with the same PinDir adopts them without a moment
+	// unguarded. Unpin removes them. It cannot change on Reload.
+	PinDir string
 }
 
 // ConfigError reports a configuration the guard refuses to start with.
@@ -144,6 +150,7 @@ const (
 	SettingTargetExe  Setting = "target exe"
 	SettingTargetCg   Setting = "target cgroup"
 	SettingRingBuffer Setting = "ring buffer size"
+	SettingPinDir     Setting = "pin directory"
 )
 
 func (e *ConfigError) Error() string {

@@ -80,6 +80,10 @@ type Guard struct {
 	closed       atomic.Bool // set first thing by Close
 	closeOnce    sync.Once
 	closeErr     error
+
+	pin        *pinState  // nil unless Config.PinDir
+	pinMu      sync.Mutex // guards pin.record
+	pinnedMaps bool       // a new pin is complete
 }
 
 // Stats are the kernel-side counters, summed over CPUs.
@@ -119,32 +123,62 @@ func Start(cfg Config) (_ *Guard, err error) {
 	if err := checkPrivileges(); err != nil {
 		return nil, err
 	}
-	raiseMemlock()
-	if err := CheckKernel(); err != nil {
-		return nil, err
+	// Before any bpf(2) call: a bad directory is bad input.
+	var pin *pinState
+	if cfg.PinDir != "" {
+		if pin, err = claimPinDir(cfg.PinDir); err != nil {
+			return nil, err
+		}
 	}
-	if err := kernfs.EnsureTracefs(); err != nil {
+	raiseMemlock()
+	if err := checkKernelAndTracefs(); err != nil {
+		if pin != nil {
+			pin.lock.Close()
+		}
 		return nil, err
 	}
 
-	g := &Guard{links: map[Syscall]link.Link{}, progs: map[string]*ebpf.Program{}, onceLinks: map[string]link.Link{}}
+	g := &Guard{links: map[Syscall]link.Link{}, progs: map[string]*ebpf.Program{}, onceLinks: map[string]link.Link{}, pin: pin}
 	defer func() {
 		if err != nil {
+			g.abandonPin()
 			_ = g.Close()
 		}
 	}()
 	if err := g.load(cfg); err != nil {
 		return nil, err
 	}
+	if err := g.exemptSelf(); err != nil {
+		return nil, err
+	}
 	if g.reader, err = ringbuf.NewReader(g.maps.Events); err != nil {
 		return nil, fmt.Errorf("open ring buffer reader: %w", err)
+	}
+	g.clock.sync()
+	if g.adopting() {
+		return g, g.takeOver(cfg)
 	}
 	// Hooks attach last, onto a policy already in place.
 	if err := g.install(policy); err != nil {
 		return nil, err
 	}
-	g.clock.sync()
+	if g.pin != nil {
+		if err := g.pinMaps(); err != nil {
+			return nil, err
+		}
+		// Only now may the hooks of a guard this one replaces go.
+		if err := g.pin.removeSetAside(); err != nil {
+			return nil, err
+		}
+	}
 	return g, nil
+}
+
+func checkKernelAndTracefs() error {
+	if err := CheckKernel(); err != nil {
+		return err
+	}
+	return kernfs.EnsureTracefs()
 }
 
 // raiseMemlock lifts RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF
@@ -204,6 +238,31 @@ func (g *Guard) install(next *compiled) (err error) {
 	if err := g.writeGeneration(next); err != nil {
 		return err
 	}
+	if err := g.attachFor(next); err != nil {
+		return err
+	}
+	g.names[next.gen].Store(&next.names)
+	if err := g.maps.Active.Update(uint32(0), next.gen, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("switch to the new policy: %w", err)
+	}
+	switched = true
+	g.previous, g.current = g.current, next
+	for s, l := range g.links {
+		if !next.syscalls[s] {
+			if err := g.dropLink(l); err != nil {
+				return fmt.Errorf("detach %s: %w", s, err)
+			}
+			delete(g.links, s)
+		}
+	}
+	if err := g.syncCompat(next, true); err != nil {
+		return err
+	}
+	return g.recordPolicy(next)
+}
+
+// attachFor attaches every hook policy c needs that is not attached yet.
+func (g *Guard) attachFor(next *compiled) error {
 	// What watches the results of a kill, first: the signalling hooks
 	// below act on the new generation from the moment they attach.
 	if next.tracking {
@@ -227,24 +286,7 @@ func (g *Guard) install(next *compiled) (err error) {
 			return err
 		}
 	}
-	if err := g.syncCompat(next, false); err != nil {
-		return err
-	}
-	g.names[next.gen].Store(&next.names)
-	if err := g.maps.Active.Update(uint32(0), next.gen, ebpf.UpdateAny); err != nil {
-		return fmt.Errorf("switch to the new policy: %w", err)
-	}
-	switched = true
-	g.previous, g.current = g.current, next
-	for s, l := range g.links {
-		if !next.syscalls[s] {
-			if err := l.Close(); err != nil {
-				return fmt.Errorf("detach %s: %w", s, err)
-			}
-			delete(g.links, s)
-		}
-	}
-	return g.syncCompat(next, true)
+	return g.syncCompat(next, false)
 }
 
 // clearSlot removes what the policy that last used generation gen left in
@@ -262,8 +304,21 @@ func (g *Guard) clearSlot(gen uint32) error {
 	return nil
 }
 
+// deleteMatchers empties c's generation of the matcher table. It looks
+// through the table rather than at c: a policy adopted from a pin left
+// entries this process never compiled.
 func (g *Guard) deleteMatchers(c *compiled) error {
-	for k := range c.matchers {
+	var (
+		key   bpf.GuardMatcherKey
+		masks bpf.GuardMatcherMasks
+		stale []bpf.GuardMatcherKey
+	)
+	for it := g.maps.Matchers.Iterate(); it.Next(&key, &masks); {
+		if key.Generation == c.gen {
+			stale = append(stale, key)
+		}
+	}
+	for _, k := range stale {
 		if err := g.maps.Matchers.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("remove old policy: %w", err)
 		}
@@ -289,14 +344,30 @@ func (g *Guard) load(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("read embedded bpf object: %w", err)
 	}
-	if err := spec.Variables[bpf.GuardVarSelfTgid].Set(uint32(os.Getpid())); err != nil {
-		return fmt.Errorf("set self_tgid: %w", err)
-	}
 	if cfg.RingBufferBytes != 0 {
 		spec.Maps[bpf.GuardMapEvents].MaxEntries = uint32(cfg.RingBufferBytes)
 	}
+	var pinned map[string]*ebpf.Map
+	if g.adopting() {
+		pinned, err = g.pin.loadPinnedMaps(spec)
+		if errors.Is(err, errOtherBuild) {
+			err = g.pin.setAsideOtherBuild()
+		}
+		if err != nil {
+			return err
+		}
+		defer func() {
+			for _, m := range pinned {
+				m.Close()
+			}
+		}()
+	} else if g.pin != nil && !g.pin.empty() {
+		return fmt.Errorf("%s holds an incomplete pin, left by a sigguard that failed while pinning "+
+			"(sigguard unpin --pin-dir %s removes it)", g.pin.dir, g.pin.dir)
+	}
 	g.spec = spec
-	g.coll, err = ebpf.NewCollection(&ebpf.CollectionSpec{Maps: spec.Maps, Variables: spec.Variables, Types: spec.Types})
+	g.coll, err = ebpf.NewCollectionWithOptions(&ebpf.CollectionSpec{Maps: spec.Maps, Variables: spec.Variables, Types: spec.Types},
+		ebpf.CollectionOptions{MapReplacements: pinned})
 	if err != nil {
 		return fmt.Errorf("create bpf maps: %w%s", err, hintFor(err))
 	}
@@ -359,7 +430,7 @@ func (g *Guard) writeGeneration(c *compiled) error {
 	if err := g.maps.Policies.Update(c.gen, &c.policy, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("write policy: %w", err)
 	}
-	return nil
+	return g.writeNames(c)
 }
 
 const ruleCounters = uint32(bpf.GuardRuleCounterSG_RULE_COUNTER_MAX)
@@ -383,7 +454,7 @@ func (g *Guard) attach(s Syscall) error {
 		return fmt.Errorf("attach tracepoint syscalls/%s: %w%s", h.tracepoint, err, hint)
 	}
 	g.links[s] = l
-	return nil
+	return g.keepLink(h.tracepoint, l)
 }
 
 // isExist recognises EEXIST, which cilium/ebpf reports as text only
@@ -406,7 +477,7 @@ func (g *Guard) attachOnce(name string) error {
 		return fmt.Errorf("attach %s: %w%s", name, err, hintFor(err))
 	}
 	g.onceLinks[name] = l
-	return nil
+	return g.keepLink(name, l)
 }
 
 // syncCompat attaches (before a switch) or detaches (after it) the two
@@ -434,8 +505,11 @@ func (g *Guard) syncCompat(c *compiled, detach bool) error {
 				return fmt.Errorf("attach 32-bit syscall hook: %w%s", err, hintFor(err))
 			}
 			*h.link = l
+			if err := g.keepLink(h.prog, l); err != nil {
+				return err
+			}
 		case detach && !h.need && *h.link != nil:
-			if err := (*h.link).Close(); err != nil {
+			if err := g.dropLink(*h.link); err != nil {
 				return fmt.Errorf("detach 32-bit syscall hook: %w", err)
 			}
 			*h.link = nil
@@ -553,6 +627,9 @@ func (g *Guard) run(ctx context.Context, handle func(*Event) error) error {
 			if err := g.reportUnconfirmed(handle); err != nil {
 				return err
 			}
+			if err := g.noteReaderProgress(); err != nil {
+				return err
+			}
 			g.clock.sync()
 			tick = now.Add(pollInterval)
 		}
@@ -581,7 +658,8 @@ func (g *Guard) deliver(handle func(*Event) error) error {
 	return handle(&g.event)
 }
 
-// drain stops enforcement, then hands over what the ring buffer still holds.
+// drain stops enforcement (unless pinned: then it goes on without a
+// reader), then hands over what the ring buffer still holds.
 func (g *Guard) drain(handle func(*Event) error) error {
 	if err := g.detach(); err != nil {
 		return err
@@ -634,17 +712,7 @@ func sumPerCPU(m *ebpf.Map, key uint32) (uint64, error) {
 // Run has returned.
 func (g *Guard) Stats() (Stats, error) {
 	var s Stats
-	for _, c := range []struct {
-		which bpf.GuardCounter
-		into  *uint64
-	}{
-		{bpf.GuardCounterSG_COUNTER_MATCHED, &s.Interventions},
-		{bpf.GuardCounterSG_COUNTER_SIGNALLED, &s.Signalled},
-		{bpf.GuardCounterSG_COUNTER_SEND_FAILED, &s.FailedSends},
-		{bpf.GuardCounterSG_COUNTER_EVENTS_LOST, &s.EventsLost},
-		{bpf.GuardCounterSG_COUNTER_UNTRACKED, &s.Untracked},
-		{bpf.GuardCounterSG_COUNTER_CONFIRMED, &s.Confirmed},
-	} {
+	for _, c := range counterFields(&s) {
 		v, err := g.counter(c.which)
 		if err != nil {
 			return Stats{}, err
@@ -660,6 +728,23 @@ func (g *Guard) Stats() (Stats, error) {
 		}
 	}
 	return s, nil
+}
+
+type counterField struct {
+	which bpf.GuardCounter
+	into  *uint64
+}
+
+// counterFields pairs the kernel's counters with the Stats fields they fill.
+func counterFields(s *Stats) []counterField {
+	return []counterField{
+		{bpf.GuardCounterSG_COUNTER_MATCHED, &s.Interventions},
+		{bpf.GuardCounterSG_COUNTER_SIGNALLED, &s.Signalled},
+		{bpf.GuardCounterSG_COUNTER_SEND_FAILED, &s.FailedSends},
+		{bpf.GuardCounterSG_COUNTER_EVENTS_LOST, &s.EventsLost},
+		{bpf.GuardCounterSG_COUNTER_UNTRACKED, &s.Untracked},
+		{bpf.GuardCounterSG_COUNTER_CONFIRMED, &s.Confirmed},
+	}
 }
 
 // RuleStats are one rule's kernel-side counters.
@@ -679,12 +764,17 @@ func (g *Guard) RuleStats() ([]RuleStats, error) {
 	if cur == nil {
 		return nil, ErrClosed
 	}
-	out := make([]RuleStats, len(cur.names))
-	for i, name := range cur.names {
+	return ruleStats(g.maps.RuleCounters, cur.gen, cur.names)
+}
+
+// ruleStats reads generation gen's per-rule counters.
+func ruleStats(counters *ebpf.Map, gen uint32, names []string) ([]RuleStats, error) {
+	out := make([]RuleStats, len(names))
+	for i, name := range names {
 		out[i].Rule = name
-		base := (cur.gen*MaxRules + uint32(i)) * ruleCounters
+		base := (gen*MaxRules + uint32(i)) * ruleCounters
 		for c, into := range []*uint64{&out[i].Matched, &out[i].Signalled, &out[i].FailedSends} {
-			v, err := sumPerCPU(g.maps.RuleCounters, base+uint32(c))
+			v, err := sumPerCPU(counters, base+uint32(c))
 			if err != nil {
 				return nil, err
 			}
@@ -718,6 +808,8 @@ func (g *Guard) ProgramIDs() []ebpf.ProgramID {
 	return ids
 }
 
+// A pinned guard's hooks stay attached through their pins: closing them
+// here only lets go of this process's hold.
 func (g *Guard) detach() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -743,6 +835,9 @@ func (g *Guard) Close() error {
 	g.closeOnce.Do(func() {
 		g.closed.Store(true)
 		errs := []error{g.detach()}
+		if g.pin != nil && g.pin.lock != nil {
+			errs = append(errs, g.releasePin())
+		}
 		g.mu.Lock()
 		g.current = nil
 		g.mu.Unlock()

@@ -111,6 +111,16 @@ type GuardMatcherMasks struct {
 	Except uint64
 }
 
+type GuardPinRecord struct {
+	_            structs.HostLayout
+	Object       [32]uint8
+	Policy       [2][32]uint8
+	ReaderTgid   uint32
+	Reserved     uint32
+	ReaderSeenNs uint64
+	Seen         [6]uint64
+}
+
 type GuardPolicy struct {
 	_        structs.HostLayout
 	Rules    uint64
@@ -134,6 +144,11 @@ const (
 	GuardRuleCounterSG_RULE_SEND_FAILED GuardRuleCounter = 2
 	GuardRuleCounterSG_RULE_COUNTER_MAX GuardRuleCounter = 3
 )
+
+type GuardRuleName struct {
+	_    structs.HostLayout
+	Name [64]int8
+}
 
 type GuardSyscallId uint32
 
@@ -161,8 +176,10 @@ const (
 	GuardMapIdentities        = "identities"
 	GuardMapKills             = "kills"
 	GuardMapMatchers          = "matchers"
+	GuardMapPinMeta           = "pin_meta"
 	GuardMapPolicies          = "policies"
 	GuardMapRuleCounters      = "rule_counters"
+	GuardMapRuleNames         = "rule_names"
 	GuardMapRules             = "rules"
 	GuardProgSgCompatEnter    = "sg_compat_enter"
 	GuardProgSgCompatExit     = "sg_compat_exit"
@@ -182,6 +199,7 @@ const (
 	GuardProgSgVmReadv        = "sg_vm_readv"
 	GuardProgSgVmWritev       = "sg_vm_writev"
 	GuardVarLastWakeupNs      = "last_wakeup_ns"
+	GuardVarSelfStartTicks    = "self_start_ticks"
 	GuardVarSelfTgid          = "self_tgid"
 	GuardVarUnusedAction      = "unused_action"
 	GuardVarUnusedCounter     = "unused_counter"
@@ -265,8 +283,10 @@ type GuardMapSpecs struct {
 	Identities   *ebpf.MapSpec `ebpf:"identities"`
 	Kills        *ebpf.MapSpec `ebpf:"kills"`
 	Matchers     *ebpf.MapSpec `ebpf:"matchers"`
+	PinMeta      *ebpf.MapSpec `ebpf:"pin_meta"`
 	Policies     *ebpf.MapSpec `ebpf:"policies"`
 	RuleCounters *ebpf.MapSpec `ebpf:"rule_counters"`
+	RuleNames    *ebpf.MapSpec `ebpf:"rule_names"`
 	Rules        *ebpf.MapSpec `ebpf:"rules"`
 }
 
@@ -275,6 +295,7 @@ type GuardMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type GuardVariableSpecs struct {
 	LastWakeupNs      *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
+	SelfStartTicks    *ebpf.VariableSpec `ebpf:"self_start_ticks"`
 	SelfTgid          *ebpf.VariableSpec `ebpf:"self_tgid"`
 	UnusedAction      *ebpf.VariableSpec `ebpf:"unused_action"`
 	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
@@ -313,8 +334,10 @@ type GuardMaps struct {
 	Identities   *ebpf.Map `ebpf:"identities"`
 	Kills        *ebpf.Map `ebpf:"kills"`
 	Matchers     *ebpf.Map `ebpf:"matchers"`
+	PinMeta      *ebpf.Map `ebpf:"pin_meta"`
 	Policies     *ebpf.Map `ebpf:"policies"`
 	RuleCounters *ebpf.Map `ebpf:"rule_counters"`
+	RuleNames    *ebpf.Map `ebpf:"rule_names"`
 	Rules        *ebpf.Map `ebpf:"rules"`
 }
 
@@ -326,8 +349,10 @@ func (m *GuardMaps) Close() error {
 		m.Identities,
 		m.Kills,
 		m.Matchers,
+		m.PinMeta,
 		m.Policies,
 		m.RuleCounters,
+		m.RuleNames,
 		m.Rules,
 	)
 }
@@ -337,6 +362,7 @@ func (m *GuardMaps) Close() error {
 // It can be passed to LoadGuardObjects or ebpf.CollectionSpec.LoadAndAssign.
 type GuardVariables struct {
 	LastWakeupNs      *ebpf.Variable `ebpf:"last_wakeup_ns"`
+	SelfStartTicks    *ebpf.Variable `ebpf:"self_start_ticks"`
 	SelfTgid          *ebpf.Variable `ebpf:"self_tgid"`
 	UnusedAction      *ebpf.Variable `ebpf:"unused_action"`
 	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`

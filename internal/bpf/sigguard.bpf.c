@@ -49,8 +49,16 @@ const enum match_key *unused_match_key __attribute__((unused));
 const struct kill *unused_kill __attribute__((unused));
 const struct identity *unused_identity __attribute__((unused));
 
-/* sigguard's own thread group: it is never matched, whatever the rules say. */
-volatile const __u32 self_tgid = 0;
+/*
+ * The sigguard that reads the events: it is never matched, whatever the
+ * rules say. Writable, not a load-time constant, because pinned programs
+ * outlive the process that loaded them: a sigguard that adopts them writes
+ * its own identity here, and one that exits clears it. The start time
+ * (in the clock ticks of /proc/<pid>/stat) keeps a process that reuses a
+ * crashed sigguard's pid from inheriting its exemption.
+ */
+__u32 self_tgid = 0;
+__u64 self_start_ticks = 0;
 
 /*
  * Waking the reader costs an interrupt and a context switch per event
@@ -126,6 +134,26 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } rule_counters SEC(".maps");
+
+/*
+ * What a pinned guard needs besides its programs' own maps: who reads its
+ * events and what that reader has seen (pin_meta[0]), and the rule names of
+ * each generation, so a sigguard that adopts the pins can name events and
+ * counters of a policy it did not load. The programs never touch these.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pin_record);
+} pin_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_GENERATIONS * SG_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct rule_name);
+} rule_names SEC(".maps");
 
 static __always_inline void count_in(void *map, __u32 index)
 {
@@ -382,6 +410,19 @@ static __always_inline bool own_child(struct task_struct *task, __s64 pid)
 	return false;
 }
 
+/* USER_HZ is 100 on every architecture sigguard builds for. */
+#define SG_NSEC_PER_TICK 10000000ULL
+
+static __always_inline bool is_sigguard(__u64 pid_tgid)
+{
+	if ((__u32)(pid_tgid >> 32) != self_tgid || self_tgid == 0)
+		return false;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 start = BPF_CORE_READ(task, group_leader, start_boottime);
+
+	return start / SG_NSEC_PER_TICK == self_start_ticks;
+}
+
 /* syscall is an enum syscall_id, possibly or'ed with SG_SYSCALL_COMPAT. */
 static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target)
 {
@@ -390,7 +431,7 @@ static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target
 	__u32 zero = 0;
 	__u32 id = syscall & ~SG_SYSCALL_COMPAT;
 
-	if ((__u32)(pid_tgid >> 32) == self_tgid || id >= SG_SYSCALL_MAX)
+	if (id >= SG_SYSCALL_MAX || is_sigguard(pid_tgid))
 		return 0;
 	__u32 *active_generation = bpf_map_lookup_elem(&active, &zero);
 	if (!active_generation)

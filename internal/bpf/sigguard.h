@@ -165,3 +165,23 @@ struct event {
 	__u32 resume;     /* SG_EVENT_EXITED: the kill's struct kill.resume */
 	__u32 reap;       /* SG_EVENT_EXITED: the kill's struct kill.reap */
 };
+
+#define SG_RULE_NAME_LEN 64
+
+/* rule_names[generation * SG_MAX_RULES + i]: rule i's name, cut to fit. */
+struct rule_name {
+	char name[SG_RULE_NAME_LEN];
+};
+
+/*
+ * pin_meta[0] of a pinned guard. Its presence marks a complete pin: it is
+ * written after every map and link.
+ */
+struct pin_record {
+	__u8 object[32];                 /* sha256 of the BPF object the maps were made for */
+	__u8 policy[SG_GENERATIONS][32]; /* sha256 of each generation's compiled policy */
+	__u32 reader_tgid;               /* the sigguard reading the events; 0: none */
+	__u32 reserved;
+	__u64 reader_seen_ns;            /* boot-clock time the reader last reported */
+	__u64 seen[SG_COUNTER_MAX];      /* the counters as that reader last reported them */
+};

@@ -44,6 +44,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return check(args[1:], stdout, stderr)
 		case "bench":
 			return benchMain(ctx, args[1:], stdout, stderr)
+		case "status":
+			return statusMain(args[1:], stdout, stderr)
+		case "unpin":
+			return unpinMain(args[1:], stdout, stderr)
 		case bench.OffenderCommand:
 			return bench.RunOffender(args[1:])
 		}
@@ -104,6 +108,7 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error
 			return err
 		}
 	}
+	cfg.PinDir = opts.pinning()
 	g, err := guard.Start(cfg)
 	if err != nil {
 		return err
@@ -175,6 +180,7 @@ func describe(w io.Writer, g *guard.Guard, rules []guard.Rule) {
 	for _, route := range g.OpenRoutes() {
 		fmt.Fprintf(w, "sigguard: warning: open route: %s\n", route)
 	}
+	describePin(w, g)
 }
 
 // reloadOnHangup re-reads the policy on every SIGHUP. A policy that does
@@ -246,6 +252,9 @@ func summarize(w io.Writer, g *guard.Guard) error {
 	}
 	for _, r := range rules {
 		fmt.Fprintf(w, "sigguard: rule %s: %d matched, %d signals sent, %d failed sends\n", r.Rule, r.Matched, r.Signalled, r.FailedSends)
+	}
+	if dir := g.PinDir(); dir != "" {
+		fmt.Fprintf(w, "sigguard: still enforcing: pinned at %s (sigguard status --pin-dir %s; sigguard unpin --pin-dir %s stops it)\n", dir, dir, dir)
 	}
 	return nil
 }

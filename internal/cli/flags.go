@@ -29,6 +29,8 @@ type options struct {
 	readyFile string
 	metrics   string
 	policy    string
+	pin       bool
+	pinDir    string
 	help      bool
 	version   bool
 }
@@ -56,6 +58,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.policy, "policy", "", "enforce the rules in policy `FILE` (YAML; SIGHUP re-reads it)")
 	fs.StringVar(&o.readyFile, "ready-file", "", "write `PATH` once enforcement is live; removed at exit")
 	fs.StringVar(&o.metrics, "metrics-addr", "", "serve Prometheus metrics on `HOST:PORT` (/metrics)")
+	fs.BoolVar(&o.pin, "pin", false, "keep enforcing after sigguard exits or dies (pinned under "+guard.DefaultPinDir+"); a later sigguard --pin adopts it")
+	fs.StringVar(&o.pinDir, "pin-dir", guard.DefaultPinDir, "pin in `DIR` on the bpf filesystem (implies --pin)")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
 	fs.BoolVar(&o.version, "version", false, "print the version")
 	return fs
@@ -78,7 +82,7 @@ func parseArgs(args []string) (options, *pflag.FlagSet, error) {
 	}
 	// An empty value would silently widen the scope: --cgroup "$UNSET"
 	// must not turn into a guard of every process.
-	for _, name := range []string{"cgroup", "ready-file", "policy", "metrics-addr"} {
+	for _, name := range []string{"cgroup", "ready-file", "policy", "metrics-addr", "pin-dir"} {
 		if f := fs.Lookup(name); fs.Changed(name) && f.Value.String() == "" {
 			return o, fs, usagef("--%s has an empty value (name a path)", name)
 		}
@@ -89,6 +93,9 @@ func parseArgs(args []string) (options, *pflag.FlagSet, error) {
 				return o, fs, usagef("--policy and --%s exclude each other (put it in the policy's rules)", name)
 			}
 		}
+	}
+	if fs.Changed("pin-dir") {
+		o.pin = true
 	}
 	if o.thread && o.audit {
 		return o, fs, usagef("--thread and --audit exclude each other (audit signals nothing)")
@@ -147,6 +154,14 @@ func (o options) config() guard.Config {
 	return guard.Config{Rules: []guard.Rule{rule}, Compat: o.compat, KeepCollateral: o.keep}
 }
 
+// pinning is where to pin, or "" for an unpinned run.
+func (o options) pinning() string {
+	if !o.pin {
+		return ""
+	}
+	return o.pinDir
+}
+
 // explain words a rejected configuration in terms of the flag that made it.
 func (o options) explain(ce *guard.ConfigError) string {
 	switch ce.Setting {
@@ -156,6 +171,8 @@ func (o options) explain(ce *guard.ConfigError) string {
 		return fmt.Sprintf("--cgroup %s: %v", o.cgroup, ce.Err)
 	case guard.SettingSignal:
 		return fmt.Sprintf("--signal: %v", ce.Err)
+	case guard.SettingPinDir:
+		return fmt.Sprintf("--pin-dir: %v", ce.Err)
 	}
 	return ce.Error()
 }

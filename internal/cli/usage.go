@@ -13,6 +13,10 @@ Usage:
   sigguard check FILE       validate a policy and print what it enforces
   sigguard bench [--runs N] [--json] [--plot FILE.svg]
                             measure the escape window, the cost and the throughput
+  sigguard status [--pin-dir DIR]
+                            show what a pinned guard enforces (exit 1: none)
+  sigguard unpin [--pin-dir DIR]
+                            stop a pinned guard for good
 
 With no flags, every process that calls ptrace gets SIGKILL (needs root, or
 CAP_BPF and CAP_PERFMON). Stop with Ctrl-C; a summary goes to stderr.
@@ -25,6 +29,8 @@ Examples:
   sigguard --ppid 1234 --signal USR1 send SIGUSR1 to children of 1234 that call ptrace
   sigguard --policy /etc/sigguard.yaml
                                      enforce a policy (docs/policy.md); kill -HUP re-reads it
+  sigguard --pin --policy /etc/sigguard.yaml
+                                     the same, enforced on if sigguard dies; run again to adopt
 
 Exit status: 0 after a clean stop, 1 when the guard fails, 2 on bad input.
 `

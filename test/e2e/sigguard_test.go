@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,6 +104,7 @@ func TestBinaryRejectsBadInputWithoutTouchingBPF(t *testing.T) {
 		{"--bogus"}, {"--signal", "0"}, {"--signal", "65"}, {"--signal", "FOO"}, {"--ppid", "-1"},
 		{"--ppid", "abc"}, {"--output", "xml"}, {"--ready-file", "/no/such/dir/ready"}, {"--cgroup", ""},
 		{"--ppid", strconv.Itoa(1 << 30)}, {"--cgroup", "/no/such/cgroup"}, {"--policy", "/no/such/policy.yaml"},
+		{"--pin-dir", "/tmp"}, {"--pin-dir", "relative"}, {"--pin-dir", ""},
 	} {
 		trace := filepath.Join(t.TempDir(), "trace")
 		cmd := exec.Command(strace, append([]string{"-f", "-qq", "-e", "trace=bpf,perf_event_open", "-o", trace, bin}, args...)...)
@@ -139,4 +141,89 @@ func TestBinaryWithoutPrivilegesNamesTheCapabilities(t *testing.T) {
 			t.Errorf("message %q lacks %q", stderr.String(), want)
 		}
 	}
+}
+
+// --pin: enforcement survives kill -9 of sigguard, the next sigguard adopts
+// the pins and reports what happened meanwhile, and unpin ends it.
+func TestPinnedGuardSurvivesKill9(t *testing.T) {
+	testenv.RequireRoot(t)
+	bin := testenv.Build(t, "./cmd/sigguard")
+	dir := testenv.PinDir(t)
+	cg := testenv.NewCgroup(t)
+	args := []string{"--cgroup", cg.Path, "--pin-dir", dir}
+
+	first := startBinary(t, args...)
+	first.stderr.waitFor(t, "pinned at "+dir)
+	if err := first.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-first.exited
+
+	unattended := attack(t, cg)
+	status, code := runBinary(t, bin, "status", "--pin-dir", dir)
+	for _, want := range []string{"reader:   none", "sys_enter_ptrace", "rule 1 command-line: 1 matched, 1 signals sent", "counters: 1 interventions"} {
+		if code != 0 || !strings.Contains(status, want) {
+			t.Errorf("status (exit %d) lacks %q:\n%s", code, want, status)
+		}
+	}
+
+	second := startBinary(t, args...)
+	second.stderr.waitFor(t, "adopted the guard pinned at "+dir+" (with the same rules")
+	second.stderr.waitFor(t, fmt.Sprintf("sigguard pid %d ended without closing): 1 interventions, 1 signals sent", first.cmd.Process.Pid))
+	if ev := second.event(t, unattended); ev.Type != "intervention" || ev.Rule != "command-line" {
+		t.Errorf("the unattended kill's event: %+v", ev)
+	}
+	attended := attack(t, cg)
+	second.event(t, attended)
+	if err := second.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("sigguard exited with %v:\n%s", err, second.stderr)
+	}
+	for _, want := range []string{"stopped: 2 interventions, 2 signals sent", "rule command-line: 2 matched", "still enforcing: pinned at " + dir} {
+		if !strings.Contains(second.stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, second.stderr)
+		}
+	}
+	attack(t, cg) // still enforced after a clean exit
+
+	progs := testenv.PinnedPrograms(t, dir)
+	if out, code := runBinary(t, bin, "unpin", "--pin-dir", dir); code != 0 || !strings.Contains(out, "unpinned "+dir) {
+		t.Errorf("unpin (exit %d): %s", code, out)
+	}
+	testenv.AssertUnloaded(t, progs)
+	if out, code := runBinary(t, bin, "status", "--pin-dir", dir); code != 1 || !strings.Contains(out, "nothing pinned") {
+		t.Errorf("status after unpin (exit %d): %s", code, out)
+	}
+}
+
+// attack runs an offender that attaches to a victim in cg, insists that it
+// died by SIGKILL with no call returned, and returns its pid.
+func attack(t *testing.T, cg *testenv.Cgroup) int {
+	t.Helper()
+	victim := cg.Start(t, "sleep", "60")
+	count := testenv.NewCounter(t)
+	cmd := cg.Command(testenv.Offender(t), "attach", strconv.Itoa(victim.Process.Pid))
+	cmd.Env = append(os.Environ(), count.Env())
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("offender: %v, want killed by SIGKILL", err)
+	}
+	if n := count.Value(t); n != 0 {
+		t.Errorf("%d calls returned to the offender, want 0", n)
+	}
+	return cmd.Process.Pid
+}
+
+// runBinary runs a sigguard command to its end: its output and exit status.
+func runBinary(t *testing.T, bin string, args ...string) (string, int) {
+	t.Helper()
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("%v: %v", args, err)
+	}
+	if ee != nil {
+		return string(out), ee.ExitCode()
+	}
+	return string(out), 0
 }

@@ -1,0 +1,194 @@
+package guard
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
+
+	"github.com/sigguard/sigguard/internal/bpf"
+)
+
+// ErrNotPinned says a directory holds no pinned guard.
+var ErrNotPinned = errors.New("no pinned guard")
+
+// PinStatus describes a pinned guard, read from its pins without loading
+// anything: what is attached, which rules are in force, and its counters.
+type PinStatus struct {
+	Dir string
+	// Reader is the pid of the sigguard reading the events, 0 if none is.
+	Reader int
+	// LastReport is when a reader last took note of the counters.
+	LastReport time.Time
+	// Tier is how the pinned programs enforce.
+	Tier Tier
+	// Hooks are the attached hooks, by tracepoint or program name.
+	Hooks []string
+	// Programs are the kernel ids of the hooks' programs.
+	Programs []ebpf.ProgramID
+	// Rules are the rules in force with their counters.
+	Rules []RuleStats
+	// Stats are the kernel-side counters since the pin was made.
+	Stats Stats
+}
+
+// ReadPin describes the guard pinned in dir, or returns ErrNotPinned.
+func ReadPin(dir string) (*PinStatus, error) {
+	p := &pinState{dir: dir}
+	if !p.complete() {
+		return nil, fmt.Errorf("%s: %w", dir, ErrNotPinned)
+	}
+	open := func(name string) (*ebpf.Map, error) {
+		m, err := ebpf.LoadPinnedMap(p.mapPath(name), &ebpf.LoadPinOptions{ReadOnly: true})
+		if err != nil {
+			return nil, fmt.Errorf("open pinned map %s: %w", name, err)
+		}
+		return m, nil
+	}
+	var maps bpf.GuardMaps
+	var err error
+	for _, m := range []struct {
+		into **ebpf.Map
+		name string
+	}{
+		{&maps.PinMeta, bpf.GuardMapPinMeta}, {&maps.Active, bpf.GuardMapActive}, {&maps.Policies, bpf.GuardMapPolicies},
+		{&maps.RuleNames, bpf.GuardMapRuleNames}, {&maps.RuleCounters, bpf.GuardMapRuleCounters}, {&maps.Counters, bpf.GuardMapCounters},
+	} {
+		if *m.into, err = open(m.name); err != nil {
+			maps.Close()
+			return nil, err
+		}
+	}
+	defer maps.Close()
+	st := &PinStatus{Dir: dir, Tier: TierSignal}
+	if err := st.readRecord(&maps, dir); err != nil {
+		return nil, err
+	}
+	if err := st.readRules(&maps); err != nil {
+		return nil, err
+	}
+	if err := st.readCounters(&maps); err != nil {
+		return nil, err
+	}
+	return st, st.readHooks(p)
+}
+
+func (st *PinStatus) readRecord(maps *bpf.GuardMaps, dir string) error {
+	var r bpf.GuardPinRecord
+	if err := maps.PinMeta.Lookup(uint32(0), &r); err != nil {
+		return fmt.Errorf("read pin record: %w", err)
+	}
+	var clock bootClock
+	clock.sync()
+	st.LastReport = clock.wall(r.ReaderSeenNs)
+	if pinHeld(dir) {
+		st.Reader = int(r.ReaderTgid)
+	}
+	return nil
+}
+
+func (st *PinStatus) readRules(maps *bpf.GuardMaps) error {
+	var gen uint32
+	if err := maps.Active.Lookup(uint32(0), &gen); err != nil {
+		return fmt.Errorf("read active generation: %w", err)
+	}
+	gen %= 2
+	var policy bpf.GuardPolicy
+	if err := maps.Policies.Lookup(gen, &policy); err != nil {
+		return fmt.Errorf("read pinned policy: %w", err)
+	}
+	names, err := readNames(maps.RuleNames, gen, policy.Rules)
+	if err != nil {
+		return err
+	}
+	st.Rules, err = ruleStats(maps.RuleCounters, gen, names)
+	return err
+}
+
+func (st *PinStatus) readCounters(maps *bpf.GuardMaps) error {
+	for _, c := range counterFields(&st.Stats) {
+		v, err := sumPerCPU(maps.Counters, uint32(c.which))
+		if err != nil {
+			return err
+		}
+		*c.into = v
+	}
+	return nil
+}
+
+func (st *PinStatus) readHooks(p *pinState) error {
+	entries, err := os.ReadDir(filepath.Join(p.dir, pinLinksDir))
+	if err != nil {
+		return fmt.Errorf("read pinned links: %w", err)
+	}
+	for _, e := range entries {
+		st.Hooks = append(st.Hooks, e.Name())
+		l, err := link.LoadPinnedLink(p.linkPath(e.Name()), nil)
+		if err != nil {
+			return fmt.Errorf("open pinned link %s: %w", e.Name(), err)
+		}
+		info, err := l.Info()
+		l.Close()
+		if err != nil {
+			return fmt.Errorf("read pinned link %s: %w", e.Name(), err)
+		}
+		st.Programs = append(st.Programs, info.Program)
+	}
+	sort.Strings(st.Hooks)
+	return nil
+}
+
+// pinHeld says whether a running sigguard holds dir's lock.
+func pinHeld(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		return errors.Is(err, unix.EWOULDBLOCK)
+	}
+	return false
+}
+
+// Unpin stops a pinned guard for good: its hooks are unpinned first, so
+// enforcement ends before its maps go. It refuses while a sigguard is
+// running with these pins. It returns what it removed.
+func Unpin(dir string) ([]string, error) {
+	p := &pinState{dir: dir}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", dir, ErrNotPinned)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close()
+	var removed []string
+	for _, sub := range pinSubdirs {
+		entries, err := os.ReadDir(filepath.Join(p.dir, sub))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return removed, fmt.Errorf("read %s: %w", sub, err)
+		}
+		for _, e := range entries {
+			path := filepath.Join(p.dir, sub, e.Name())
+			if err := os.Remove(path); err != nil {
+				return removed, fmt.Errorf("unpin %s: %w", path, err)
+			}
+			removed = append(removed, filepath.Join(sub, e.Name()))
+		}
+		if err := os.Remove(filepath.Join(p.dir, sub)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return removed, fmt.Errorf("remove %s: %w", sub, err)
+		}
+	}
+	if err := os.Remove(dir); err != nil {
+		return removed, fmt.Errorf("remove %s: %w", dir, err)
+	}
+	return removed, nil
+}

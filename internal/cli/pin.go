@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/sigguard/sigguard/guard"
+)
+
+// describePin says, at start, what a pinned guard found: a new pin, or an
+// adopted one with what happened while no sigguard read its events.
+func describePin(w io.Writer, g *guard.Guard) {
+	dir := g.PinDir()
+	if dir == "" {
+		return
+	}
+	a := g.Adopted()
+	if a == nil {
+		fmt.Fprintf(w, "sigguard: pinned at %s: enforcement goes on if sigguard exits or dies\n", dir)
+		return
+	}
+	how := "with the same rules, left in force"
+	if !a.SamePolicy {
+		how = "with other rules, replaced without a gap"
+	}
+	fmt.Fprintf(w, "sigguard: adopted the guard pinned at %s (%s)\n", dir, how)
+	left := "the last reader closed"
+	if a.CrashedReader != 0 {
+		left = fmt.Sprintf("sigguard pid %d ended without closing", a.CrashedReader)
+	}
+	u := a.Unattended
+	fmt.Fprintf(w, "sigguard: unattended since %s (%s): %d interventions, %d signals sent, %d failed sends, %d events lost; their events follow\n",
+		a.Since.UTC().Format(time.RFC3339), left, u.Interventions, u.Signalled, u.FailedSends, u.EventsLost)
+}
+
+// pinFlags parses the one flag status and unpin take.
+func pinFlags(cmd string, args []string) (string, error) {
+	fs := pflag.NewFlagSet("sigguard "+cmd, pflag.ContinueOnError)
+	fs.SetOutput(discard{})
+	dir := fs.String("pin-dir", guard.DefaultPinDir, "")
+	if err := fs.Parse(args); err != nil {
+		return "", usagef("%s: %v (sigguard %s [--pin-dir DIR])", cmd, err, cmd)
+	}
+	if fs.NArg() > 0 {
+		return "", usagef("%s: unexpected argument %q (sigguard %s [--pin-dir DIR])", cmd, fs.Arg(0), cmd)
+	}
+	if *dir == "" {
+		return "", usagef("%s: --pin-dir has an empty value (name a directory)", cmd)
+	}
+	return *dir, nil
+}
+
+// statusMain prints what a pinned guard enforces. Exit 0 when one is
+// pinned, 1 when none is, 2 on bad input.
+func statusMain(args []string, stdout, stderr io.Writer) int {
+	dir, err := pinFlags("status", args)
+	if err != nil {
+		fmt.Fprintf(stderr, "sigguard: %v\n", err)
+		return exitUsage
+	}
+	st, err := guard.ReadPin(dir)
+	if errors.Is(err, guard.ErrNotPinned) {
+		fmt.Fprintf(stdout, "nothing pinned at %s: no guard outlives its sigguard\n", dir)
+		return exitFailure
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sigguard: status: %v\n", err)
+		return exitFailure
+	}
+	printStatus(stdout, st)
+	return exitOK
+}
+
+func printStatus(w io.Writer, st *guard.PinStatus) {
+	reader := "none (enforcing unattended; a sigguard started with --pin-dir " + st.Dir + " adopts it)"
+	if st.Reader != 0 {
+		reader = fmt.Sprintf("sigguard pid %d", st.Reader)
+	}
+	fmt.Fprintf(w, "pinned guard at %s: enforcing\n", st.Dir)
+	fmt.Fprintf(w, "tier:     %s (%s)\n", st.Tier, st.Tier.Limits())
+	fmt.Fprintf(w, "reader:   %s; counters last noted %s\n", reader, st.LastReport.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "hooks:    %s\n", strings.Join(st.Hooks, ", "))
+	for i, r := range st.Rules {
+		fmt.Fprintf(w, "rule %d %s: %d matched, %d signals sent, %d failed sends\n", i+1, r.Rule, r.Matched, r.Signalled, r.FailedSends)
+	}
+	s := st.Stats
+	fmt.Fprintf(w, "counters: %d interventions, %d signals sent, %d failed sends, %d events lost; %d kills confirmed by exit\n",
+		s.Interventions, s.Signalled, s.FailedSends, s.EventsLost, s.Confirmed)
+}
+
+// unpinMain stops a pinned guard for good.
+func unpinMain(args []string, stdout, stderr io.Writer) int {
+	dir, err := pinFlags("unpin", args)
+	if err != nil {
+		fmt.Fprintf(stderr, "sigguard: %v\n", err)
+		return exitUsage
+	}
+	removed, err := guard.Unpin(dir)
+	if errors.Is(err, guard.ErrNotPinned) {
+		fmt.Fprintf(stdout, "nothing pinned at %s\n", dir)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sigguard: unpin: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stdout, "unpinned %s: %d hooks and maps removed; the pinned guard no longer enforces\n", dir, len(removed))
+	return exitOK
+}
