@@ -642,6 +642,8 @@ func (g *Guard) abandonPin() {
 	if p.setAside {
 		_ = os.Rename(filepath.Join(p.dir, oldLinksDir), filepath.Join(p.dir, pinLinksDir))
 		_ = os.Rename(filepath.Join(p.dir, oldMapsDir), filepath.Join(p.dir, pinMapsDir))
+	} else {
+		_ = os.Remove(p.dir) // made by this guard, and empty again
 	}
 	p.lock.Close()
 	p.lock = nil

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -18,6 +19,36 @@ import (
 	"github.com/sigguard/sigguard/internal/bpf"
 	"github.com/sigguard/sigguard/internal/testenv"
 )
+
+// requirePinning skips where hooks cannot be pinned (before Linux 5.15);
+// TestPinningBefore515IsRefused checks what happens there instead.
+func requirePinning(t *testing.T) {
+	t.Helper()
+	testenv.RequireRoot(t)
+	if !testenv.KernelAtLeast(t, 5, 15) {
+		t.Skip("syscall tracepoint links are pinnable from Linux 5.15 (TestPinningBefore515IsRefused runs instead)")
+	}
+}
+
+func TestPinningBefore515IsRefused(t *testing.T) {
+	testenv.RequireRoot(t)
+	if testenv.KernelAtLeast(t, 5, 15) {
+		t.Skip("this kernel pins hooks (the other pin tests run)")
+	}
+	dir := testenv.PinDir(t)
+	cg := testenv.NewCgroup(t)
+	g, err := guard.Start(pinnedConfig(cg, dir, guard.ActionAudit))
+	if err == nil {
+		g.Close()
+		t.Fatal("pinning started on a kernel that cannot pin tracepoint links")
+	}
+	if !strings.Contains(err.Error(), "Linux 5.15") {
+		t.Errorf("error does not say what is needed: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a failed pin left %d entries in %s", len(entries), dir)
+	}
+}
 
 // pinnedConfig is a kill rule for the test's cgroup, pinned in dir.
 func pinnedConfig(cg *testenv.Cgroup, dir string, action guard.Action) guard.Config {
@@ -73,7 +104,7 @@ func collect(t *testing.T, g *guard.Guard) (events func() []guard.Event, stop fu
 }
 
 func TestPinnedGuardOutlivesItsProcessAndIsAdopted(t *testing.T) {
-	testenv.RequireRoot(t)
+	requirePinning(t)
 	dir := testenv.PinDir(t)
 	cg := testenv.NewCgroup(t)
 	cfg := pinnedConfig(cg, dir, guard.ActionSignalProcess)
@@ -155,7 +186,7 @@ func TestPinnedGuardOutlivesItsProcessAndIsAdopted(t *testing.T) {
 }
 
 func TestSecondGuardOnOnePinIsRefused(t *testing.T) {
-	testenv.RequireRoot(t)
+	requirePinning(t)
 	dir := testenv.PinDir(t)
 	cg := testenv.NewCgroup(t)
 	cfg := pinnedConfig(cg, dir, guard.ActionAudit)
@@ -200,7 +231,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // naming another object), and with no process at all in between. Not one
 // offender may get a call through.
 func TestPinHandoversLeaveNoGap(t *testing.T) {
-	testenv.RequireRoot(t)
+	requirePinning(t)
 	offender := testenv.Offender(t)
 	dir := testenv.PinDir(t)
 	cg := testenv.NewCgroup(t)

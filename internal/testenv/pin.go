@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
 )
 
 var pinDirs atomic.Uint64
@@ -46,4 +48,18 @@ func PinnedPrograms(t testing.TB, dir string) []ebpf.ProgramID {
 		l.Close()
 	}
 	return ids
+}
+
+// KernelAtLeast says whether the running kernel is major.minor or newer.
+func KernelAtLeast(t testing.TB, major, minor int) bool {
+	t.Helper()
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		t.Fatal(err)
+	}
+	var maj, min int
+	if _, err := fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &maj, &min); err != nil {
+		t.Fatalf("parse kernel release: %v", err)
+	}
+	return maj > major || (maj == major && min >= minor)
 }

@@ -147,6 +147,9 @@ func TestBinaryWithoutPrivilegesNamesTheCapabilities(t *testing.T) {
 // the pins and reports what happened meanwhile, and unpin ends it.
 func TestPinnedGuardSurvivesKill9(t *testing.T) {
 	testenv.RequireRoot(t)
+	if !testenv.KernelAtLeast(t, 5, 15) {
+		t.Skip("hooks are pinnable from Linux 5.15 (guard's TestPinningBefore515IsRefused checks the refusal)")
+	}
 	bin := testenv.Build(t, "./cmd/sigguard")
 	dir := testenv.PinDir(t)
 	cg := testenv.NewCgroup(t)
