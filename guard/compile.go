@@ -72,9 +72,13 @@ func (c *compiled) add(gen uint32, index uint, r Rule) error {
 		c.policy.Syscalls[s] |= bit
 		c.syscalls[s] = true
 	}
-	c.rules = append(c.rules, bpf.GuardRule{Signal: uint32(r.Signal), Action: uint8(r.Action)})
+	sig := r.Signal
+	if r.Action == ActionDeny {
+		sig = syscall.SIGKILL // where the call cannot be refused
+	}
+	c.rules = append(c.rules, bpf.GuardRule{Signal: uint32(sig), Action: uint8(r.Action)})
 	c.tracking = c.tracking || r.Match.tracksTargets() || r.Except.tracksTargets()
-	c.kills = c.kills || (r.Action != ActionAudit && r.Signal == syscall.SIGKILL)
+	c.kills = c.kills || (r.Action != ActionAudit && sig == syscall.SIGKILL)
 	if err := c.addMatchers(gen, bit, r.Match, false); err != nil {
 		return err
 	}

@@ -24,6 +24,12 @@ const (
 	// ActionSignalThread signals only the calling thread
 	// (bpf_send_signal_thread). SIGKILL is still fatal to the whole process.
 	ActionSignalThread = Action(bpf.GuardActionSG_ACTION_SIGNAL_THREAD)
+	// ActionDeny refuses the call with EPERM and signals nothing, in the
+	// deny tiers (lsm, fmod_ret). Where the call cannot be refused (the
+	// signal tier; ptrace requests other than attach and seize) the caller
+	// gets SIGKILL instead. In the deny tiers, the signal actions refuse
+	// the call too, and also send their signal.
+	ActionDeny = Action(bpf.GuardActionSG_ACTION_DENY)
 )
 
 func (a Action) String() string {
@@ -34,6 +40,8 @@ func (a Action) String() string {
 		return "signal-process"
 	case ActionSignalThread:
 		return "signal-thread"
+	case ActionDeny:
+		return "deny"
 	}
 	return "action-" + strconv.Itoa(int(a))
 }
@@ -121,6 +129,9 @@ type Config struct {
 	// guard started with the same PinDir adopts them without a moment
 	// unguarded. Unpin removes them. It cannot change on Reload.
 	PinDir string
+	// Tier picks how to enforce: TierAuto (the best the kernel offers),
+	// or a tier that must be available. It cannot change on Reload.
+	Tier Tier
 }
 
 // ConfigError reports a configuration the guard refuses to start with.
@@ -151,6 +162,7 @@ const (
 	SettingTargetCg   Setting = "target cgroup"
 	SettingRingBuffer Setting = "ring buffer size"
 	SettingPinDir     Setting = "pin directory"
+	SettingTier       Setting = "tier"
 )
 
 func (e *ConfigError) Error() string {
@@ -195,7 +207,7 @@ func (r Rule) syscalls() []Syscall {
 
 func (r Rule) validate() error {
 	switch r.Action {
-	case ActionAudit, ActionSignalProcess, ActionSignalThread:
+	case ActionAudit, ActionSignalProcess, ActionSignalThread, ActionDeny:
 	default:
 		return configError(SettingAction, "unknown action %d", r.Action)
 	}
@@ -275,6 +287,8 @@ func (r Rule) String() string {
 		b.WriteString("audit (would send " + SignalName(r.Signal) + ")")
 	case ActionSignalThread:
 		b.WriteString(SignalName(r.Signal) + " to the calling thread")
+	case ActionDeny:
+		b.WriteString("refuse with EPERM (SIGKILL where the call cannot be refused)")
 	default:
 		b.WriteString(SignalName(r.Signal) + " to the calling process")
 	}

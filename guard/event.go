@@ -87,6 +87,10 @@ type Event struct {
 	Target int64
 
 	Action Action
+	// Tier is the tier of the hook that judged the call; Denied says it
+	// refused the call with EPERM (deny tiers only).
+	Tier   Tier
+	Denied bool
 	Signal syscall.Signal
 	// Result is what the signal helper returned: 0 when the kernel queued
 	// the signal, -errno when it refused. Always 0 for ActionAudit.
@@ -110,9 +114,10 @@ type Event struct {
 	LostTotal uint64
 }
 
-// Success reports whether the kernel accepted the signal. It means the
-// signal was queued, not that the process is already dead.
-func (e *Event) Success() bool { return e.Action != ActionAudit && e.Result == 0 }
+// Success reports whether the intervention took: the kernel refused the
+// call, or accepted the signal. A signal accepted is queued, which does
+// not mean the process is already dead.
+func (e *Event) Success() bool { return e.Denied || (e.Action != ActionAudit && e.Result == 0) }
 
 // Errno is the helper's error, or 0.
 func (e *Event) Errno() syscall.Errno {
@@ -157,6 +162,8 @@ func decodeEvent(sample []byte, raw *bpf.GuardEvent, clock *bootClock, names *[2
 		Request: raw.Request,
 		Target:  raw.Target,
 		Action:  Action(raw.Action),
+		Tier:    tierOf(raw.Tier),
+		Denied:  raw.Denied != 0,
 		Signal:  syscall.Signal(raw.Signal),
 		Result:  int(raw.Result),
 	}

@@ -36,7 +36,7 @@ func TestDecodeEvent(t *testing.T) {
 	want := Event{
 		Kind: KindIntervention, Time: time.Unix(0, 1_700_000_005_000_000_123), PID: 100, TID: 101, PPID: 99,
 		UID: 1000, GID: 1001, Syscall: SyscallPtrace, Request: 0x4206, Target: 4321,
-		Action: ActionSignalThread, Signal: syscall.SIGKILL, Result: -1, Rule: "second",
+		Action: ActionSignalThread, Tier: TierSignal, Signal: syscall.SIGKILL, Result: -1, Rule: "second",
 	}
 	copy(want.Comm[:], "strace")
 	if ev != want {

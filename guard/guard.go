@@ -30,13 +30,6 @@ import (
 	"github.com/sigguard/sigguard/internal/kernfs"
 )
 
-// Tier names how the guard enforces.
-type Tier string
-
-// TierSignal signals the caller from a syscall-entry tracepoint. It cannot
-// veto the call: the syscall body still runs before the signal is delivered.
-const TierSignal Tier = "signal"
-
 // pollInterval bounds how long a loss or a cancelled context goes unnoticed
 // while no event arrives.
 const pollInterval = 100 * time.Millisecond
@@ -81,6 +74,9 @@ type Guard struct {
 	closeOnce    sync.Once
 	closeErr     error
 
+	tier       Tier     // how the guard enforces, chosen at start
+	passedOver []string // why better tiers were not taken
+
 	pin        *pinState  // nil unless Config.PinDir
 	pinMu      sync.Mutex // guards pin.record
 	pinnedMaps bool       // a new pin is complete
@@ -104,6 +100,8 @@ type Stats struct {
 	Untracked uint64
 	// Confirmed counts SIGKILLs followed by the process's exit.
 	Confirmed uint64
+	// Denied counts calls refused in a deny tier.
+	Denied uint64
 	// Unconfirmed counts SIGKILLed processes still alive UnconfirmedAfter
 	// later (reported as KindUnconfirmed).
 	Unconfirmed uint64
@@ -157,6 +155,11 @@ func Start(cfg Config) (_ *Guard, err error) {
 	g.clock.sync()
 	if g.adopting() {
 		return g, g.takeOver(cfg)
+	}
+	// The deny tier's hook goes first: from the moment a rule is in force,
+	// the calls it judges are judged there.
+	if err := g.chooseTier(cfg.Tier); err != nil {
+		return nil, err
 	}
 	// Hooks attach last, onto a policy already in place.
 	if err := g.install(policy); err != nil {
@@ -551,9 +554,6 @@ func (g *Guard) Compat() bool {
 	return g.compatEnter != nil || g.compatExit != nil
 }
 
-// Tier says how this guard enforces.
-func (g *Guard) Tier() Tier { return TierSignal }
-
 // Hooked lists the syscalls whose hooks are attached.
 func (g *Guard) Hooked() []Syscall {
 	g.mu.Lock()
@@ -744,6 +744,7 @@ func counterFields(s *Stats) []counterField {
 		{bpf.GuardCounterSG_COUNTER_EVENTS_LOST, &s.EventsLost},
 		{bpf.GuardCounterSG_COUNTER_UNTRACKED, &s.Untracked},
 		{bpf.GuardCounterSG_COUNTER_CONFIRMED, &s.Confirmed},
+		{bpf.GuardCounterSG_COUNTER_DENIED, &s.Denied},
 	}
 }
 
@@ -753,6 +754,7 @@ type RuleStats struct {
 	Matched     uint64
 	Signalled   uint64
 	FailedSends uint64
+	Denied      uint64
 }
 
 // RuleStats reads the counters of the rules in force, in rule order. They
@@ -773,7 +775,7 @@ func ruleStats(counters *ebpf.Map, gen uint32, names []string) ([]RuleStats, err
 	for i, name := range names {
 		out[i].Rule = name
 		base := (gen*MaxRules + uint32(i)) * ruleCounters
-		for c, into := range []*uint64{&out[i].Matched, &out[i].Signalled, &out[i].FailedSends} {
+		for c, into := range []*uint64{&out[i].Matched, &out[i].Signalled, &out[i].FailedSends, &out[i].Denied} {
 			v, err := sumPerCPU(counters, base+uint32(c))
 			if err != nil {
 				return nil, err
@@ -856,13 +858,4 @@ func (g *Guard) Close() error {
 		g.closeErr = errors.Join(errs...)
 	})
 	return g.closeErr
-}
-
-// Limits says in a few words what the tier cannot prevent.
-func (t Tier) Limits() string {
-	switch t {
-	case TierSignal:
-		return "signal at syscall entry; the call itself still runs, so ATTACH, SEIZE and TRACEME take effect"
-	}
-	return string(t)
 }

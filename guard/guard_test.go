@@ -41,6 +41,11 @@ func startGuard(t *testing.T, cg *testenv.Cgroup, rule guard.Rule, cfg guard.Con
 // the test's own processes.
 func startGuardWith(t *testing.T, cfg guard.Config, stall time.Duration) *running {
 	t.Helper()
+	// The signal tier unless a test asks otherwise: it runs on every
+	// kernel, and most tests are about its mechanics.
+	if cfg.Tier == guard.TierAuto {
+		cfg.Tier = guard.TierSignal
+	}
 	g, err := guard.Start(cfg)
 	if err != nil {
 		t.Fatalf("start guard: %v", err)

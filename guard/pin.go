@@ -315,6 +315,7 @@ func (g *Guard) pinMaps() error {
 func (g *Guard) writeRecordLocked() error {
 	r := &g.pin.record
 	r.Object = objectDigest()
+	r.Tier = g.tier.kernelTier()
 	r.ReaderTgid = uint32(os.Getpid())
 	r.ReaderSeenNs = bootNs()
 	for i := range r.Seen {
@@ -552,6 +553,7 @@ func (g *Guard) takeOver(cfg Config) error {
 	if err := g.adoptLinks(); err != nil {
 		return err
 	}
+	g.tier = g.adoptedTier()
 	active, err := g.activeGeneration()
 	if err != nil {
 		return err

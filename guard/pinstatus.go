@@ -66,7 +66,7 @@ func ReadPin(dir string) (*PinStatus, error) {
 		}
 	}
 	defer maps.Close()
-	st := &PinStatus{Dir: dir, Tier: TierSignal}
+	st := &PinStatus{Dir: dir}
 	if err := st.readRecord(&maps, dir); err != nil {
 		return nil, err
 	}
@@ -87,6 +87,7 @@ func (st *PinStatus) readRecord(maps *bpf.GuardMaps, dir string) error {
 	var clock bootClock
 	clock.sync()
 	st.LastReport = clock.wall(r.ReaderSeenNs)
+	st.Tier = tierOf(uint8(r.Tier))
 	if pinHeld(dir) {
 		st.Reader = int(r.ReaderTgid)
 	}

@@ -19,6 +19,7 @@ const (
 	GuardActionSG_ACTION_AUDIT          GuardAction = 0
 	GuardActionSG_ACTION_SIGNAL_PROCESS GuardAction = 1
 	GuardActionSG_ACTION_SIGNAL_THREAD  GuardAction = 2
+	GuardActionSG_ACTION_DENY           GuardAction = 3
 )
 
 type GuardCounter uint32
@@ -30,7 +31,8 @@ const (
 	GuardCounterSG_COUNTER_EVENTS_LOST GuardCounter = 3
 	GuardCounterSG_COUNTER_UNTRACKED   GuardCounter = 4
 	GuardCounterSG_COUNTER_CONFIRMED   GuardCounter = 5
-	GuardCounterSG_COUNTER_MAX         GuardCounter = 6
+	GuardCounterSG_COUNTER_DENIED      GuardCounter = 6
+	GuardCounterSG_COUNTER_MAX         GuardCounter = 7
 )
 
 type GuardEvent struct {
@@ -54,6 +56,9 @@ type GuardEvent struct {
 	Generation uint32
 	Resume     uint32
 	Reap       uint32
+	Tier       uint8
+	Denied     uint8
+	Reserved   [6]uint8
 }
 
 type GuardEventKind uint32
@@ -116,9 +121,9 @@ type GuardPinRecord struct {
 	Object       [32]uint8
 	Policy       [2][32]uint8
 	ReaderTgid   uint32
-	Reserved     uint32
+	Tier         uint32
 	ReaderSeenNs uint64
-	Seen         [6]uint64
+	Seen         [7]uint64
 }
 
 type GuardPolicy struct {
@@ -142,7 +147,8 @@ const (
 	GuardRuleCounterSG_RULE_MATCHED     GuardRuleCounter = 0
 	GuardRuleCounterSG_RULE_SIGNALLED   GuardRuleCounter = 1
 	GuardRuleCounterSG_RULE_SEND_FAILED GuardRuleCounter = 2
-	GuardRuleCounterSG_RULE_COUNTER_MAX GuardRuleCounter = 3
+	GuardRuleCounterSG_RULE_DENIED      GuardRuleCounter = 3
+	GuardRuleCounterSG_RULE_COUNTER_MAX GuardRuleCounter = 4
 )
 
 type GuardRuleName struct {
@@ -164,6 +170,14 @@ const (
 	GuardSyscallIdSG_SYSCALL_CREAT             GuardSyscallId = 9
 	GuardSyscallIdSG_SYSCALL_MAX               GuardSyscallId = 10
 	GuardSyscallIdSG_SYSCALL_COMPAT            GuardSyscallId = 256
+)
+
+type GuardTier uint32
+
+const (
+	GuardTierSG_TIER_SIGNAL   GuardTier = 0
+	GuardTierSG_TIER_FMOD_RET GuardTier = 1
+	GuardTierSG_TIER_LSM      GuardTier = 2
 )
 
 // Names of all BPF objects in the ELF.
@@ -196,6 +210,8 @@ const (
 	GuardProgSgTrackExec      = "sg_track_exec"
 	GuardProgSgTrackExit      = "sg_track_exit"
 	GuardProgSgTrackFork      = "sg_track_fork"
+	GuardProgSgVetoFmodRet    = "sg_veto_fmod_ret"
+	GuardProgSgVetoLsm        = "sg_veto_lsm"
 	GuardProgSgVmReadv        = "sg_vm_readv"
 	GuardProgSgVmWritev       = "sg_vm_writev"
 	GuardVarLastWakeupNs      = "last_wakeup_ns"
@@ -209,6 +225,8 @@ const (
 	GuardVarUnusedMatchKey    = "unused_match_key"
 	GuardVarUnusedRuleCounter = "unused_rule_counter"
 	GuardVarUnusedSyscallId   = "unused_syscall_id"
+	GuardVarUnusedTier        = "unused_tier"
+	GuardVarVetoHooked        = "veto_hooked"
 	GuardVarWakeupIntervalNs  = "wakeup_interval_ns"
 )
 
@@ -269,6 +287,8 @@ type GuardProgramSpecs struct {
 	SgTrackExec   *ebpf.ProgramSpec `ebpf:"sg_track_exec"`
 	SgTrackExit   *ebpf.ProgramSpec `ebpf:"sg_track_exit"`
 	SgTrackFork   *ebpf.ProgramSpec `ebpf:"sg_track_fork"`
+	SgVetoFmodRet *ebpf.ProgramSpec `ebpf:"sg_veto_fmod_ret"`
+	SgVetoLsm     *ebpf.ProgramSpec `ebpf:"sg_veto_lsm"`
 	SgVmReadv     *ebpf.ProgramSpec `ebpf:"sg_vm_readv"`
 	SgVmWritev    *ebpf.ProgramSpec `ebpf:"sg_vm_writev"`
 }
@@ -305,6 +325,8 @@ type GuardVariableSpecs struct {
 	UnusedMatchKey    *ebpf.VariableSpec `ebpf:"unused_match_key"`
 	UnusedRuleCounter *ebpf.VariableSpec `ebpf:"unused_rule_counter"`
 	UnusedSyscallId   *ebpf.VariableSpec `ebpf:"unused_syscall_id"`
+	UnusedTier        *ebpf.VariableSpec `ebpf:"unused_tier"`
+	VetoHooked        *ebpf.VariableSpec `ebpf:"veto_hooked"`
 	WakeupIntervalNs  *ebpf.VariableSpec `ebpf:"wakeup_interval_ns"`
 }
 
@@ -372,6 +394,8 @@ type GuardVariables struct {
 	UnusedMatchKey    *ebpf.Variable `ebpf:"unused_match_key"`
 	UnusedRuleCounter *ebpf.Variable `ebpf:"unused_rule_counter"`
 	UnusedSyscallId   *ebpf.Variable `ebpf:"unused_syscall_id"`
+	UnusedTier        *ebpf.Variable `ebpf:"unused_tier"`
+	VetoHooked        *ebpf.Variable `ebpf:"veto_hooked"`
 	WakeupIntervalNs  *ebpf.Variable `ebpf:"wakeup_interval_ns"`
 }
 
@@ -394,6 +418,8 @@ type GuardPrograms struct {
 	SgTrackExec   *ebpf.Program `ebpf:"sg_track_exec"`
 	SgTrackExit   *ebpf.Program `ebpf:"sg_track_exit"`
 	SgTrackFork   *ebpf.Program `ebpf:"sg_track_fork"`
+	SgVetoFmodRet *ebpf.Program `ebpf:"sg_veto_fmod_ret"`
+	SgVetoLsm     *ebpf.Program `ebpf:"sg_veto_lsm"`
 	SgVmReadv     *ebpf.Program `ebpf:"sg_vm_readv"`
 	SgVmWritev    *ebpf.Program `ebpf:"sg_vm_writev"`
 }
@@ -415,6 +441,8 @@ func (p *GuardPrograms) Close() error {
 		p.SgTrackExec,
 		p.SgTrackExit,
 		p.SgTrackFork,
+		p.SgVetoFmodRet,
+		p.SgVetoLsm,
 		p.SgVmReadv,
 		p.SgVmWritev,
 	)

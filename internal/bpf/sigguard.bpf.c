@@ -25,6 +25,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* x86: thread_info.status bit set while a task runs a 32-bit syscall. */
 #define TS_COMPAT 0x0002
 
+#define EPERM 1
+
 /* ia32 syscall numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
 #define IA32_OPEN 5
 #define IA32_CREAT 8
@@ -48,6 +50,7 @@ const enum rule_counter *unused_rule_counter __attribute__((unused));
 const enum match_key *unused_match_key __attribute__((unused));
 const struct kill *unused_kill __attribute__((unused));
 const struct identity *unused_identity __attribute__((unused));
+const enum tier *unused_tier __attribute__((unused));
 
 /*
  * The sigguard that reads the events: it is never matched, whatever the
@@ -59,6 +62,13 @@ const struct identity *unused_identity __attribute__((unused));
  */
 __u32 self_tgid = 0;
 __u64 self_start_ticks = 0;
+
+/*
+ * Set by user space once a deny-tier hook (lsm or fmod_ret) is attached:
+ * from then on the calls that hook judges are left to it, so that none is
+ * judged, and reported, twice.
+ */
+__u32 veto_hooked = 0;
 
 /*
  * Waking the reader costs an interrupt and a context switch per event
@@ -342,6 +352,7 @@ static __always_inline long act(const struct rule *r)
 {
 	switch (r->action) {
 	case SG_ACTION_SIGNAL_PROCESS:
+	case SG_ACTION_DENY: /* only reached where the call cannot be refused */
 		return bpf_send_signal(r->signal);
 	case SG_ACTION_SIGNAL_THREAD:
 		return bpf_send_signal_thread(r->signal);
@@ -360,7 +371,7 @@ static __always_inline __u64 wakeup_flags(__u64 now)
 }
 
 static __always_inline void report(const struct call *c, const struct rule *r, __u32 generation,
-				   __u32 index, long result, __u64 now)
+				   __u32 index, long result, __u64 now, __u8 tier, bool denied)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
@@ -386,6 +397,8 @@ static __always_inline void report(const struct call *c, const struct rule *r, _
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->rule = index;
 	e->generation = generation;
+	e->tier = tier;
+	e->denied = denied;
 	bpf_ringbuf_submit(e, wakeup_flags(now));
 }
 
@@ -423,8 +436,36 @@ static __always_inline bool is_sigguard(__u64 pid_tgid)
 	return start / SG_NSEC_PER_TICK == self_start_ticks;
 }
 
-/* syscall is an enum syscall_id, possibly or'ed with SG_SYSCALL_COMPAT. */
-static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target)
+#define PTRACE_ATTACH_REQUEST 16
+#define PTRACE_SEIZE_REQUEST 0x4206
+
+/*
+ * Whether the deny-tier hook judges this call: it sees every call that
+ * reaches the kernel's ptrace access check for another process. ptrace's
+ * other requests (TRACEME, and requests to a process already traced) and
+ * perf_event_open of every process (-1) never get there.
+ */
+static __always_inline bool judged_by_veto(__u32 id, __s64 request, __s64 target)
+{
+	if (!veto_hooked)
+		return false;
+	switch (id) {
+	case SG_SYSCALL_PTRACE:
+		return request == PTRACE_ATTACH_REQUEST || request == PTRACE_SEIZE_REQUEST;
+	case SG_SYSCALL_PERF_EVENT_OPEN:
+		return target > 0;
+	default:
+		return true;
+	}
+}
+
+/*
+ * judge matches a call against the policy and acts on the rule that wins.
+ * syscall is an enum syscall_id, possibly or'ed with SG_SYSCALL_COMPAT;
+ * tier says which hook asks. It returns the verdict: -EPERM to refuse
+ * (deny tiers only), else 0.
+ */
+static __always_inline int judge(__u16 syscall, __s64 request, __s64 target, __u8 tier)
 {
 	__u64 now = bpf_ktime_get_boot_ns();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -432,6 +473,8 @@ static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target
 	__u32 id = syscall & ~SG_SYSCALL_COMPAT;
 
 	if (id >= SG_SYSCALL_MAX || is_sigguard(pid_tgid))
+		return 0;
+	if (tier == SG_TIER_SIGNAL && judged_by_veto(id, request, target))
 		return 0;
 	__u32 *active_generation = bpf_map_lookup_elem(&active, &zero);
 	if (!active_generation)
@@ -487,13 +530,19 @@ static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target
 	if (!r)
 		return 0;
 
-	/* Signal first: every instruction before it widens the window. */
-	long result = act(r);
+	/*
+	 * A deny tier refuses every call a non-audit rule matches; a deny
+	 * rule then sends nothing. Signal first: every instruction before it
+	 * widens the window.
+	 */
+	bool denied = tier != SG_TIER_SIGNAL && r->action != SG_ACTION_AUDIT;
+	bool signals = r->action != SG_ACTION_AUDIT && !(denied && r->action == SG_ACTION_DENY);
+	long result = signals ? act(r) : 0;
 
 	if (!c.ppid)
 		c.ppid = BPF_CORE_READ(task, real_parent, tgid);
 	/* A SIGKILL the kernel took is proven by the exit that follows. */
-	if (r->action != SG_ACTION_AUDIT && r->signal == 9 && result == 0) {
+	if (signals && r->signal == 9 && result == 0) {
 		struct kill k = { .call_ns = now, .rule = index, .generation = generation, .syscall = syscall };
 		if ((syscall & ~SG_SYSCALL_COMPAT) == SG_SYSCALL_PTRACE && c.target > 0 && own_child(task, c.target))
 			k.reap = c.target;
@@ -501,11 +550,22 @@ static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target
 	}
 	count_in(&counters, SG_COUNTER_MATCHED);
 	count_rule(generation, index, SG_RULE_MATCHED);
-	if (r->action != SG_ACTION_AUDIT) {
+	if (signals) {
 		count_in(&counters, result == 0 ? SG_COUNTER_SIGNALLED : SG_COUNTER_SEND_FAILED);
 		count_rule(generation, index, result == 0 ? SG_RULE_SIGNALLED : SG_RULE_SEND_FAILED);
 	}
-	report(&c, r, generation, index, result, now);
+	if (denied) {
+		count_in(&counters, SG_COUNTER_DENIED);
+		count_rule(generation, index, SG_RULE_DENIED);
+	}
+	report(&c, r, generation, index, result, now, tier, denied);
+	return denied ? -EPERM : 0;
+}
+
+/* The tracepoints' entry to judge: they can signal, never refuse. */
+static __always_inline int guard_call(__u16 syscall, __s64 request, __s64 target)
+{
+	judge(syscall, request, target, SG_TIER_SIGNAL);
 	return 0;
 }
 
@@ -744,6 +804,114 @@ int BPF_PROG(sg_compat_exit, struct pt_regs *regs, long ret)
 	if (!in_compat_syscall())
 		return 0;
 	return guard_open(ret, syscall | SG_SYSCALL_COMPAT);
+}
+
+/*
+ * The deny tiers. Every route to another process's memory passes the
+ * kernel's ptrace access check (__ptrace_may_access, which skips the
+ * caller's own thread group before asking the LSMs): PTRACE_ATTACH and
+ * SEIZE, process_vm_readv/writev, opens of /proc/<pid>/mem, pidfd_getfd
+ * and perf_event_open of a pid. A BPF LSM program there (lsm=...,bpf), or
+ * fmod_ret on security_ptrace_access_check where BPF LSM is not active,
+ * refuses the access before anything happens. The hook does not say which
+ * syscall asked, so it is read from the registers the task entered with.
+ */
+#define PTRACE_MODE_ATTACH 0x02
+
+/* x86-64 syscall numbers. */
+#define NR_OPEN 2
+#define NR_CREAT 85
+#define NR_PTRACE 101
+#define NR_OPENAT 257
+#define NR_PERF_EVENT_OPEN 298
+#define NR_PROCESS_VM_READV 310
+#define NR_PROCESS_VM_WRITEV 311
+#define NR_OPENAT2 437
+#define NR_PIDFD_GETFD 438
+
+/* The registers the current task entered the kernel with. */
+static __always_inline struct pt_regs *entry_regs(struct task_struct *task)
+{
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
+		return (struct pt_regs *)bpf_task_pt_regs(task);
+	/*
+	 * Before Linux 5.15 there is no helper; x86-64 keeps them at the top
+	 * of the 16 KiB task stack (no padding before FRED, which came in 6.9).
+	 */
+	void *stack = BPF_CORE_READ(task, stack);
+	return (struct pt_regs *)(stack + 16384) - 1;
+}
+
+/* The guarded syscall a syscall number is, or 0. */
+static __always_inline __u16 route_of(long nr, bool compat)
+{
+	if (compat) {
+		switch (nr) {
+		case IA32_PTRACE: return SG_SYSCALL_PTRACE | SG_SYSCALL_COMPAT;
+		case IA32_PROCESS_VM_READV: return SG_SYSCALL_PROCESS_VM_READV | SG_SYSCALL_COMPAT;
+		case IA32_PROCESS_VM_WRITEV: return SG_SYSCALL_PROCESS_VM_WRITEV | SG_SYSCALL_COMPAT;
+		case IA32_PIDFD_GETFD: return SG_SYSCALL_PIDFD_GETFD | SG_SYSCALL_COMPAT;
+		case IA32_PERF_EVENT_OPEN: return SG_SYSCALL_PERF_EVENT_OPEN | SG_SYSCALL_COMPAT;
+		case IA32_OPEN: return SG_SYSCALL_OPEN | SG_SYSCALL_COMPAT;
+		case IA32_OPENAT: return SG_SYSCALL_OPENAT | SG_SYSCALL_COMPAT;
+		case IA32_OPENAT2: return SG_SYSCALL_OPENAT2 | SG_SYSCALL_COMPAT;
+		case IA32_CREAT: return SG_SYSCALL_CREAT | SG_SYSCALL_COMPAT;
+		}
+		return 0;
+	}
+	switch (nr) {
+	case NR_PTRACE: return SG_SYSCALL_PTRACE;
+	case NR_PROCESS_VM_READV: return SG_SYSCALL_PROCESS_VM_READV;
+	case NR_PROCESS_VM_WRITEV: return SG_SYSCALL_PROCESS_VM_WRITEV;
+	case NR_PIDFD_GETFD: return SG_SYSCALL_PIDFD_GETFD;
+	case NR_PERF_EVENT_OPEN: return SG_SYSCALL_PERF_EVENT_OPEN;
+	case NR_OPEN: return SG_SYSCALL_OPEN;
+	case NR_OPENAT: return SG_SYSCALL_OPENAT;
+	case NR_OPENAT2: return SG_SYSCALL_OPENAT2;
+	case NR_CREAT: return SG_SYSCALL_CREAT;
+	}
+	return 0;
+}
+
+static __always_inline int veto(struct task_struct *child, unsigned int mode, __u8 tier)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	bool compat = BPF_CORE_READ(task, thread_info.status) & TS_COMPAT;
+	struct pt_regs *regs = entry_regs(task);
+	__u16 syscall = route_of(BPF_CORE_READ(regs, orig_ax), compat);
+	__u32 id = syscall & ~SG_SYSCALL_COMPAT;
+	__s64 request = 0;
+
+	if (!syscall)
+		return 0;
+	/*
+	 * Reading /proc/<pid>/stat and the like checks in READ mode: only the
+	 * checks that grant control or memory (ATTACH) are judged, and
+	 * perf_event_open's, which is made in READ mode.
+	 */
+	if (!(mode & PTRACE_MODE_ATTACH) && id != SG_SYSCALL_PERF_EVENT_OPEN)
+		return 0;
+	if (id == SG_SYSCALL_PTRACE)
+		request = compat ? (__s64)(__s32)BPF_CORE_READ(regs, bx) : (__s64)BPF_CORE_READ(regs, di);
+	return judge(syscall, request, BPF_CORE_READ(child, tgid), tier);
+}
+
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(sg_veto_lsm, struct task_struct *child, unsigned int mode, int ret)
+{
+	/* An earlier LSM's refusal stands. */
+	if (ret)
+		return ret;
+	return veto(child, mode, SG_TIER_LSM);
+}
+
+SEC("fmod_ret/security_ptrace_access_check")
+int BPF_PROG(sg_veto_fmod_ret, struct task_struct *child, unsigned int mode, int ret)
+{
+	/* Non-zero skips the LSMs and is returned as their verdict. */
+	if (ret)
+		return ret;
+	return veto(child, mode, SG_TIER_FMOD_RET);
 }
 
 /*

@@ -29,6 +29,19 @@ enum action {
 	SG_ACTION_AUDIT = 0,          /* signal nothing, only report */
 	SG_ACTION_SIGNAL_PROCESS = 1, /* bpf_send_signal: the whole thread group */
 	SG_ACTION_SIGNAL_THREAD = 2,  /* bpf_send_signal_thread: the calling thread */
+	SG_ACTION_DENY = 3,           /* refuse the call, signal nothing; where the
+				       * tier cannot refuse, the rule's signal (SIGKILL) */
+};
+
+/*
+ * How a hook enforces. The deny tiers refuse a call in the kernel's ptrace
+ * access check, before it takes effect; the signal tier can only signal
+ * the caller at syscall entry or exit.
+ */
+enum tier {
+	SG_TIER_SIGNAL = 0,   /* tracepoints + bpf_send_signal */
+	SG_TIER_FMOD_RET = 1, /* fmod_ret on security_ptrace_access_check */
+	SG_TIER_LSM = 2,      /* BPF LSM program on ptrace_access_check */
 };
 
 /* Syscalls the guard hooks, numbered by sigguard (not by the architecture). */
@@ -82,7 +95,8 @@ enum counter {
 	SG_COUNTER_EVENTS_LOST = 3, /* events dropped because the ring buffer was full */
 	SG_COUNTER_UNTRACKED = 4,   /* tasks whose identity did not fit in the table */
 	SG_COUNTER_CONFIRMED = 5,   /* SIGKILLs followed by the process's exit */
-	SG_COUNTER_MAX = 6,
+	SG_COUNTER_DENIED = 6,      /* calls refused in a deny tier */
+	SG_COUNTER_MAX = 7,
 };
 
 /* Per-rule counters: rule_counters[(generation * SG_MAX_RULES + rule) * SG_RULE_COUNTER_MAX + c]. */
@@ -90,7 +104,8 @@ enum rule_counter {
 	SG_RULE_MATCHED = 0,
 	SG_RULE_SIGNALLED = 1,
 	SG_RULE_SEND_FAILED = 2,
-	SG_RULE_COUNTER_MAX = 3,
+	SG_RULE_DENIED = 3,
+	SG_RULE_COUNTER_MAX = 4,
 };
 
 /* One generation of the policy: which rules exist, and what each one uses. */
@@ -164,6 +179,9 @@ struct event {
 	__u32 generation; /* the policy generation that matched */
 	__u32 resume;     /* SG_EVENT_EXITED: the kill's struct kill.resume */
 	__u32 reap;       /* SG_EVENT_EXITED: the kill's struct kill.reap */
+	__u8 tier;        /* enum tier of the hook that judged the call */
+	__u8 denied;      /* the call was refused (-EPERM) */
+	__u8 reserved[6];
 };
 
 #define SG_RULE_NAME_LEN 64
@@ -181,7 +199,7 @@ struct pin_record {
 	__u8 object[32];                 /* sha256 of the BPF object the maps were made for */
 	__u8 policy[SG_GENERATIONS][32]; /* sha256 of each generation's compiled policy */
 	__u32 reader_tgid;               /* the sigguard reading the events; 0: none */
-	__u32 reserved;
+	__u32 tier;                      /* enum tier the guard runs in */
 	__u64 reader_seen_ns;            /* boot-clock time the reader last reported */
 	__u64 seen[SG_COUNTER_MAX];      /* the counters as that reader last reported them */
 };

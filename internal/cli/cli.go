@@ -109,6 +109,7 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error
 		}
 	}
 	cfg.PinDir = opts.pinning()
+	cfg.Tier = opts.tier
 	g, err := guard.Start(cfg)
 	if err != nil {
 		return err
@@ -174,6 +175,19 @@ func describe(w io.Writer, g *guard.Guard, rules []guard.Rule) {
 	}
 	fmt.Fprintf(w, "sigguard: tier %s (%s); hooked: %s; 32-bit syscalls: %s\n",
 		g.Tier(), g.Tier().Limits(), strings.Join(hooked, ", "), compat)
+	for _, why := range g.TierPassedOver() {
+		fmt.Fprintf(w, "sigguard: tier %s\n", why)
+	}
+	if g.Tier() == guard.TierSignal {
+		fmt.Fprintln(w, "sigguard: warning: the signal tier cannot prevent what a call does before its signal lands: "+
+			"PTRACE_ATTACH and SEIZE attach (the victim is stopped until sigguard resumes it), TRACEME, SETREGS, POKEUSER and KILL "+
+			"take effect, and an opened /proc/<pid>/mem fd exists for an instant; reads and writes of memory do not go through")
+		for _, r := range rules {
+			if r.Action == guard.ActionDeny {
+				fmt.Fprintf(w, "sigguard: warning: rule %s: nothing can be refused in the signal tier, so it kills (SIGKILL) instead\n", r.Name)
+			}
+		}
+	}
 	for i, r := range rules {
 		fmt.Fprintf(w, "sigguard: rule %d %s: %s\n", i+1, r.Name, r)
 	}
@@ -244,14 +258,14 @@ func summarize(w io.Writer, g *guard.Guard) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "sigguard: stopped: %d interventions, %d signals sent, %d failed sends, %d events lost, %d missed runs; %d kills confirmed by exit, %d not\n",
-		stats.Interventions, stats.Signalled, stats.FailedSends, stats.EventsLost, stats.MissedRuns, stats.Confirmed, stats.Unconfirmed)
+	fmt.Fprintf(w, "sigguard: stopped: %d interventions, %d calls denied, %d signals sent, %d failed sends, %d events lost, %d missed runs; %d kills confirmed by exit, %d not\n",
+		stats.Interventions, stats.Denied, stats.Signalled, stats.FailedSends, stats.EventsLost, stats.MissedRuns, stats.Confirmed, stats.Unconfirmed)
 	rules, err := g.RuleStats()
 	if err != nil {
 		return err
 	}
 	for _, r := range rules {
-		fmt.Fprintf(w, "sigguard: rule %s: %d matched, %d signals sent, %d failed sends\n", r.Rule, r.Matched, r.Signalled, r.FailedSends)
+		fmt.Fprintf(w, "sigguard: rule %s: %d matched, %d denied, %d signals sent, %d failed sends\n", r.Rule, r.Matched, r.Denied, r.Signalled, r.FailedSends)
 	}
 	if dir := g.PinDir(); dir != "" {
 		fmt.Fprintf(w, "sigguard: still enforcing: pinned at %s (sigguard status --pin-dir %s; sigguard unpin --pin-dir %s stops it)\n", dir, dir, dir)

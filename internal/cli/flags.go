@@ -23,6 +23,8 @@ type options struct {
 	signal    syscall.Signal
 	thread    bool
 	audit     bool
+	deny      bool
+	tier      guard.Tier
 	compat    bool
 	keep      bool
 	output    output.Format
@@ -52,6 +54,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.Var((*signalValue)(&o.signal), "signal", "signal to send: a `NAME` (KILL, SIGUSR1, RTMIN+2) or number 1-64")
 	fs.BoolVar(&o.thread, "thread", false, "signal only the calling thread (bpf_send_signal_thread)")
 	fs.BoolVar(&o.audit, "audit", false, "signal nothing, report what would have been signalled")
+	fs.BoolVar(&o.deny, "deny", false, "refuse the call with EPERM and signal nothing (lsm and fmod_ret tiers; SIGKILL where it cannot be refused)")
+	fs.Var((*tierValue)(&o.tier), "tier", "enforcement `TIER`: auto (the best the kernel offers), lsm, fmod_ret or signal")
 	fs.BoolVar(&o.compat, "compat", false, "also catch 32-bit syscalls (int $0x80); costs every syscall ~110 ns")
 	fs.BoolVar(&o.keep, "keep-collateral", false, "after a kill, leave a victim the attach stopped stopped, and the killed caller's traced children alive")
 	fs.Var((*formatValue)(&o.output), "output", "output `FORMAT`: table or json (JSON lines)")
@@ -100,6 +104,10 @@ func parseArgs(args []string) (options, *pflag.FlagSet, error) {
 	if o.thread && o.audit {
 		return o, fs, usagef("--thread and --audit exclude each other (audit signals nothing)")
 	}
+	if o.deny && (o.audit || o.thread || fs.Changed("signal")) {
+		return o, fs, usagef("--deny excludes --audit, --thread and --signal (it refuses the call and sends nothing; " +
+			"without --deny, the deny tiers refuse the call and send the signal too)")
+	}
 	if o.readyFile != "" {
 		if err := checkOutputPath("--ready-file", o.readyFile); err != nil {
 			return o, fs, err
@@ -133,7 +141,7 @@ func checkOutputPath(flag, path string) error {
 }
 
 // ruleFlags are the flags that shape the one rule the command line makes.
-var ruleFlags = []string{"ppid", "cgroup", "signal", "thread", "audit", "compat", "keep-collateral"}
+var ruleFlags = []string{"ppid", "cgroup", "signal", "thread", "audit", "deny", "compat", "keep-collateral"}
 
 // config turns the flags into a one-rule guard configuration.
 func (o options) config() guard.Config {
@@ -143,6 +151,8 @@ func (o options) config() guard.Config {
 		action = guard.ActionAudit
 	case o.thread:
 		action = guard.ActionSignalThread
+	case o.deny:
+		action = guard.ActionDeny
 	}
 	rule := guard.Rule{Name: "command-line", Syscalls: []guard.Syscall{guard.SyscallPtrace}, Action: action, Signal: o.signal}
 	if o.ppid != 0 {
@@ -151,7 +161,7 @@ func (o options) config() guard.Config {
 	if o.cgroup != "" {
 		rule.Match.Cgroup = []string{o.cgroup}
 	}
-	return guard.Config{Rules: []guard.Rule{rule}, Compat: o.compat, KeepCollateral: o.keep}
+	return guard.Config{Rules: []guard.Rule{rule}, Compat: o.compat, KeepCollateral: o.keep, Tier: o.tier}
 }
 
 // pinning is where to pin, or "" for an unpinned run.
@@ -173,6 +183,8 @@ func (o options) explain(ce *guard.ConfigError) string {
 		return fmt.Sprintf("--signal: %v", ce.Err)
 	case guard.SettingPinDir:
 		return fmt.Sprintf("--pin-dir: %v", ce.Err)
+	case guard.SettingTier:
+		return fmt.Sprintf("--tier %s: %v (leave it out to take the best tier available)", o.tier, ce.Err)
 	}
 	return ce.Error()
 }
@@ -200,6 +212,24 @@ func (v *signalValue) Set(s string) error {
 		return err
 	}
 	*v = signalValue(sig)
+	return nil
+}
+
+type tierValue guard.Tier
+
+func (v *tierValue) String() string {
+	if *v == tierValue(guard.TierAuto) {
+		return "auto"
+	}
+	return string(*v)
+}
+func (v *tierValue) Type() string { return "TIER" }
+func (v *tierValue) Set(s string) error {
+	t, err := guard.ParseTier(s)
+	if err != nil {
+		return err
+	}
+	*v = tierValue(t)
 	return nil
 }
 

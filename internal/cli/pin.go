@@ -86,11 +86,11 @@ func printStatus(w io.Writer, st *guard.PinStatus) {
 	fmt.Fprintf(w, "reader:   %s; counters last noted %s\n", reader, st.LastReport.UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "hooks:    %s\n", strings.Join(st.Hooks, ", "))
 	for i, r := range st.Rules {
-		fmt.Fprintf(w, "rule %d %s: %d matched, %d signals sent, %d failed sends\n", i+1, r.Rule, r.Matched, r.Signalled, r.FailedSends)
+		fmt.Fprintf(w, "rule %d %s: %d matched, %d denied, %d signals sent, %d failed sends\n", i+1, r.Rule, r.Matched, r.Denied, r.Signalled, r.FailedSends)
 	}
 	s := st.Stats
-	fmt.Fprintf(w, "counters: %d interventions, %d signals sent, %d failed sends, %d events lost; %d kills confirmed by exit\n",
-		s.Interventions, s.Signalled, s.FailedSends, s.EventsLost, s.Confirmed)
+	fmt.Fprintf(w, "counters: %d interventions, %d calls denied, %d signals sent, %d failed sends, %d events lost; %d kills confirmed by exit\n",
+		s.Interventions, s.Denied, s.Signalled, s.FailedSends, s.EventsLost, s.Confirmed)
 }
 
 // unpinMain stops a pinned guard for good.

@@ -43,3 +43,18 @@ func IsBPFFS(dir string) bool {
 		dir = parent
 	}
 }
+
+// SecurityfsPath is where securityfs, which lists the active LSMs, lives.
+const SecurityfsPath = "/sys/kernel/security"
+
+// EnsureSecurityfs mounts securityfs when it is not mounted.
+func EnsureSecurityfs() error {
+	if isFilesystem(SecurityfsPath, unix.SECURITYFS_MAGIC) {
+		return nil
+	}
+	if err := unix.Mount("securityfs", SecurityfsPath, "securityfs", 0, ""); err != nil {
+		return fmt.Errorf("mount securityfs at %s: %w (mount it by hand: mount -t securityfs securityfs %s)",
+			SecurityfsPath, err, SecurityfsPath)
+	}
+	return nil
+}

@@ -52,6 +52,8 @@ func (m *Metrics) Observe(ev *guard.Event) {
 		result := "0"
 		if ev.Action == guard.ActionAudit {
 			result = "audit"
+		} else if ev.Denied && ev.Action == guard.ActionDeny {
+			result = "denied"
 		} else if e := ev.Errno(); e != 0 {
 			result = errnoName(e)
 			m.failedSends.WithLabelValues(result).Inc()
@@ -86,11 +88,12 @@ var (
 	ruleDesc        = prometheus.NewDesc("sigguard_rule_matches_total", "Calls each rule matched, counted in the kernel (lost events included).", []string{"rule"}, nil)
 	ruleSentDesc    = prometheus.NewDesc("sigguard_rule_signals_sent_total", "Signals each rule had the kernel queue.", []string{"rule"}, nil)
 	ruleFailedDesc  = prometheus.NewDesc("sigguard_rule_failed_sends_total", "Signals the kernel refused, by rule.", []string{"rule"}, nil)
+	deniedDesc      = prometheus.NewDesc("sigguard_calls_denied_total", "Calls refused with EPERM in a deny tier (lsm, fmod_ret).", nil, nil)
 	fillDesc        = prometheus.NewDesc("sigguard_ring_buffer_fill_ratio", "Share of the ring buffer holding unread events.", nil, nil)
 )
 
 func (k *kernelCounters) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{lostDesc, confirmedDesc, unconfirmedDesc, missedDesc, untrackedDesc, ruleDesc, ruleSentDesc, ruleFailedDesc, fillDesc} {
+	for _, d := range []*prometheus.Desc{lostDesc, confirmedDesc, unconfirmedDesc, missedDesc, untrackedDesc, ruleDesc, ruleSentDesc, ruleFailedDesc, deniedDesc, fillDesc} {
 		ch <- d
 	}
 }
@@ -99,7 +102,7 @@ func (k *kernelCounters) Collect(ch chan<- prometheus.Metric) {
 	if s, err := k.g.Stats(); err == nil {
 		for d, v := range map[*prometheus.Desc]uint64{
 			lostDesc: s.EventsLost, confirmedDesc: s.Confirmed, unconfirmedDesc: s.Unconfirmed,
-			missedDesc: s.MissedRuns, untrackedDesc: s.Untracked,
+			missedDesc: s.MissedRuns, untrackedDesc: s.Untracked, deniedDesc: s.Denied,
 		} {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
 		}

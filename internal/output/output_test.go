@@ -20,7 +20,7 @@ func events() []guard.Event {
 	killed := guard.Event{
 		Kind: guard.KindIntervention, Time: at, PID: 8857, TID: 8857, PPID: 8850, UID: 0,
 		Syscall: guard.SyscallPtrace, Request: 0x4206, Target: 8858, Action: guard.ActionSignalProcess,
-		Signal: 9, Rule: "command-line",
+		Signal: 9, Rule: "command-line", Tier: guard.TierSignal,
 	}
 	copy(killed.Comm[:], "strace")
 	refused := killed
@@ -35,13 +35,17 @@ func events() []guard.Event {
 	copy(hostile.Comm[:], "a\"b\\c\nd\xffé\x00")
 	procMem := killed
 	procMem.Syscall, procMem.Request, procMem.Target, procMem.Compat = guard.SyscallProcessVMWritev, 0, 4242, true
+	denied := killed
+	denied.Action, denied.Tier, denied.Denied, denied.Request = guard.ActionDeny, guard.TierLSM, true, 16
+	deniedKilled := denied
+	deniedKilled.Action, deniedKilled.Tier = guard.ActionSignalProcess, guard.TierFmodRet
 	lost := guard.Event{Kind: guard.KindLost, Time: at.Add(time.Second), Lost: 1234, LostTotal: 5678}
 	exited := guard.Event{Kind: guard.KindExited, Time: at, PID: 8857, Syscall: guard.SyscallPtrace, Rule: "command-line",
 		Latency: 142 * time.Microsecond, Resumed: 8858, Reaped: 8859}
 	copy(exited.Comm[:], "strace")
 	stuck := exited
 	stuck.Kind, stuck.Latency = guard.KindUnconfirmed, 1200*time.Millisecond
-	return []guard.Event{killed, refused, audit, thread, hostile, procMem, lost, exited, stuck}
+	return []guard.Event{killed, refused, audit, thread, hostile, procMem, denied, deniedKilled, lost, exited, stuck}
 }
 
 func render(t *testing.T, f Format) []byte {

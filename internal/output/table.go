@@ -14,7 +14,7 @@ var columns = []struct {
 	width int
 }{
 	{"TIME", 9}, {"PID", 8}, {"COMM", 17}, {"SUCCESS", 8}, {"TID", 8}, {"PPID", 8}, {"UID", 6},
-	{"SYSCALL", 21}, {"REQUEST", 19}, {"TARGET", 8}, {"SIGNAL", 11}, {"ACTION", 15}, {"RESULT", 0},
+	{"SYSCALL", 21}, {"REQUEST", 19}, {"TARGET", 8}, {"SIGNAL", 11}, {"ACTION", 22}, {"RESULT", 7}, {"TIER", 0},
 }
 
 type tableWriter struct {
@@ -55,9 +55,10 @@ func (t *tableWriter) Write(ev *guard.Event) error {
 	r.syscall(ev)
 	r.text(orDash(ev.RequestName()))
 	r.int(ev.Target)
-	r.text(guard.SignalName(ev.Signal))
-	r.text(ev.Action.String())
+	r.text(signalText(ev))
+	r.text(actionText(ev))
 	r.text(resultText(ev))
+	r.text(string(ev.Tier))
 	return t.flush(r.b)
 }
 
@@ -163,6 +164,27 @@ func orDash(s string) string {
 	return s
 }
 
+// signalText names the signal sent, or would be; "-" when a deny rule
+// refused the call and sent nothing.
+func signalText(ev *guard.Event) string {
+	if ev.Denied && ev.Action == guard.ActionDeny {
+		return "-"
+	}
+	return guard.SignalName(ev.Signal)
+}
+
+// actionText says what was done: the rule's action, after "denied+" when
+// the call was refused as well ("denied" alone for a deny rule).
+func actionText(ev *guard.Event) string {
+	switch {
+	case !ev.Denied:
+		return ev.Action.String()
+	case ev.Action == guard.ActionDeny:
+		return "denied"
+	}
+	return "denied+" + ev.Action.String()
+}
+
 func successText(ev *guard.Event) string {
 	if ev.Action == guard.ActionAudit {
 		return "-"
@@ -174,7 +196,7 @@ func successText(ev *guard.Event) string {
 // when it refused, and "-" in audit mode, where nothing was sent.
 func resultText(ev *guard.Event) string {
 	switch {
-	case ev.Action == guard.ActionAudit:
+	case ev.Action == guard.ActionAudit, ev.Denied && ev.Action == guard.ActionDeny:
 		return "-"
 	case ev.Result == 0:
 		return "0"

@@ -318,7 +318,7 @@ func (p *parser) pids(n *yaml.Node, what string, into *[]int) error {
 
 func (p *parser) action(n *yaml.Node, r *guard.Rule, at map[guard.Setting]*yaml.Node) error {
 	at[guard.SettingAction] = n
-	audit, scope := false, ""
+	audit, deny, scope := false, false, ""
 	err := p.mapping(n, "action", func(key string, k, v *yaml.Node) error {
 		switch key {
 		case "signal":
@@ -337,8 +337,12 @@ func (p *parser) action(n *yaml.Node, r *guard.Rule, at map[guard.Setting]*yaml.
 			if err := v.Decode(&audit); err != nil {
 				return p.errorAt(v, "audit takes true or false")
 			}
+		case "deny":
+			if err := v.Decode(&deny); err != nil {
+				return p.errorAt(v, "deny takes true or false")
+			}
 		default:
-			return p.errorAt(k, "unknown key %q under action (use signal, scope, audit)", key)
+			return p.errorAt(k, "unknown key %q under action (use signal, scope, audit, deny)", key)
 		}
 		return nil
 	})
@@ -347,6 +351,11 @@ func (p *parser) action(n *yaml.Node, r *guard.Rule, at map[guard.Setting]*yaml.
 		return err
 	case audit && scope != "":
 		return p.errorAt(n, "audit: true signals nothing, so scope does not apply (remove one)")
+	case deny && (audit || scope != "" || at[guard.SettingSignal] != nil):
+		return p.errorAt(n, "deny: true refuses the call and sends nothing, so audit, scope and signal do not apply "+
+			"(remove them; without deny, the deny tiers refuse and signal)")
+	case deny:
+		r.Action = guard.ActionDeny
 	case audit:
 		r.Action = guard.ActionAudit
 	case scope == "thread":

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,11 @@ func startBinary(t *testing.T, args ...string) *binary {
 	t.Helper()
 	bin := testenv.Build(t, "./cmd/sigguard")
 	b := &binary{ready: filepath.Join(t.TempDir(), "ready"), stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	// The signal tier unless a test asks otherwise: it runs on every
+	// kernel, and most tests are about its mechanics.
+	if !slices.Contains(args, "--tier") {
+		args = append(args, "--tier", "signal")
+	}
 	b.cmd = exec.Command(bin, append(args, "--ready-file", b.ready, "--output", "json")...)
 	// A plain pipe rather than StdoutPipe, so that waiting for the exit
 	// can run beside the reading.

@@ -30,6 +30,8 @@ type event struct {
 	Action  string `json:"action"`
 	Success bool   `json:"success"`
 	Result  int    `json:"result"`
+	Tier    string `json:"tier"`
+	Denied  bool   `json:"denied"`
 }
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -81,8 +83,8 @@ func killAndReport(t *testing.T, stop os.Signal) {
 		"rule 1 command-line: ptrace: SIGKILL to the calling process, callers with ppid " + strconv.Itoa(os.Getpid()),
 		"warning: open route: process_vm_readv, process_vm_writev, pidfd_getfd, perf_event_open, open, openat, openat2, creat (guard them",
 		"warning: open route: 32-bit syscalls",
-		"stopped: 1 interventions, 1 signals sent, 0 failed sends, 0 events lost",
-		"rule command-line: 1 matched, 1 signals sent, 0 failed sends",
+		"stopped: 1 interventions, 0 calls denied, 1 signals sent, 0 failed sends, 0 events lost",
+		"rule command-line: 1 matched, 0 denied, 1 signals sent, 0 failed sends",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, log)
@@ -164,7 +166,7 @@ func TestPinnedGuardSurvivesKill9(t *testing.T) {
 
 	unattended := attack(t, cg)
 	status, code := runBinary(t, bin, "status", "--pin-dir", dir)
-	for _, want := range []string{"reader:   none", "sys_enter_ptrace", "rule 1 command-line: 1 matched, 1 signals sent", "counters: 1 interventions"} {
+	for _, want := range []string{"reader:   none", "sys_enter_ptrace", "rule 1 command-line: 1 matched, 0 denied, 1 signals sent", "counters: 1 interventions"} {
 		if code != 0 || !strings.Contains(status, want) {
 			t.Errorf("status (exit %d) lacks %q:\n%s", code, want, status)
 		}
@@ -181,7 +183,7 @@ func TestPinnedGuardSurvivesKill9(t *testing.T) {
 	if err := second.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("sigguard exited with %v:\n%s", err, second.stderr)
 	}
-	for _, want := range []string{"stopped: 2 interventions, 2 signals sent", "rule command-line: 2 matched", "still enforcing: pinned at " + dir} {
+	for _, want := range []string{"stopped: 2 interventions, 0 calls denied, 2 signals sent", "rule command-line: 2 matched", "still enforcing: pinned at " + dir} {
 		if !strings.Contains(second.stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, second.stderr)
 		}
@@ -202,9 +204,14 @@ func TestPinnedGuardSurvivesKill9(t *testing.T) {
 // died by SIGKILL with no call returned, and returns its pid.
 func attack(t *testing.T, cg *testenv.Cgroup) int {
 	t.Helper()
-	victim := cg.Start(t, "sleep", "60")
+	return attackVictim(t, cg, cg.Start(t, "sleep", "60").Process.Pid)
+}
+
+// attackVictim is attack on a given victim.
+func attackVictim(t *testing.T, cg *testenv.Cgroup, victim int) int {
+	t.Helper()
 	count := testenv.NewCounter(t)
-	cmd := cg.Command(testenv.Offender(t), "attach", strconv.Itoa(victim.Process.Pid))
+	cmd := cg.Command(testenv.Offender(t), "attach", strconv.Itoa(victim))
 	cmd.Env = append(os.Environ(), count.Env())
 	err := cmd.Run()
 	var ee *exec.ExitError
@@ -229,4 +236,40 @@ func runBinary(t *testing.T, bin string, args ...string) (string, int) {
 		return string(out), ee.ExitCode()
 	}
 	return string(out), 0
+}
+
+// Left to itself, sigguard takes the best tier the kernel offers, says so,
+// and the default rule both refuses (in a deny tier) and kills. The kernel
+// matrix tells which tier each kernel must give (SIGGUARD_EXPECT_TIER).
+func TestBinaryPicksTheBestTier(t *testing.T) {
+	testenv.RequireRoot(t)
+	cg := testenv.NewCgroup(t)
+	guard := startBinary(t, "--cgroup", cg.Path, "--tier", "auto")
+	want := map[string]string{"deny": "lsm", "fmod_ret": "fmod_ret"}[os.Getenv("SIGGUARD_EXPECT_TIER")]
+	tier := ""
+	for _, line := range strings.Split(guard.stderr.String(), "\n") {
+		if rest, ok := strings.CutPrefix(line, "sigguard: tier "); ok && strings.Contains(rest, "(") {
+			tier, _, _ = strings.Cut(rest, " ")
+			break
+		}
+	}
+	if tier == "" || (want != "" && tier != want) {
+		t.Fatalf("start-up names tier %q, want %q:\n%s", tier, want, guard.stderr)
+	}
+	if tier == "signal" && !strings.Contains(guard.stderr.String(), "warning: the signal tier cannot prevent") {
+		t.Errorf("the signal tier does not warn what it cannot prevent:\n%s", guard.stderr)
+	}
+	victim := cg.Start(t, "sleep", "60")
+	pid := attackVictim(t, cg, victim.Process.Pid)
+	ev := guard.event(t, pid)
+	if ev.Tier != tier || ev.Denied != (tier != "signal") || !ev.Success {
+		t.Errorf("event in tier %s: %+v", tier, ev)
+	}
+	if tier != "signal" {
+		status, _ := os.ReadFile("/proc/" + strconv.Itoa(victim.Process.Pid) + "/status")
+		if strings.Contains(string(status), "State:\tT") || strings.Contains(string(status), "State:\tt") ||
+			!strings.Contains(string(status), "TracerPid:\t0") {
+			t.Errorf("the victim of a refused attach was touched:\n%s", status)
+		}
+	}
 }

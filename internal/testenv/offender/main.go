@@ -51,6 +51,10 @@ func main() {
 		loop(counter, func() syscall.Errno { return call(target) })
 		return
 	}
+	if run, ok := oneShots[os.Args[1]]; ok {
+		run(os.Args[2:])
+		return
+	}
 	switch mode := os.Args[1]; mode {
 	case "seize-once":
 		seizeOnce(counter, target)
