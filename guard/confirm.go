@@ -86,27 +86,49 @@ func readComm(pid int) (Comm, error) {
 
 // cleanUpAfter acts on what the kernel noted about a confirmed kill: the
 // process the killed caller stopped gets SIGCONT, its own child that the
-// call targeted is killed. Both go through a pidfd, so that a pid recycled
-// meanwhile is at least never a process that started after the kill; the
-// event says what was done.
-func (g *Guard) cleanUpAfter(ev *Event) {
+// call targeted is killed. Both go through a pidfd, and only to a process
+// that started before the offending call (callNs, boot clock): a pid
+// recycled meanwhile is left alone. The event says what was done.
+func (g *Guard) cleanUpAfter(ev *Event, callNs uint64) {
 	if !g.cleanup.Load() {
 		ev.Resumed, ev.Reaped = 0, 0
 		return
 	}
-	if ev.Resumed > 0 && !signalPid(ev.Resumed, unix.SIGCONT) {
+	if ev.Resumed > 0 && !signalPid(ev.Resumed, unix.SIGCONT, callNs) {
 		ev.Resumed = 0
 	}
-	if ev.Reaped > 0 && !signalPid(ev.Reaped, unix.SIGKILL) {
+	if ev.Reaped > 0 && !signalPid(ev.Reaped, unix.SIGKILL, callNs) {
 		ev.Reaped = 0
 	}
 }
 
-func signalPid(pid int, sig unix.Signal) bool {
+// signalPid signals pid if it is a process that started by bootNs.
+func signalPid(pid int, sig unix.Signal, bootNs uint64) bool {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return false
 	}
 	defer unix.Close(fd)
+	// Read after the pidfd is open: if pid was recycled in between, the
+	// pidfd's process is dead and the signal below fails.
+	start, err := startTicks(pid)
+	if err != nil || start*tickNs > bootNs {
+		return false
+	}
 	return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
+}
+
+// tickNs is a clock tick of /proc/<pid>/stat (USER_HZ is 100).
+const tickNs = uint64(10 * time.Millisecond)
+
+// startTicks reads when a process started, in clock ticks since boot
+// (CLOCK_BOOTTIME, the kernel's bpf_ktime_get_boot_ns clock). A process
+// that started within the tick of the call passes: a pid is not recycled
+// that fast in practice.
+func startTicks(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStartTicks(b)
 }

@@ -76,3 +76,13 @@ func TestUnconfirmedKillIsReportedOnce(t *testing.T) {
 		t.Errorf("stats %+v, %v: want 1 unconfirmed", stats, err)
 	}
 }
+
+func TestParseStartTicks(t *testing.T) {
+	got, err := parseStartTicks([]byte("4242 (a) b (c) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 12345 67 18446744073709551615"))
+	if err != nil || got != 987654 {
+		t.Errorf("start ticks: %d, %v; want 987654 (comm with spaces and parentheses)", got, err)
+	}
+	if _, err := parseStartTicks([]byte("1 (x) S 1")); err == nil {
+		t.Error("a short stat line was accepted")
+	}
+}

@@ -653,7 +653,7 @@ func (g *Guard) deliver(handle func(*Event) error) error {
 			len(g.record.RawSample), eventSize)
 	}
 	if g.event.Kind == KindExited {
-		g.cleanUpAfter(&g.event)
+		g.cleanUpAfter(&g.event, g.raw.CallNs)
 	}
 	return handle(&g.event)
 }

@@ -530,17 +530,16 @@ func (g *Guard) exemptSelf() error {
 
 // ownStartTicks reads this process's start time as /proc reports it, in
 // clock ticks since boot: the kernel side compares it with the task's.
-func ownStartTicks() (uint64, error) {
-	b, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		return 0, err
-	}
+func ownStartTicks() (uint64, error) { return startTicks(os.Getpid()) }
+
+// parseStartTicks reads field 22 (starttime) of a /proc/<pid>/stat.
+func parseStartTicks(b []byte) (uint64, error) {
 	// The comm in parentheses may hold spaces; fields count from after it.
 	rest := b[bytes.LastIndexByte(b, ')')+1:]
 	fields := strings.Fields(string(rest))
 	const startTimeField = 22 - 3 // field 22, counted after pid and comm
 	if len(fields) <= startTimeField {
-		return 0, errors.New("short /proc/self/stat")
+		return 0, errors.New("short /proc/<pid>/stat")
 	}
 	return strconv.ParseUint(fields[startTimeField], 10, 64)
 }
