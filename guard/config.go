@@ -211,7 +211,8 @@ func (r Rule) validate() error {
 	default:
 		return configError(SettingAction, "unknown action %d", r.Action)
 	}
-	if _, err := signalInRange(int(r.Signal)); err != nil {
+	// A deny rule sends SIGKILL where it cannot refuse, whatever Signal says.
+	if _, err := signalInRange(int(r.Signal)); err != nil && r.Action != ActionDeny {
 		return &ConfigError{Setting: SettingSignal, Err: err}
 	}
 	for _, s := range r.syscalls() {

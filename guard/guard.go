@@ -475,12 +475,22 @@ func (g *Guard) attachOnce(name string) error {
 	if err != nil {
 		return err
 	}
-	l, err := link.AttachTracing(link.TracingOptions{Program: p})
+	l, err := attachBTF(p)
 	if err != nil {
 		return fmt.Errorf("attach %s: %w%s", name, err, hintFor(err))
 	}
 	g.onceLinks[name] = l
 	return g.keepLink(name, l)
+}
+
+// attachBTF attaches a program that names its kernel hook by BTF:
+// link.AttachTracing takes fentry, fexit and fmod_ret programs, an LSM
+// program needs link.AttachLSM (AttachTracing refuses its type).
+func attachBTF(p *ebpf.Program) (link.Link, error) {
+	if p.Type() == ebpf.LSM {
+		return link.AttachLSM(link.LSMOptions{Program: p})
+	}
+	return link.AttachTracing(link.TracingOptions{Program: p})
 }
 
 // syncCompat attaches (before a switch) or detaches (after it) the two

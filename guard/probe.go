@@ -30,9 +30,6 @@ var requirements = []requirement{
 	{"the bpf_send_signal_thread helper", "5.5", func() error {
 		return features.HaveProgramHelper(ebpf.TracePoint, asm.FnSendSignalThread)
 	}},
-	{"the bpf_get_current_ancestor_cgroup_id helper", "5.7", func() error {
-		return features.HaveProgramHelper(ebpf.TracePoint, asm.FnGetCurrentAncestorCgroupId)
-	}},
 	{"the bpf_ktime_get_boot_ns helper", "5.8", func() error {
 		return features.HaveProgramHelper(ebpf.TracePoint, asm.FnKtimeGetBootNs)
 	}},

@@ -286,18 +286,28 @@ static __always_inline void match_ancestors(struct matching *m, struct task_stru
 	settle(m, SG_KEY_ANCESTOR, hit, except);
 }
 
-/* A cgroup rule covers its whole subtree: try every level of the caller's path. */
-static __always_inline void match_cgroups(struct matching *m)
+/*
+ * A cgroup rule covers its whole subtree: try every level of the caller's
+ * path (levels 0 to SG_MAX_CGROUP_DEPTH - 1, where rules can name one).
+ * The path is walked up from the task's cgroup v2 with CO-RE reads rather
+ * than with bpf_get_current_ancestor_cgroup_id: tracing programs may call
+ * that helper only from Linux 5.14, and the guard must load on 5.10.
+ */
+static __always_inline void match_cgroups(struct matching *m, struct task_struct *task)
 {
 	__u64 hit = 0, except = 0;
 
 	if (!wanted(m, SG_KEY_CGROUP))
 		return;
-	for (int level = 0; level < SG_MAX_CGROUP_DEPTH; level++) {
-		__u64 id = bpf_get_current_ancestor_cgroup_id(level);
-		if (!id)
+	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	for (int i = 0; i < 64 && cg; i++) {
+		int level = BPF_CORE_READ(cg, level);
+		if (level >= 0 && level < SG_MAX_CGROUP_DEPTH)
+			look_up(m->generation, SG_KEY_CGROUP, BPF_CORE_READ(cg, kn, id), 0, &hit, &except);
+		if (level <= 0)
 			break;
-		look_up(m->generation, SG_KEY_CGROUP, id, 0, &hit, &except);
+		/* self is struct cgroup's first member: its parent css is the parent cgroup. */
+		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
 	}
 	settle(m, SG_KEY_CGROUP, hit, except);
 }
@@ -505,7 +515,7 @@ static __always_inline int judge(__u16 syscall, __s64 request, __s64 target, __u
 	 * cgroup), and out as soon as no rule is left: most calls are not
 	 * matched, and they should pay as little as possible.
 	 */
-	match_cgroups(&m);
+	match_cgroups(&m, task);
 	match_value(&m, SG_KEY_UID, c.uid, 0);
 	match_value(&m, SG_KEY_REQUEST, (__u64)c.request, 0);
 	match_value(&m, SG_KEY_TARGET_PID, (__u64)c.target, 0);
