@@ -154,7 +154,16 @@ func Start(cfg Config) (_ *Guard, err error) {
 	}
 	g.clock.sync()
 	if g.adopting() {
-		return g, g.takeOver(cfg)
+		if err := g.takeOver(cfg); err != nil {
+			return nil, err
+		}
+		g.pin.owned = true
+		// An upgrade that died between pinning its own hooks and removing
+		// the old build's left both enforcing: finish it.
+		if err := g.pin.removeSetAside(); err != nil {
+			return nil, err
+		}
+		return g, nil
 	}
 	// The deny tier's hook goes first: from the moment a rule is in force,
 	// the calls it judges are judged there.
@@ -245,6 +254,12 @@ func (g *Guard) install(next *compiled) (err error) {
 		return err
 	}
 	g.names[next.gen].Store(&next.names)
+	// The pin record names the policy of a slot before the slot comes into
+	// force: a crash right after the switch must not leave it naming an
+	// older policy, which a restart would then take for the one enforced.
+	if err := g.recordPolicy(next); err != nil {
+		return err
+	}
 	if err := g.maps.Active.Update(uint32(0), next.gen, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("switch to the new policy: %w", err)
 	}
@@ -258,10 +273,7 @@ func (g *Guard) install(next *compiled) (err error) {
 			delete(g.links, s)
 		}
 	}
-	if err := g.syncCompat(next, true); err != nil {
-		return err
-	}
-	return g.recordPolicy(next)
+	return g.syncCompat(next, true)
 }
 
 // attachFor attaches every hook policy c needs that is not attached yet.

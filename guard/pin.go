@@ -70,6 +70,9 @@ type Adoption struct {
 	// upgrade): this guard attached its own hooks first and only then
 	// removed the old ones, and counters start again.
 	OtherBuild bool
+	// CountsUnknown says Unattended could not be read: the other build
+	// kept its counters in another layout.
+	CountsUnknown bool
 }
 
 // pinState is a guard's hold on its pin directory.
@@ -78,6 +81,7 @@ type pinState struct {
 	found    bool     // a complete pin was there at start: adopt it
 	setAside bool     // another build's pin waits in old-* until ours is complete
 	lock     *os.File // flock'ed for the guard's life: one reader per pin
+	owned    bool     // the pin is this guard's: complete, or adopted to the end
 	record   bpf.GuardPinRecord
 	adopted  *Adoption
 }
@@ -118,7 +122,7 @@ func lockDir(dir string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open pin directory: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := flockBriefly(f); err != nil {
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			return nil, fmt.Errorf("another sigguard is running with the pins at %s (stop it first, or use another --pin-dir)", dir)
@@ -126,6 +130,21 @@ func lockDir(dir string) (*os.File, error) {
 		return nil, fmt.Errorf("lock pin directory %s: %w", dir, err)
 	}
 	return f, nil
+}
+
+// flockBriefly takes the exclusive lock, retrying for a moment: sigguard
+// status takes a shared lock for an instant to see whether a reader runs,
+// and must not make a start or an unpin at that moment fail.
+func flockBriefly(f *os.File) error {
+	var err error
+	for try := 0; try < 25; try++ {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return err
 }
 
 func (p *pinState) mapPath(name string) string {
@@ -159,6 +178,12 @@ func (p *pinState) empty() bool {
 // loadPinnedMaps opens every map the spec declares from the pin directory,
 // after checking that they were made for this very BPF object.
 func (p *pinState) loadPinnedMaps(spec *ebpf.CollectionSpec) (map[string]*ebpf.Map, error) {
+	// The record's first bytes name the object that made the pins. They
+	// are compared before anything else is read: another build may have
+	// other maps, or the same maps with other value layouts.
+	if err := p.checkSameBuild(); err != nil {
+		return nil, err
+	}
 	pinned := map[string]*ebpf.Map{}
 	fail := func(err error) (map[string]*ebpf.Map, error) {
 		for _, m := range pinned {
@@ -175,22 +200,46 @@ func (p *pinState) loadPinnedMaps(spec *ebpf.CollectionSpec) (map[string]*ebpf.M
 		pinned[name] = m
 	}
 	if err := pinned[bpf.GuardMapPinMeta].Lookup(uint32(0), &p.record); err != nil {
-		return fail(fmt.Errorf("read pin record: %w", err))
-	}
-	if p.record.Object != objectDigest() {
-		unattended, err := unattendedSince(p.record, pinned[bpf.GuardMapCounters])
-		if err != nil {
-			return fail(err)
-		}
-		var clock bootClock
-		clock.sync()
-		p.adopted = &Adoption{Dir: p.dir, CrashedReader: crashedReader(p.record), Since: clock.wall(p.record.ReaderSeenNs),
-			Unattended: unattended, OtherBuild: true}
-		return fail(errOtherBuild)
+		return fail(fmt.Errorf("read pin record: %w (sigguard unpin --pin-dir %s removes the pin)", err, p.dir))
 	}
 	// The ring buffer keeps the size it was made with.
 	spec.Maps[bpf.GuardMapEvents].MaxEntries = pinned[bpf.GuardMapEvents].MaxEntries()
 	return pinned, nil
+}
+
+// checkSameBuild returns errOtherBuild, with what can be told of the time
+// unattended, when the pins were made by another BPF object.
+func (p *pinState) checkSameBuild() error {
+	meta, err := ebpf.LoadPinnedMap(p.mapPath(bpf.GuardMapPinMeta), nil)
+	if err != nil {
+		return fmt.Errorf("open pinned map %s: %w (sigguard unpin --pin-dir %s removes the pin)", bpf.GuardMapPinMeta, err, p.dir)
+	}
+	defer meta.Close()
+	raw, err := meta.LookupBytes(uint32(0))
+	if err != nil {
+		return fmt.Errorf("read pin record: %w (sigguard unpin --pin-dir %s removes the pin)", err, p.dir)
+	}
+	want := objectDigest()
+	if len(raw) >= len(want) && [32]uint8(raw[:len(want)]) == want {
+		return nil
+	}
+	p.adopted = &Adoption{Dir: p.dir, OtherBuild: true, CountsUnknown: true}
+	// The counts can be read only where the record has this build's layout.
+	if len(raw) == binary.Size(p.record) {
+		if err := meta.Lookup(uint32(0), &p.record); err == nil {
+			p.adopted.CrashedReader = crashedReader(p.record)
+			var clock bootClock
+			clock.sync()
+			p.adopted.Since = clock.wall(p.record.ReaderSeenNs)
+			if counters, err := ebpf.LoadPinnedMap(p.mapPath(bpf.GuardMapCounters), nil); err == nil {
+				if u, err := unattendedSince(p.record, counters); err == nil {
+					p.adopted.Unattended, p.adopted.CountsUnknown = u, false
+				}
+				counters.Close()
+			}
+		}
+	}
+	return errOtherBuild
 }
 
 // objectDigest identifies the BPF object this binary carries: pinned maps
@@ -307,7 +356,11 @@ func (g *Guard) pinMaps() error {
 		return err
 	}
 	g.pinnedMaps = true
-	return g.maps.PinMeta.Pin(g.pin.mapPath(bpf.GuardMapPinMeta))
+	if err := g.maps.PinMeta.Pin(g.pin.mapPath(bpf.GuardMapPinMeta)); err != nil {
+		return fmt.Errorf("pin map %s: %w", bpf.GuardMapPinMeta, err)
+	}
+	g.pin.owned = true
+	return nil
 }
 
 // writeRecordLocked stores who reads the events and what it has reported
@@ -336,6 +389,16 @@ func (g *Guard) writeRecordLocked() error {
 func (g *Guard) releasePin() error {
 	g.pinMu.Lock()
 	defer g.pinMu.Unlock()
+	if !g.pin.owned {
+		// Start failed before this guard took the pin over: the record
+		// stays the last owner's, so the next sigguard still reports what
+		// that one left unreported. Only the exemption goes.
+		var err error
+		if g.coll != nil {
+			err = g.setSelf(0, 0)
+		}
+		return errors.Join(err, g.pin.lock.Close())
+	}
 	err := g.writeRecordLocked()
 	g.pin.record.ReaderTgid = 0
 	if err == nil {
@@ -552,7 +615,9 @@ func (g *Guard) takeOver(cfg Config) error {
 	if err := g.adoptLinks(); err != nil {
 		return err
 	}
-	g.tier = g.adoptedTier()
+	if err := g.adoptTier(cfg.Tier); err != nil {
+		return err
+	}
 	active, err := g.activeGeneration()
 	if err != nil {
 		return err
@@ -570,6 +635,10 @@ func (g *Guard) takeOver(cfg Config) error {
 		defer g.mu.Unlock()
 		g.names[active].Store(&same.names)
 		g.current = same
+		// The other slot may hold an older policy's matchers (a running
+		// guard clears a slot only when it reuses it): the next reload must
+		// clear them before writing there.
+		g.previous = &compiled{gen: 1 - active}
 		g.cleanup.Store(same.cleanup)
 		if err := g.attachFor(same); err != nil {
 			return err

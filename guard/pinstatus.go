@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sigguard/sigguard/internal/bpf"
+	"github.com/sigguard/sigguard/internal/kernfs"
 )
 
 // ErrNotPinned says a directory holds no pinned guard.
@@ -38,8 +39,29 @@ type PinStatus struct {
 	Stats Stats
 }
 
+// CheckPinDir refuses, as a *ConfigError, a directory that cannot be a
+// pin directory: a relative path, or an existing directory outside a bpf
+// filesystem. status and unpin check it before reading or removing
+// anything, so that unpin never deletes ordinary files.
+func CheckPinDir(dir string) error {
+	if !filepath.IsAbs(dir) {
+		return configError(SettingPinDir, "%q is not an absolute path (use a directory under %s)", dir, kernfs.BPFFSPath)
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if !kernfs.IsBPFFS(dir) {
+		return configError(SettingPinDir, "%s is not on a bpf filesystem, so it holds no pins (name the directory sigguard --pin-dir was given, under %s)",
+			dir, kernfs.BPFFSPath)
+	}
+	return nil
+}
+
 // ReadPin describes the guard pinned in dir, or returns ErrNotPinned.
 func ReadPin(dir string) (*PinStatus, error) {
+	if err := CheckPinDir(dir); err != nil {
+		return nil, err
+	}
 	p := &pinState{dir: dir}
 	if !p.complete() {
 		return nil, fmt.Errorf("%s: %w", dir, ErrNotPinned)
@@ -162,6 +184,9 @@ func pinHeld(dir string) bool {
 // enforcement ends before its maps go. It refuses while a sigguard is
 // running with these pins. It returns what it removed.
 func Unpin(dir string) ([]string, error) {
+	if err := CheckPinDir(dir); err != nil {
+		return nil, err
+	}
 	p := &pinState{dir: dir}
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", dir, ErrNotPinned)
@@ -189,7 +214,7 @@ func Unpin(dir string) ([]string, error) {
 		}
 	}
 	if err := os.Remove(dir); err != nil {
-		return removed, fmt.Errorf("remove %s: %w", dir, err)
+		return removed, fmt.Errorf("%w (it holds something sigguard did not pin: look, then remove it by hand)", err)
 	}
 	return removed, nil
 }

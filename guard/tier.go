@@ -156,6 +156,28 @@ func (g *Guard) Tier() Tier { return g.tier }
 // taken, one entry per tier tried ("lsm: BPF LSM is not active ...").
 func (g *Guard) TierPassedOver() []string { return g.passedOver }
 
+// adoptTier takes the tier of a pinned guard, which its veto hook tells.
+// A tier asked for by name must be that one: switching tiers under a
+// running guard is not done. The flag that hands calls to the veto is set
+// from the hook actually found, so a pin that lost its veto hook goes back
+// to judging every call at the tracepoints rather than none.
+func (g *Guard) adoptTier(want Tier) error {
+	g.tier = g.adoptedTier()
+	if want != TierAuto && want != g.tier {
+		return &ConfigError{Setting: SettingTier, Err: fmt.Errorf(
+			"the guard pinned at %s enforces in the %s tier, not %s (sigguard unpin --pin-dir %s, then start again to change tiers)",
+			g.pin.dir, g.tier, want, g.pin.dir)}
+	}
+	hooked := uint32(0)
+	if g.tier != TierSignal {
+		hooked = 1
+	}
+	if err := g.coll.Variables[bpf.GuardVarVetoHooked].Set(hooked); err != nil {
+		return fmt.Errorf("hand the vetoed calls over: %w (sigguard unpin --pin-dir %s removes the pin)", err, g.pin.dir)
+	}
+	return nil
+}
+
 // adoptedTier is the tier of a pinned guard, told by its veto hook.
 func (g *Guard) adoptedTier() Tier {
 	for _, v := range vetoes {

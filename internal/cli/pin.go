@@ -25,17 +25,28 @@ func describePin(w io.Writer, g *guard.Guard) {
 		return
 	}
 	how := "with the same rules, left in force"
-	if !a.SamePolicy {
+	switch {
+	case a.OtherBuild:
+		how = "made by another sigguard build: it enforced until this build's hooks were attached, then was removed"
+	case !a.SamePolicy:
 		how = "with other rules, replaced without a gap"
 	}
 	fmt.Fprintf(w, "sigguard: adopted the guard pinned at %s (%s)\n", dir, how)
+	if a.OtherBuild && a.CountsUnknown {
+		fmt.Fprintf(w, "sigguard: what it did unattended is unknown: that build kept its counters in another layout, and its events were not read\n")
+		return
+	}
 	left := "the last reader closed"
 	if a.CrashedReader != 0 {
 		left = fmt.Sprintf("sigguard pid %d ended without closing", a.CrashedReader)
 	}
+	events := "their events follow"
+	if a.OtherBuild {
+		events = "their events, in the other build's ring buffer, were not read"
+	}
 	u := a.Unattended
-	fmt.Fprintf(w, "sigguard: unattended since %s (%s): %d interventions, %d signals sent, %d failed sends, %d events lost; their events follow\n",
-		a.Since.UTC().Format(time.RFC3339), left, u.Interventions, u.Signalled, u.FailedSends, u.EventsLost)
+	fmt.Fprintf(w, "sigguard: unattended since %s (%s): %d interventions, %d signals sent, %d failed sends, %d events lost; %s\n",
+		a.Since.UTC().Format(time.RFC3339), left, u.Interventions, u.Signalled, u.FailedSends, u.EventsLost, events)
 }
 
 // pinFlags parses the one flag status and unpin take.
@@ -51,6 +62,9 @@ func pinFlags(cmd string, args []string) (string, error) {
 	}
 	if *dir == "" {
 		return "", usagef("%s: --pin-dir has an empty value (name a directory)", cmd)
+	}
+	if err := guard.CheckPinDir(*dir); err != nil {
+		return "", usagef("%s: %v", cmd, err)
 	}
 	return *dir, nil
 }

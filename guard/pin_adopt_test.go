@@ -1,0 +1,190 @@
+package guard_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/sigguard/sigguard/guard"
+	"github.com/sigguard/sigguard/internal/testenv"
+)
+
+// An upgrade whose maps have another layout (the pin record grew, say) is
+// adopted as another build: no panic, no crash loop, the counts said to
+// be unknown, the old hooks removed once the new ones enforce.
+func TestAdoptingAPinOfAnotherLayout(t *testing.T) {
+	requirePinning(t)
+	dir := testenv.PinDir(t)
+	cg := testenv.NewCgroup(t)
+	cfg := pinnedConfig(cg, dir, guard.ActionSignalProcess)
+	g, err := guard.Start(cfg)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if err := pinRecordOfAnotherLayout(dir); err != nil {
+		t.Fatalf("replace the pin record: %v", err)
+	}
+
+	g, err = guard.Start(cfg)
+	if err != nil {
+		t.Fatalf("adopt a pin of another layout: %v", err)
+	}
+	if a := g.Adopted(); a == nil || !a.OtherBuild || !a.CountsUnknown {
+		t.Errorf("adoption: %+v, want another build with unknown counts", a)
+	}
+	_, err, n := attackOnce(t, cg, "attach")
+	assertKilled(t, err, "offender under the upgraded guard")
+	if n != 0 {
+		t.Errorf("%d calls returned, want 0", n)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("pin directory holds %d entries after the upgrade, want maps and links only", len(entries))
+	}
+	if st, err := guard.ReadPin(dir); err != nil || st.Rules[0].Rule != "pinned" {
+		t.Errorf("status after the upgrade: %+v, %v", st, err)
+	}
+}
+
+// pinRecordOfAnotherLayout pins, in place of the record, a map whose value
+// is 8 bytes longer and names no known object.
+func pinRecordOfAnotherLayout(dir string) error {
+	path := filepath.Join(dir, "maps", "pin_meta")
+	old, err := ebpf.LoadPinnedMap(path, nil)
+	if err != nil {
+		return err
+	}
+	size := old.ValueSize() + 8
+	old.Close()
+	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: size, MaxEntries: 1})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := os.Remove(path); err != nil {
+		return err
+	}
+	record := make([]byte, size)
+	record[0] = 0xa5
+	if err := m.Update(uint32(0), record, ebpf.UpdateAny); err != nil {
+		return err
+	}
+	return m.Pin(path)
+}
+
+// A restart with the same rules leaves them in force untouched; the other
+// generation may still hold the rules before them, which the next reload
+// must clear before writing there, or they would match again.
+func TestReloadAfterSameRulesAdoptionForgetsOlderRules(t *testing.T) {
+	requirePinning(t)
+	dir := testenv.PinDir(t)
+	older, current, next := testenv.NewCgroup(t), testenv.NewCgroup(t), testenv.NewCgroup(t)
+	scopedTo := func(cg *testenv.Cgroup) guard.Config {
+		cfg := pinnedConfig(cg, dir, guard.ActionSignalProcess)
+		cfg.Tier = guard.TierSignal
+		return cfg
+	}
+	g, err := guard.Start(scopedTo(older))
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	if err := g.Reload(scopedTo(current)); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	g, err = guard.Start(scopedTo(current))
+	if err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	defer g.Close()
+	if a := g.Adopted(); a == nil || !a.SamePolicy {
+		t.Fatalf("adoption: %+v, want the same rules left in force", a)
+	}
+	if err := g.Reload(scopedTo(next)); err != nil {
+		t.Fatalf("reload after adoption: %v", err)
+	}
+	_, err, _ = attackOnce(t, next, "attach")
+	assertKilled(t, err, "offender the new rules name")
+	state, err, _ := attackOnce(t, older, "seize-once")
+	if err != nil || !state.Success() {
+		t.Errorf("offender only rules two reloads old named: %v (their matchers outlived them)", err)
+	}
+}
+
+// The tier of a pinned guard is its hooks': a restart that asks for
+// another by name is refused, rather than silently keeping the pinned one.
+func TestAdoptionKeepsThePinnedTierOrRefuses(t *testing.T) {
+	requirePinning(t)
+	dir := testenv.PinDir(t)
+	cg := testenv.NewCgroup(t)
+	cfg := pinnedConfig(cg, dir, guard.ActionAudit)
+	cfg.Tier = guard.TierSignal
+	g, err := guard.Start(cfg)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	for _, other := range []guard.Tier{guard.TierLSM, guard.TierFmodRet} {
+		cfg.Tier = other
+		g, err := guard.Start(cfg)
+		var ce *guard.ConfigError
+		if !errors.As(err, &ce) || ce.Setting != guard.SettingTier {
+			if g != nil {
+				g.Close()
+			}
+			t.Fatalf("adopting a signal-tier pin with --tier %s: %v, want a tier ConfigError", other, err)
+		}
+	}
+	cfg.Tier = guard.TierAuto
+	g, err = guard.Start(cfg)
+	if err != nil {
+		t.Fatalf("adopt with the tier left to the pin: %v", err)
+	}
+	defer g.Close()
+	if g.Tier() != guard.TierSignal {
+		t.Errorf("adopted tier %s, want the pinned signal tier", g.Tier())
+	}
+}
+
+// status and unpin take a directory from the command line: one outside a
+// bpf filesystem is bad input, and nothing in it is touched.
+func TestUnpinRefusesADirectoryThatHoldsNoPins(t *testing.T) {
+	testenv.RequireRoot(t)
+	dir := t.TempDir()
+	for _, sub := range []string{"maps", "links"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	precious := filepath.Join(dir, "maps", "important.db")
+	if err := os.WriteFile(precious, []byte("data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{dir, "relative/dir"} {
+		var ce *guard.ConfigError
+		if _, err := guard.Unpin(d); !errors.As(err, &ce) || ce.Setting != guard.SettingPinDir {
+			t.Errorf("unpin %s: %v, want a pin directory ConfigError", d, err)
+		}
+		if _, err := guard.ReadPin(d); !errors.As(err, &ce) || ce.Setting != guard.SettingPinDir {
+			t.Errorf("status %s: %v, want a pin directory ConfigError", d, err)
+		}
+	}
+	if _, err := os.Stat(precious); err != nil {
+		t.Errorf("unpin touched a file outside bpffs: %v", err)
+	}
+	if _, err := guard.Unpin("/sys/fs/bpf/sigguard-test-never-made"); !errors.Is(err, guard.ErrNotPinned) {
+		t.Errorf("unpin of a missing directory: %v, want ErrNotPinned", err)
+	}
+}
