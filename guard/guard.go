@@ -377,6 +377,9 @@ func (g *Guard) load(cfg Config) error {
 			}
 		}()
 	} else if g.pin != nil && !g.pin.empty() {
+		// Whatever hooks it did pin still enforce: they stay until a
+		// human removes them.
+		g.pin.foreign = true
 		return fmt.Errorf("%s holds an incomplete pin, left by a sigguard that failed while pinning "+
 			"(sigguard unpin --pin-dir %s removes it)", g.pin.dir, g.pin.dir)
 	}

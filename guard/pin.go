@@ -82,6 +82,7 @@ type pinState struct {
 	setAside bool     // another build's pin waits in old-* until ours is complete
 	lock     *os.File // flock'ed for the guard's life: one reader per pin
 	owned    bool     // the pin is this guard's: complete, or adopted to the end
+	foreign  bool     // an incomplete pin of another sigguard: never removed here
 	record   bpf.GuardPinRecord
 	adopted  *Adoption
 }
@@ -702,7 +703,7 @@ func (g *Guard) noteReaderProgress() error {
 // pin is left behind; an adopted pin stays, still enforcing its rules.
 func (g *Guard) abandonPin() {
 	p := g.pin
-	if p == nil || p.found || p.lock == nil {
+	if p == nil || p.found || p.foreign || p.lock == nil {
 		return
 	}
 	for _, sub := range []string{pinLinksDir, pinMapsDir} {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -186,5 +187,65 @@ func TestUnpinRefusesADirectoryThatHoldsNoPins(t *testing.T) {
 	}
 	if _, err := guard.Unpin("/sys/fs/bpf/sigguard-test-never-made"); !errors.Is(err, guard.ErrNotPinned) {
 		t.Errorf("unpin of a missing directory: %v, want ErrNotPinned", err)
+	}
+}
+
+// A pin left incomplete (a sigguard that died while pinning) is refused,
+// and left as it is: the hooks it holds still enforce, and the message
+// says how to remove it. status says whether any hook is left.
+func TestIncompletePinIsRefusedAndLeftInPlace(t *testing.T) {
+	requirePinning(t)
+	dir := testenv.PinDir(t)
+	cg := testenv.NewCgroup(t)
+	cfg := pinnedConfig(cg, dir, guard.ActionSignalProcess)
+	g, err := guard.Start(cfg)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if err := os.Remove(filepath.Join(dir, "maps", "pin_meta")); err != nil {
+		t.Fatal(err)
+	}
+	hooks := testenv.PinnedPrograms(t, dir)
+	if g, err := guard.Start(cfg); err == nil || !strings.Contains(err.Error(), "sigguard unpin --pin-dir "+dir) {
+		if g != nil {
+			g.Close()
+		}
+		t.Fatalf("start on an incomplete pin: %v, want a refusal naming unpin", err)
+	}
+	if left := testenv.PinnedPrograms(t, dir); len(left) != len(hooks) || len(hooks) == 0 {
+		t.Errorf("the refused start removed pinned hooks: %d before, %d after", len(hooks), len(left))
+	}
+	_, err, _ = attackOnce(t, cg, "attach")
+	assertKilled(t, err, "offender under the incomplete pin's hooks")
+}
+
+func TestStatusSaysWhenNoHookIsLeft(t *testing.T) {
+	requirePinning(t)
+	dir := testenv.PinDir(t)
+	cg := testenv.NewCgroup(t)
+	g, err := guard.Start(pinnedConfig(cg, dir, guard.ActionAudit))
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	st, err := guard.ReadPin(dir)
+	if err != nil || !st.Enforcing() || st.Reader != 0 || st.TakingOver {
+		t.Fatalf("status of a pinned guard: %+v, %v", st, err)
+	}
+	ids := testenv.PinnedPrograms(t, dir)
+	entries, _ := os.ReadDir(filepath.Join(dir, "links"))
+	for _, e := range entries {
+		if err := os.Remove(filepath.Join(dir, "links", e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.AssertUnloaded(t, ids)
+	if st, err := guard.ReadPin(dir); err != nil || st.Enforcing() {
+		t.Errorf("status with every hook gone: %+v, %v, want not enforcing", st, err)
 	}
 }

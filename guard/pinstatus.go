@@ -29,8 +29,15 @@ type PinStatus struct {
 	LastReport time.Time
 	// Tier is how the pinned programs enforce.
 	Tier Tier
-	// Hooks are the attached hooks, by tracepoint or program name.
+	// Hooks are the attached hooks, by tracepoint or program name; none
+	// means the pin enforces nothing.
 	Hooks []string
+	// SetAside are the hooks of another build that an upgrade set aside
+	// and has not yet removed: they enforce too.
+	SetAside []string
+	// TakingOver says a sigguard holds the pin but has not yet recorded
+	// itself as the reader: Reader is then 0.
+	TakingOver bool
 	// Programs are the kernel ids of the hooks' programs.
 	Programs []ebpf.ProgramID
 	// Rules are the rules in force with their counters.
@@ -111,7 +118,14 @@ func (st *PinStatus) readRecord(maps *bpf.GuardMaps, dir string) error {
 	st.LastReport = clock.wall(r.ReaderSeenNs)
 	st.Tier = tierOf(uint8(r.Tier))
 	if pinHeld(dir) {
-		st.Reader = int(r.ReaderTgid)
+		// The lock is held from the start of a sigguard, the record names
+		// it only once it has taken over: until then it names the last
+		// reader, whose process is gone.
+		if r.ReaderTgid != 0 && processExists(int(r.ReaderTgid)) {
+			st.Reader = int(r.ReaderTgid)
+		} else {
+			st.TakingOver = true
+		}
 	}
 	return nil
 }
@@ -146,26 +160,46 @@ func (st *PinStatus) readCounters(maps *bpf.GuardMaps) error {
 }
 
 func (st *PinStatus) readHooks(p *pinState) error {
-	entries, err := os.ReadDir(filepath.Join(p.dir, pinLinksDir))
-	if err != nil {
-		return fmt.Errorf("read pinned links: %w", err)
-	}
-	for _, e := range entries {
-		st.Hooks = append(st.Hooks, e.Name())
-		l, err := link.LoadPinnedLink(p.linkPath(e.Name()), nil)
-		if err != nil {
-			return fmt.Errorf("open pinned link %s: %w", e.Name(), err)
+	for _, sub := range []struct {
+		dir  string
+		into *[]string
+	}{{pinLinksDir, &st.Hooks}, {oldLinksDir, &st.SetAside}} {
+		entries, err := os.ReadDir(filepath.Join(p.dir, sub.dir))
+		if errors.Is(err, os.ErrNotExist) && sub.dir == oldLinksDir {
+			continue
 		}
-		info, err := l.Info()
-		l.Close()
 		if err != nil {
-			return fmt.Errorf("read pinned link %s: %w", e.Name(), err)
+			return fmt.Errorf("read pinned links: %w (sigguard unpin --pin-dir %s removes the pin)", err, p.dir)
 		}
-		st.Programs = append(st.Programs, info.Program)
+		for _, e := range entries {
+			*sub.into = append(*sub.into, e.Name())
+			id, err := pinnedLinkProgram(filepath.Join(p.dir, sub.dir, e.Name()))
+			if err != nil {
+				return err
+			}
+			st.Programs = append(st.Programs, id)
+		}
+		sort.Strings(*sub.into)
 	}
-	sort.Strings(st.Hooks)
 	return nil
 }
+
+// pinnedLinkProgram is the id of the program a pinned link runs.
+func pinnedLinkProgram(path string) (ebpf.ProgramID, error) {
+	l, err := link.LoadPinnedLink(path, nil)
+	if err != nil {
+		return 0, fmt.Errorf("open pinned link %s: %w (is it still a pin? sigguard unpin removes the whole pin)", path, err)
+	}
+	defer l.Close()
+	info, err := l.Info()
+	if err != nil {
+		return 0, fmt.Errorf("read pinned link %s: %w", path, err)
+	}
+	return info.Program, nil
+}
+
+// Enforcing says whether any pinned hook still runs the guard's programs.
+func (st *PinStatus) Enforcing() bool { return len(st.Hooks)+len(st.SetAside) > 0 }
 
 // pinHeld says whether a running sigguard holds dir's lock.
 func pinHeld(dir string) bool {

@@ -92,13 +92,23 @@ func statusMain(args []string, stdout, stderr io.Writer) int {
 
 func printStatus(w io.Writer, st *guard.PinStatus) {
 	reader := "none (enforcing unattended; a sigguard started with --pin-dir " + st.Dir + " adopts it)"
-	if st.Reader != 0 {
+	switch {
+	case st.Reader != 0:
 		reader = fmt.Sprintf("sigguard pid %d", st.Reader)
+	case st.TakingOver:
+		reader = "a sigguard is taking the pin over"
 	}
-	fmt.Fprintf(w, "pinned guard at %s: enforcing\n", st.Dir)
+	state := "enforcing"
+	if !st.Enforcing() {
+		state = "NOT enforcing (no hook is pinned: sigguard unpin --pin-dir " + st.Dir + " removes what is left)"
+	}
+	fmt.Fprintf(w, "pinned guard at %s: %s\n", st.Dir, state)
 	fmt.Fprintf(w, "tier:     %s (%s)\n", st.Tier, st.Tier.Limits())
 	fmt.Fprintf(w, "reader:   %s; counters last noted %s\n", reader, st.LastReport.UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "hooks:    %s\n", strings.Join(st.Hooks, ", "))
+	if len(st.SetAside) > 0 {
+		fmt.Fprintf(w, "old hooks: %s (another build's, set aside by an upgrade that has not finished; they enforce too)\n", strings.Join(st.SetAside, ", "))
+	}
 	for i, r := range st.Rules {
 		fmt.Fprintf(w, "rule %d %s: %d matched, %d denied, %d signals sent, %d failed sends\n", i+1, r.Rule, r.Matched, r.Denied, r.Signalled, r.FailedSends)
 	}
