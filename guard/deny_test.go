@@ -1,7 +1,6 @@
 package guard_test
 
 import (
-	"bufio"
 	"errors"
 	"os"
 	"os/exec"
@@ -178,26 +177,8 @@ func TestDenyTierAlsoSignalsWhenTheRuleSaysSo(t *testing.T) {
 // returns a function asking it whether the marker is intact.
 func startVictim(t *testing.T, cg *testenv.Cgroup, offender string) (*exec.Cmd, func() string) {
 	t.Helper()
-	victim := cg.Command(offender, "victim")
-	stdout, err := victim.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() || lines.Text() != "ready" {
-		t.Fatalf("victim did not get ready: %q", lines.Text())
-	}
-	return victim, func() string {
-		if err := victim.Process.Signal(syscall.SIGUSR2); err != nil {
-			t.Fatal(err)
-		}
-		lines.Scan()
-		return lines.Text()
-	}
+	v := startSecretVictim(t, cg, offender)
+	return v.cmd, v.report
 }
 
 // assertVictimUntouched checks the victim is running, traced by no one,

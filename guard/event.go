@@ -127,12 +127,16 @@ func (e *Event) Errno() syscall.Errno {
 	return 0
 }
 
-// RequestName names the ptrace request; "" for other syscalls.
+// RequestName names the ptrace request or the io_uring opcode; "" for
+// other syscalls.
 func (e *Event) RequestName() string {
-	if e.Syscall != SyscallPtrace {
-		return ""
+	switch e.Syscall {
+	case SyscallPtrace:
+		return PtraceRequestName(e.Request)
+	case SyscallIoUring:
+		return IoUringOpName(e.Request)
 	}
-	return PtraceRequestName(e.Request)
+	return ""
 }
 
 const compatFlag = uint16(bpf.GuardSyscallIdSG_SYSCALL_COMPAT)

@@ -50,7 +50,7 @@ type Guard struct {
 	// mu serialises Reload, and guards links and current against it.
 	mu          sync.Mutex
 	progs       map[string]*ebpf.Program // loaded when a policy first needs them
-	links       map[Syscall]link.Link
+	links       map[Syscall][]link.Link
 	compatEnter link.Link // whole-table hooks for 32-bit syscalls
 	compatExit  link.Link
 	onceLinks   map[string]link.Link // tracing hooks attached once needed, kept until Close
@@ -136,7 +136,7 @@ func Start(cfg Config) (_ *Guard, err error) {
 		return nil, err
 	}
 
-	g := &Guard{links: map[Syscall]link.Link{}, progs: map[string]*ebpf.Program{}, onceLinks: map[string]link.Link{}, pin: pin}
+	g := &Guard{links: map[Syscall][]link.Link{}, progs: map[string]*ebpf.Program{}, onceLinks: map[string]link.Link{}, pin: pin}
 	defer func() {
 		if err != nil {
 			g.abandonPin()
@@ -265,10 +265,12 @@ func (g *Guard) install(next *compiled) (err error) {
 	}
 	switched = true
 	g.previous, g.current = g.current, next
-	for s, l := range g.links {
+	for s, ls := range g.links {
 		if !next.syscalls[s] {
-			if err := g.dropLink(l); err != nil {
-				return fmt.Errorf("detach %s: %w", s, err)
+			for _, l := range ls {
+				if err := g.dropLink(l); err != nil {
+					return fmt.Errorf("detach %s: %w", s, err)
+				}
 			}
 			delete(g.links, s)
 		}
@@ -455,10 +457,13 @@ const ruleCounters = uint32(bpf.GuardRuleCounterSG_RULE_COUNTER_MAX)
 
 // attach hooks a syscall's tracepoint, once.
 func (g *Guard) attach(s Syscall) error {
-	if g.links[s] != nil {
+	if len(g.links[s]) > 0 {
 		return nil
 	}
 	h := hooks[s]
+	if h.tracepoint == "" {
+		return g.attachTracing(s, h.tracing)
+	}
 	prog, err := g.program(h.program)
 	if err != nil {
 		return err
@@ -471,8 +476,31 @@ func (g *Guard) attach(s Syscall) error {
 		}
 		return fmt.Errorf("attach tracepoint syscalls/%s: %w%s", h.tracepoint, err, hint)
 	}
-	g.links[s] = l
+	g.links[s] = []link.Link{l}
 	return g.keepLink(h.tracepoint, l)
+}
+
+// attachTracing hooks a route that has no syscall with its tp_btf
+// programs: all of them, or, on a kernel that lacks them, none.
+func (g *Guard) attachTracing(s Syscall, programs []string) error {
+	if why := missingHook(s); why != "" {
+		return nil
+	}
+	for _, name := range programs {
+		p, err := g.program(name)
+		if err != nil {
+			return err
+		}
+		l, err := retryWhileHeld(func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: p}) })
+		if err != nil {
+			return fmt.Errorf("attach %s: %w%s", name, err, hintFor(err))
+		}
+		g.links[s] = append(g.links[s], l)
+		if err := g.keepLink(name, l); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // isExist recognises EEXIST, which cilium/ebpf reports as text only
@@ -585,7 +613,7 @@ func (g *Guard) Hooked() []Syscall {
 	defer g.mu.Unlock()
 	var out []Syscall
 	for s := range hooks {
-		if g.links[s] != nil {
+		if len(g.links[s]) > 0 {
 			out = append(out, s)
 		}
 	}
@@ -841,9 +869,11 @@ func (g *Guard) detach() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var errs []error
-	for s, l := range g.links {
-		if err := l.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("detach %s: %w", s, err))
+	for s, ls := range g.links {
+		for _, l := range ls {
+			if err := l.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("detach %s: %w", s, err))
+			}
 		}
 		delete(g.links, s)
 	}

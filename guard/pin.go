@@ -322,7 +322,12 @@ func (g *Guard) adoptLinks() error {
 	}
 	bySyscall := map[string]Syscall{}
 	for s, h := range hooks {
-		bySyscall[h.tracepoint] = s
+		if h.tracepoint != "" {
+			bySyscall[h.tracepoint] = s
+		}
+		for _, name := range h.tracing {
+			bySyscall[name] = s
+		}
 	}
 	for _, e := range entries {
 		l, err := link.LoadPinnedLink(g.pin.linkPath(e.Name()), nil)
@@ -331,7 +336,7 @@ func (g *Guard) adoptLinks() error {
 		}
 		switch s, isSyscall := bySyscall[e.Name()]; {
 		case isSyscall:
-			g.links[s] = l
+			g.links[s] = append(g.links[s], l)
 		case bySlot[e.Name()] != nil:
 			*bySlot[e.Name()] = l
 		default:

@@ -28,11 +28,26 @@ func (g *Guard) OpenRoutes() []string {
 	if !compat {
 		open = append(open, "32-bit syscalls (int $0x80) fire no syscall tracepoint (catch them: compat: true)")
 	}
-	if ioUringEnabled() {
-		open = append(open, "io_uring can open /proc/<pid>/mem without an open syscall (not covered yet; "+
-			"sysctl kernel.io_uring_disabled=2 closes it where the kernel has it)")
+	if cur.syscalls[SyscallIoUring] && ioUringEnabled() {
+		if why := uringOpen(g.tier); why != "" {
+			open = append(open, why+" (sysctl kernel.io_uring_disabled=2 turns io_uring off where the kernel has the switch)")
+		}
 	}
 	return open
+}
+
+// uringOpen says what of io_uring's way to /proc/<pid>/mem a guard in
+// tier leaves open when a rule guards it.
+func uringOpen(tier Tier) string {
+	if why := missingHook(SyscallIoUring); why != "" {
+		return "io_uring opens of /proc/<pid>/mem: " + why
+	}
+	if tier != TierSignal {
+		return "" // refused in the ptrace access check, as every open is
+	}
+	return "io_uring opens flagged IOSQE_CQE_SKIP_SUCCESS post no completion: their file is not seen when a read or " +
+		"write syscall or a fixed-file slot uses it, and an io_uring write on it is caught but may land before the kill " +
+		"(deny tiers refuse such opens)"
 }
 
 // ioUringEnabled reads kernel.io_uring_disabled (Linux 6.6+): 2 disables

@@ -24,34 +24,42 @@ const (
 	SyscallOpenat  = Syscall(bpf.GuardSyscallIdSG_SYSCALL_OPENAT)
 	SyscallOpenat2 = Syscall(bpf.GuardSyscallIdSG_SYSCALL_OPENAT2)
 	SyscallCreat   = Syscall(bpf.GuardSyscallIdSG_SYSCALL_CREAT)
+	// SyscallIoUring is io_uring's way to /proc/<pid>/mem: an open request
+	// (IORING_OP_OPENAT, OPENAT2) that opened another process's mem file,
+	// or a request (READ, WRITE...) on a descriptor of one. Event.Request
+	// holds the opcode.
+	SyscallIoUring = Syscall(bpf.GuardSyscallIdSG_SYSCALL_IO_URING)
 )
 
-// hook is where the kernel side watches a syscall.
+// hook is where the kernel side watches a syscall: a tracepoint in the
+// syscalls group, or, where there is no syscall, tp_btf programs.
 type hook struct {
-	name       string // policy name
-	tracepoint string // in the syscalls group
-	program    string // in the BPF object
+	name       string   // policy name
+	tracepoint string   // in the syscalls group; "" for tp_btf programs
+	program    string   // the tracepoint's program in the BPF object
+	tracing    []string // tp_btf programs, for a route with no syscall of its own
 }
 
 var hooks = map[Syscall]hook{
-	SyscallPtrace:          {"ptrace", "sys_enter_ptrace", bpf.GuardProgSgPtrace},
-	SyscallProcessVMReadv:  {"process_vm_readv", "sys_enter_process_vm_readv", bpf.GuardProgSgVmReadv},
-	SyscallProcessVMWritev: {"process_vm_writev", "sys_enter_process_vm_writev", bpf.GuardProgSgVmWritev},
-	SyscallPidfdGetfd:      {"pidfd_getfd", "sys_enter_pidfd_getfd", bpf.GuardProgSgPidfdGetfd},
-	SyscallPerfEventOpen:   {"perf_event_open", "sys_enter_perf_event_open", bpf.GuardProgSgPerfOpen},
-	SyscallOpen:            {"open", "sys_exit_open", bpf.GuardProgSgOpenExit},
-	SyscallOpenat:          {"openat", "sys_exit_openat", bpf.GuardProgSgOpenatExit},
-	SyscallOpenat2:         {"openat2", "sys_exit_openat2", bpf.GuardProgSgOpenat2Exit},
-	SyscallCreat:           {"creat", "sys_exit_creat", bpf.GuardProgSgCreatExit},
+	SyscallPtrace:          {"ptrace", "sys_enter_ptrace", bpf.GuardProgSgPtrace, nil},
+	SyscallProcessVMReadv:  {"process_vm_readv", "sys_enter_process_vm_readv", bpf.GuardProgSgVmReadv, nil},
+	SyscallProcessVMWritev: {"process_vm_writev", "sys_enter_process_vm_writev", bpf.GuardProgSgVmWritev, nil},
+	SyscallPidfdGetfd:      {"pidfd_getfd", "sys_enter_pidfd_getfd", bpf.GuardProgSgPidfdGetfd, nil},
+	SyscallPerfEventOpen:   {"perf_event_open", "sys_enter_perf_event_open", bpf.GuardProgSgPerfOpen, nil},
+	SyscallOpen:            {"open", "sys_exit_open", bpf.GuardProgSgOpenExit, nil},
+	SyscallOpenat:          {"openat", "sys_exit_openat", bpf.GuardProgSgOpenatExit, nil},
+	SyscallOpenat2:         {"openat2", "sys_exit_openat2", bpf.GuardProgSgOpenat2Exit, nil},
+	SyscallCreat:           {"creat", "sys_exit_creat", bpf.GuardProgSgCreatExit, nil},
+	SyscallIoUring:         {"io_uring", "", "", []string{bpf.GuardProgSgUringComplete, bpf.GuardProgSgUringFileGet}},
 }
 
 // Presets name groups of syscalls.
 var Presets = map[string][]Syscall{
-	// Opens of /proc/<pid>/mem of another process, by any open syscall.
-	"proc-mem": {SyscallOpen, SyscallOpenat, SyscallOpenat2, SyscallCreat},
+	// Opens of /proc/<pid>/mem of another process, by any open syscall or io_uring.
+	"proc-mem": {SyscallOpen, SyscallOpenat, SyscallOpenat2, SyscallCreat, SyscallIoUring},
 	// Every route to another process's memory sigguard knows.
 	"memory-access": {SyscallPtrace, SyscallProcessVMReadv, SyscallProcessVMWritev, SyscallPidfdGetfd,
-		SyscallPerfEventOpen, SyscallOpen, SyscallOpenat, SyscallOpenat2, SyscallCreat},
+		SyscallPerfEventOpen, SyscallOpen, SyscallOpenat, SyscallOpenat2, SyscallCreat, SyscallIoUring},
 }
 
 func (s Syscall) String() string {

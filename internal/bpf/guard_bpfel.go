@@ -129,7 +129,7 @@ type GuardPinRecord struct {
 type GuardPolicy struct {
 	_        structs.HostLayout
 	Rules    uint64
-	Syscalls [10]uint64
+	Syscalls [11]uint64
 	Uses     [10]uint64
 	Excepts  [10]uint64
 }
@@ -168,7 +168,8 @@ const (
 	GuardSyscallIdSG_SYSCALL_OPENAT            GuardSyscallId = 7
 	GuardSyscallIdSG_SYSCALL_OPENAT2           GuardSyscallId = 8
 	GuardSyscallIdSG_SYSCALL_CREAT             GuardSyscallId = 9
-	GuardSyscallIdSG_SYSCALL_MAX               GuardSyscallId = 10
+	GuardSyscallIdSG_SYSCALL_IO_URING          GuardSyscallId = 10
+	GuardSyscallIdSG_SYSCALL_MAX               GuardSyscallId = 11
 	GuardSyscallIdSG_SYSCALL_COMPAT            GuardSyscallId = 256
 )
 
@@ -210,6 +211,8 @@ const (
 	GuardProgSgTrackExec      = "sg_track_exec"
 	GuardProgSgTrackExit      = "sg_track_exit"
 	GuardProgSgTrackFork      = "sg_track_fork"
+	GuardProgSgUringComplete  = "sg_uring_complete"
+	GuardProgSgUringFileGet   = "sg_uring_file_get"
 	GuardProgSgVetoFmodRet    = "sg_veto_fmod_ret"
 	GuardProgSgVetoLsm        = "sg_veto_lsm"
 	GuardProgSgVmReadv        = "sg_vm_readv"
@@ -272,25 +275,27 @@ type GuardSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type GuardProgramSpecs struct {
-	SgCompatEnter *ebpf.ProgramSpec `ebpf:"sg_compat_enter"`
-	SgCompatExit  *ebpf.ProgramSpec `ebpf:"sg_compat_exit"`
-	SgConfirmExit *ebpf.ProgramSpec `ebpf:"sg_confirm_exit"`
-	SgCreatExit   *ebpf.ProgramSpec `ebpf:"sg_creat_exit"`
-	SgNoteStop    *ebpf.ProgramSpec `ebpf:"sg_note_stop"`
-	SgOpenExit    *ebpf.ProgramSpec `ebpf:"sg_open_exit"`
-	SgOpenat2Exit *ebpf.ProgramSpec `ebpf:"sg_openat2_exit"`
-	SgOpenatExit  *ebpf.ProgramSpec `ebpf:"sg_openat_exit"`
-	SgPerfOpen    *ebpf.ProgramSpec `ebpf:"sg_perf_open"`
-	SgPidfdGetfd  *ebpf.ProgramSpec `ebpf:"sg_pidfd_getfd"`
-	SgPtrace      *ebpf.ProgramSpec `ebpf:"sg_ptrace"`
-	SgTrackCgroup *ebpf.ProgramSpec `ebpf:"sg_track_cgroup"`
-	SgTrackExec   *ebpf.ProgramSpec `ebpf:"sg_track_exec"`
-	SgTrackExit   *ebpf.ProgramSpec `ebpf:"sg_track_exit"`
-	SgTrackFork   *ebpf.ProgramSpec `ebpf:"sg_track_fork"`
-	SgVetoFmodRet *ebpf.ProgramSpec `ebpf:"sg_veto_fmod_ret"`
-	SgVetoLsm     *ebpf.ProgramSpec `ebpf:"sg_veto_lsm"`
-	SgVmReadv     *ebpf.ProgramSpec `ebpf:"sg_vm_readv"`
-	SgVmWritev    *ebpf.ProgramSpec `ebpf:"sg_vm_writev"`
+	SgCompatEnter   *ebpf.ProgramSpec `ebpf:"sg_compat_enter"`
+	SgCompatExit    *ebpf.ProgramSpec `ebpf:"sg_compat_exit"`
+	SgConfirmExit   *ebpf.ProgramSpec `ebpf:"sg_confirm_exit"`
+	SgCreatExit     *ebpf.ProgramSpec `ebpf:"sg_creat_exit"`
+	SgNoteStop      *ebpf.ProgramSpec `ebpf:"sg_note_stop"`
+	SgOpenExit      *ebpf.ProgramSpec `ebpf:"sg_open_exit"`
+	SgOpenat2Exit   *ebpf.ProgramSpec `ebpf:"sg_openat2_exit"`
+	SgOpenatExit    *ebpf.ProgramSpec `ebpf:"sg_openat_exit"`
+	SgPerfOpen      *ebpf.ProgramSpec `ebpf:"sg_perf_open"`
+	SgPidfdGetfd    *ebpf.ProgramSpec `ebpf:"sg_pidfd_getfd"`
+	SgPtrace        *ebpf.ProgramSpec `ebpf:"sg_ptrace"`
+	SgTrackCgroup   *ebpf.ProgramSpec `ebpf:"sg_track_cgroup"`
+	SgTrackExec     *ebpf.ProgramSpec `ebpf:"sg_track_exec"`
+	SgTrackExit     *ebpf.ProgramSpec `ebpf:"sg_track_exit"`
+	SgTrackFork     *ebpf.ProgramSpec `ebpf:"sg_track_fork"`
+	SgUringComplete *ebpf.ProgramSpec `ebpf:"sg_uring_complete"`
+	SgUringFileGet  *ebpf.ProgramSpec `ebpf:"sg_uring_file_get"`
+	SgVetoFmodRet   *ebpf.ProgramSpec `ebpf:"sg_veto_fmod_ret"`
+	SgVetoLsm       *ebpf.ProgramSpec `ebpf:"sg_veto_lsm"`
+	SgVmReadv       *ebpf.ProgramSpec `ebpf:"sg_vm_readv"`
+	SgVmWritev      *ebpf.ProgramSpec `ebpf:"sg_vm_writev"`
 }
 
 // GuardMapSpecs contains maps before they are loaded into the kernel.
@@ -403,25 +408,27 @@ type GuardVariables struct {
 //
 // It can be passed to LoadGuardObjects or ebpf.CollectionSpec.LoadAndAssign.
 type GuardPrograms struct {
-	SgCompatEnter *ebpf.Program `ebpf:"sg_compat_enter"`
-	SgCompatExit  *ebpf.Program `ebpf:"sg_compat_exit"`
-	SgConfirmExit *ebpf.Program `ebpf:"sg_confirm_exit"`
-	SgCreatExit   *ebpf.Program `ebpf:"sg_creat_exit"`
-	SgNoteStop    *ebpf.Program `ebpf:"sg_note_stop"`
-	SgOpenExit    *ebpf.Program `ebpf:"sg_open_exit"`
-	SgOpenat2Exit *ebpf.Program `ebpf:"sg_openat2_exit"`
-	SgOpenatExit  *ebpf.Program `ebpf:"sg_openat_exit"`
-	SgPerfOpen    *ebpf.Program `ebpf:"sg_perf_open"`
-	SgPidfdGetfd  *ebpf.Program `ebpf:"sg_pidfd_getfd"`
-	SgPtrace      *ebpf.Program `ebpf:"sg_ptrace"`
-	SgTrackCgroup *ebpf.Program `ebpf:"sg_track_cgroup"`
-	SgTrackExec   *ebpf.Program `ebpf:"sg_track_exec"`
-	SgTrackExit   *ebpf.Program `ebpf:"sg_track_exit"`
-	SgTrackFork   *ebpf.Program `ebpf:"sg_track_fork"`
-	SgVetoFmodRet *ebpf.Program `ebpf:"sg_veto_fmod_ret"`
-	SgVetoLsm     *ebpf.Program `ebpf:"sg_veto_lsm"`
-	SgVmReadv     *ebpf.Program `ebpf:"sg_vm_readv"`
-	SgVmWritev    *ebpf.Program `ebpf:"sg_vm_writev"`
+	SgCompatEnter   *ebpf.Program `ebpf:"sg_compat_enter"`
+	SgCompatExit    *ebpf.Program `ebpf:"sg_compat_exit"`
+	SgConfirmExit   *ebpf.Program `ebpf:"sg_confirm_exit"`
+	SgCreatExit     *ebpf.Program `ebpf:"sg_creat_exit"`
+	SgNoteStop      *ebpf.Program `ebpf:"sg_note_stop"`
+	SgOpenExit      *ebpf.Program `ebpf:"sg_open_exit"`
+	SgOpenat2Exit   *ebpf.Program `ebpf:"sg_openat2_exit"`
+	SgOpenatExit    *ebpf.Program `ebpf:"sg_openat_exit"`
+	SgPerfOpen      *ebpf.Program `ebpf:"sg_perf_open"`
+	SgPidfdGetfd    *ebpf.Program `ebpf:"sg_pidfd_getfd"`
+	SgPtrace        *ebpf.Program `ebpf:"sg_ptrace"`
+	SgTrackCgroup   *ebpf.Program `ebpf:"sg_track_cgroup"`
+	SgTrackExec     *ebpf.Program `ebpf:"sg_track_exec"`
+	SgTrackExit     *ebpf.Program `ebpf:"sg_track_exit"`
+	SgTrackFork     *ebpf.Program `ebpf:"sg_track_fork"`
+	SgUringComplete *ebpf.Program `ebpf:"sg_uring_complete"`
+	SgUringFileGet  *ebpf.Program `ebpf:"sg_uring_file_get"`
+	SgVetoFmodRet   *ebpf.Program `ebpf:"sg_veto_fmod_ret"`
+	SgVetoLsm       *ebpf.Program `ebpf:"sg_veto_lsm"`
+	SgVmReadv       *ebpf.Program `ebpf:"sg_vm_readv"`
+	SgVmWritev      *ebpf.Program `ebpf:"sg_vm_writev"`
 }
 
 func (p *GuardPrograms) Close() error {
@@ -441,6 +448,8 @@ func (p *GuardPrograms) Close() error {
 		p.SgTrackExec,
 		p.SgTrackExit,
 		p.SgTrackFork,
+		p.SgUringComplete,
+		p.SgUringFileGet,
 		p.SgVetoFmodRet,
 		p.SgVetoLsm,
 		p.SgVmReadv,

@@ -55,7 +55,8 @@ enum syscall_id {
 	SG_SYSCALL_OPENAT = 7,  /* likewise */
 	SG_SYSCALL_OPENAT2 = 8, /* likewise */
 	SG_SYSCALL_CREAT = 9,   /* likewise: creat() opens for writing */
-	SG_SYSCALL_MAX = 10,
+	SG_SYSCALL_IO_URING = 10, /* an io_uring request on /proc/<pid>/mem; request: the opcode */
+	SG_SYSCALL_MAX = 11,
 	/* Or'ed into event.syscall when the call came through the 32-bit entry. */
 	SG_SYSCALL_COMPAT = 0x100,
 };

@@ -38,6 +38,11 @@ func main() {
 	if len(os.Args) < 2 {
 		fail("usage: offender MODE [TARGET_PID]")
 	}
+	// One-shot modes parse their own arguments.
+	if run, ok := oneShots[os.Args[1]]; ok {
+		run(os.Args[2:])
+		return
+	}
 	target := noSuchPid
 	if len(os.Args) > 2 {
 		n, err := strconv.Atoi(os.Args[2])
@@ -49,10 +54,6 @@ func main() {
 	counter := openCounter()
 	if call, ok := calls[os.Args[1]]; ok {
 		loop(counter, func() syscall.Errno { return call(target) })
-		return
-	}
-	if run, ok := oneShots[os.Args[1]]; ok {
-		run(os.Args[2:])
 		return
 	}
 	switch mode := os.Args[1]; mode {
