@@ -23,6 +23,7 @@ import (
 	"github.com/sigguard/sigguard/internal/metrics"
 	"github.com/sigguard/sigguard/internal/output"
 	"github.com/sigguard/sigguard/internal/policy"
+	"github.com/sigguard/sigguard/internal/watchdog"
 )
 
 // Exit statuses.
@@ -50,6 +51,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return unpinMain(args[1:], stdout, stderr)
 		case bench.OffenderCommand:
 			return bench.RunOffender(args[1:])
+		case watchdog.Command:
+			return watchdog.Main(args[1:])
 		}
 	}
 	opts, fs, err := parseArgs(args)
@@ -120,6 +123,15 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error
 		}
 	}()
 	describe(stderr, g, cfg.Rules)
+	if g.Tier() == guard.TierSignal {
+		// An attach on sigguard itself still stops it in this tier.
+		stopWatchdog, err := watchdog.Start()
+		if err != nil {
+			fmt.Fprintf(stderr, "sigguard: warning: %v: an attach on sigguard itself would leave it stopped\n", err)
+		} else {
+			defer stopWatchdog()
+		}
+	}
 	if opts.policy != "" {
 		stop := reloadOnHangup(g, opts.policy, stderr)
 		defer stop()

@@ -1,0 +1,81 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sigguard/sigguard/internal/testenv"
+)
+
+// In the signal tier a PTRACE_ATTACH on sigguard itself takes effect before
+// the attacker's SIGKILL lands, and stops sigguard. With the clean-up on,
+// sigguard often reads the attacker's exit before the stop holds and
+// resumes itself; with --keep-collateral it stays stopped (seen here, 3 in
+// 3) unless its watchdog resumes it. Either way later attacks must still
+// be reported.
+func TestAnAttachOnSigguardDoesNotFreezeIt(t *testing.T) {
+	testenv.RequireRoot(t)
+	cg := testenv.NewCgroup(t)
+	b := startBinary(t, "--cgroup", cg.Path, "--keep-collateral")
+	self := b.cmd.Process.Pid
+
+	attacker := attackVictim(t, cg, self)
+	b.stderr.waitFor(t, fmt.Sprintf("sigguard (pid %d) was stopped with no tracer", self))
+	b.waitForRecord(t, func(r record) bool { return r.Type == "exited" && r.PID == attacker })
+	later := attack(t, cg)
+	b.waitForRecord(t, func(r record) bool { return r.Type == "exited" && r.PID == later })
+	if state := processState(t, self); strings.HasPrefix(state, "T") {
+		t.Errorf("sigguard is stopped: %s", state)
+	}
+	if err := b.stop(t, os.Interrupt); err != nil {
+		t.Fatalf("sigguard exited with %v; stderr:\n%s", err, b.stderr)
+	}
+}
+
+// record is the part of a JSON line these tests read.
+type record struct {
+	Type string `json:"type"`
+	PID  int    `json:"pid"`
+}
+
+// waitForRecord reads sigguard's JSON lines until one matches.
+func (b *binary) waitForRecord(t *testing.T, match func(record) bool) record {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case line, ok := <-b.lines:
+			if !ok {
+				t.Fatalf("sigguard's output ended; stderr:\n%s", b.stderr)
+			}
+			var r record
+			if err := json.Unmarshal(line, &r); err != nil {
+				t.Fatalf("not a JSON line: %q: %v", line, err)
+			}
+			if match(r) {
+				return r
+			}
+		case <-timeout:
+			t.Fatalf("the record waited for did not come within 5 s (is sigguard stopped? state %s)", processState(t, b.cmd.Process.Pid))
+		}
+	}
+}
+
+func processState(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return "gone"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "State:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
