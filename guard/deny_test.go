@@ -126,8 +126,6 @@ func TestDenyRefusesBeforeTheCallTakesEffect(t *testing.T) {
 		// mm_access turns every refusal into EACCES, whatever the LSM said.
 		{"mem-openat", syscall.EACCES, guard.SyscallOpenat},
 		{"pidfd-getfd", syscall.EPERM, guard.SyscallPidfdGetfd},
-		// So does perf_event_open's permission check.
-		{"perf-open", syscall.EACCES, guard.SyscallPerfEventOpen},
 	} {
 		t.Run(route.mode, func(t *testing.T) {
 			cg := testenv.NewCgroup(t)
@@ -149,6 +147,30 @@ func TestDenyRefusesBeforeTheCallTakesEffect(t *testing.T) {
 				t.Errorf("want one denied %s event in tier %s naming %d, got %+v", route.call, tier, victim.Process.Pid, evs)
 			}
 		})
+	}
+}
+
+// perf_event_open checks ptrace access only for callers without
+// CAP_PERFMON: root's call never reaches a deny tier's hook. It is judged
+// at syscall entry in every tier, so a deny rule kills such a caller, and
+// the event says it was not refused.
+func TestDenyTierKillsPerfEventOpenAtEntry(t *testing.T) {
+	tier := denyTier(t)
+	offender := testenv.Offender(t)
+	cg := testenv.NewCgroup(t)
+	r := startGuard(t, cg, guard.Rule{Syscalls: guard.Presets["memory-access"], Action: guard.ActionDeny},
+		guard.Config{Tier: tier}, 0)
+	victim := cg.Start(t, "sleep", "60")
+	count := testenv.NewCounter(t)
+	cmd := cg.Command(offender, "perf-open", strconv.Itoa(victim.Process.Pid))
+	cmd.Env = append(os.Environ(), count.Env())
+	assertKilled(t, cmd.Run(), "root's perf_event_open under a deny rule")
+	if n := count.Value(t); n != 0 {
+		t.Errorf("%d calls returned, want 0", n)
+	}
+	evs := r.eventsOf(cmd.Process.Pid, 1)
+	if len(evs) != 1 || evs[0].Denied || evs[0].Tier != guard.TierSignal || evs[0].Syscall != guard.SyscallPerfEventOpen {
+		t.Errorf("want one perf_event_open event judged at entry (tier signal, not denied), got %+v", evs)
 	}
 }
 

@@ -47,7 +47,7 @@ func (t Tier) Limits() string {
 	switch t {
 	case TierLSM, TierFmodRet:
 		return "refuses with EPERM before the call takes effect: ptrace attach and seize, process_vm_readv/writev, " +
-			"/proc/<pid>/mem, pidfd_getfd, perf_event_open of a pid; ptrace's other requests get the signal at syscall entry"
+			"/proc/<pid>/mem, pidfd_getfd, io_uring; ptrace's other requests and perf_event_open get the signal at syscall entry"
 	case TierSignal:
 		return "signal at syscall entry; the call itself still runs, so ATTACH, SEIZE and TRACEME take effect"
 	}

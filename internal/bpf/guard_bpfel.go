@@ -83,7 +83,8 @@ type GuardKill struct {
 	Resume     uint32
 	Reap       uint32
 	Syscall    uint16
-	Reserved   [6]uint8
+	Denied     uint8
+	Reserved   [5]uint8
 }
 
 type GuardMatchKey uint32

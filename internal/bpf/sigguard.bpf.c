@@ -474,8 +474,11 @@ static __always_inline bool is_sigguard(__u64 pid_tgid)
 /*
  * Whether the deny-tier hook judges this call: it sees every call that
  * reaches the kernel's ptrace access check for another process. ptrace's
- * other requests (TRACEME, and requests to a process already traced) and
- * perf_event_open of every process (-1) never get there.
+ * other requests (TRACEME, and requests to a process already traced) never
+ * get there, and neither does perf_event_open of a perfmon-capable caller
+ * (CAP_PERFMON or CAP_SYS_ADMIN: the kernel checks ptrace access only for
+ * others), so perf_event_open is judged here, at syscall entry, in every
+ * tier.
  */
 static __always_inline bool judged_by_veto(__u32 id, __s64 request, __s64 target)
 {
@@ -485,7 +488,7 @@ static __always_inline bool judged_by_veto(__u32 id, __s64 request, __s64 target
 	case SG_SYSCALL_PTRACE:
 		return request == PTRACE_ATTACH_REQUEST || request == PTRACE_SEIZE_REQUEST;
 	case SG_SYSCALL_PERF_EVENT_OPEN:
-		return target > 0;
+		return false;
 	default:
 		return true;
 	}
@@ -575,8 +578,9 @@ static __always_inline int judge(__u16 syscall, __s64 request, __s64 target, __u
 		c.ppid = BPF_CORE_READ(task, real_parent, tgid);
 	/* A SIGKILL the kernel took is proven by the exit that follows. */
 	if (signals && r->signal == 9 && result == 0) {
-		struct kill k = { .call_ns = now, .rule = index, .generation = generation, .syscall = syscall };
-		if ((syscall & ~SG_SYSCALL_COMPAT) == SG_SYSCALL_PTRACE && c.target > 0 && own_child(task, c.target))
+		struct kill k = { .call_ns = now, .rule = index, .generation = generation, .syscall = syscall, .denied = denied };
+		/* A refused attach touched no child: there is nothing to clean up. */
+		if (!denied && (syscall & ~SG_SYSCALL_COMPAT) == SG_SYSCALL_PTRACE && c.target > 0 && own_child(task, c.target))
 			k.reap = c.target;
 		bpf_map_update_elem(&kills, &c.tgid, &k, BPF_NOEXIST);
 	}
@@ -1027,10 +1031,10 @@ static __always_inline int veto(struct task_struct *child, unsigned int mode, __
 		return 0;
 	/*
 	 * Reading /proc/<pid>/stat and the like checks in READ mode: only the
-	 * checks that grant control or memory (ATTACH) are judged, and
-	 * perf_event_open's, which is made in READ mode.
+	 * checks that grant control or memory (ATTACH) are judged.
+	 * perf_event_open is judged at its tracepoint (see judged_by_veto).
 	 */
-	if (!(mode & PTRACE_MODE_ATTACH) && id != SG_SYSCALL_PERF_EVENT_OPEN)
+	if (!(mode & PTRACE_MODE_ATTACH) || id == SG_SYSCALL_PERF_EVENT_OPEN)
 		return 0;
 	if (id == SG_SYSCALL_PTRACE)
 		request = compat ? (__s64)(__s32)BPF_CORE_READ(regs, bx) : (__s64)BPF_CORE_READ(regs, di);
@@ -1177,7 +1181,8 @@ int BPF_PROG(sg_note_stop, int sig, struct kernel_siginfo *info, struct task_str
 		return 0;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct kill *k = bpf_map_lookup_elem(&kills, &tgid);
-	if (!k || (k->syscall & ~SG_SYSCALL_COMPAT) != SG_SYSCALL_PTRACE)
+	/* A refused attach sends no SIGSTOP: any other stop is not ours to end. */
+	if (!k || k->denied || (k->syscall & ~SG_SYSCALL_COMPAT) != SG_SYSCALL_PTRACE)
 		return 0;
 	if (BPF_CORE_READ(victim, signal, flags) & SIGNAL_STOP_STOPPED)
 		return 0;

@@ -157,7 +157,8 @@ struct kill {
 	__u32 resume;     /* a process the call stopped that was running before: SIGCONT it */
 	__u32 reap;       /* the caller's own child the call targeted: kill it too */
 	__u16 syscall;    /* enum syscall_id, with SG_SYSCALL_COMPAT */
-	__u8 reserved[6];
+	__u8 denied;      /* the call was refused: it stopped no one, targeted no one */
+	__u8 reserved[5];
 };
 
 struct event {
