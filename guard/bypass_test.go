@@ -38,6 +38,15 @@ const (
 	callerHelper                // a child sharing the offender's memory (vfork, CLONE_VM)
 )
 
+// thread is the thread an io_uring request completes in.
+type thread int
+
+const (
+	fromAny       thread = iota
+	fromSubmitter        // inline, in io_uring_enter: the offender's main thread
+	fromIoThread         // one of io_uring's threads of the process (io-wq worker, SQPOLL)
+)
+
 // bypass is one way to another process's memory, with what the suite
 // expects of it in the signal tier. In a deny tier every route is refused
 // at the kernel's ptrace access check, so none is open.
@@ -50,6 +59,7 @@ type bypass struct {
 	caller caller
 	open   string // why the signal tier leaves it open; "" when it is caught
 	race   string // why, caught in the signal tier, its effect may still land
+	from   thread // where the signal tier's hook runs, when the route decides it
 	notes  string // for the coverage table
 }
 
@@ -72,13 +82,16 @@ var bypasses = []bypass{
 	{route: "/proc/pid/mem: through a symlink", mode: "mem-symlink", want: guard.SyscallOpenat},
 	{route: "pidfd_getfd", mode: "pidfd-getfd", want: guard.SyscallPidfdGetfd},
 	{route: "perf_event_open", mode: "perf-open", want: guard.SyscallPerfEventOpen},
-	{route: "io_uring OPENAT, then READ", mode: "uring-read-loot", effect: effectLoot, want: guard.SyscallIoUring},
-	{route: "io_uring OPENAT, then WRITE", mode: "uring-write-marker", effect: effectMarker, want: guard.SyscallIoUring},
-	{route: "io_uring OPENAT2, then WRITE", mode: "uring-openat2-marker", effect: effectMarker, want: guard.SyscallIoUring},
+	{route: "io_uring OPENAT, then READ", mode: "uring-read-loot", effect: effectLoot, want: guard.SyscallIoUring,
+		from: fromIoThread, notes: "a first open of the path goes to an io-wq worker, which sends the signal; the whole process dies"},
+	{route: "io_uring OPENAT, then WRITE", mode: "uring-write-marker", effect: effectMarker, want: guard.SyscallIoUring, from: fromIoThread},
+	{route: "io_uring OPENAT2, then WRITE", mode: "uring-openat2-marker", effect: effectMarker, want: guard.SyscallIoUring, from: fromIoThread},
+	{route: "io_uring OPENAT (path looked up before), then WRITE", mode: "uring-inline-marker", effect: effectMarker,
+		want: guard.SyscallIoUring, from: fromSubmitter, notes: "completes inline, in io_uring_enter"},
 	{route: "io_uring OPENAT + WRITE in an io-wq worker (IOSQE_ASYNC)", mode: "uring-async-marker", effect: effectMarker,
-		want: guard.SyscallIoUring, notes: "the signal is sent from the worker thread; the whole process dies"},
+		want: guard.SyscallIoUring, from: fromIoThread},
 	{route: "io_uring OPENAT + WRITE on an SQPOLL ring", mode: "uring-sqpoll-marker", effect: effectMarker,
-		want: guard.SyscallIoUring, notes: "the signal is sent from the SQPOLL thread"},
+		want: guard.SyscallIoUring, from: fromIoThread, notes: "completes in the SQPOLL thread or a worker"},
 	{route: "io_uring OPENAT linked to a WRITE on the guessed fd", mode: "uring-link-marker", effect: effectMarker,
 		want: guard.SyscallIoUring},
 	{route: "io_uring OPENAT into a fixed-file slot, then WRITE", mode: "uring-direct-marker", effect: effectMarker,
@@ -280,7 +293,7 @@ func victimReleased(t *testing.T, pid int) bool {
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		tracer, state := tracerAndState(t, pid)
-		if tracer == "0" && !strings.HasPrefix(state, "T") && !strings.HasPrefix(state, "t") {
+		if tracer == "0" && !isStopped(state) {
 			return true
 		}
 		if time.Now().After(deadline) {
@@ -291,6 +304,12 @@ func victimReleased(t *testing.T, pid int) bool {
 	}
 }
 
+// isStopped reads /proc/<pid>/status's State: stopped, or stopped by a tracer.
+func isStopped(state string) bool {
+	return strings.HasPrefix(state, "T") || strings.HasPrefix(state, "t")
+}
+
+// tracerAndState reads TracerPid and State from /proc/<pid>/status.
 func tracerAndState(t *testing.T, pid int) (tracer, state string) {
 	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
@@ -337,6 +356,7 @@ func checkBypass(t *testing.T, tier guard.Tier, b bypass, out outcome) {
 	// process not traced) is left to the syscall hooks.
 	compat := strings.HasPrefix(b.mode, "compat-")
 	for _, ev := range out.events {
+		checkThread(t, tier, b, &ev)
 		if ev.Syscall != b.want || ev.Compat != compat || !ev.Success() || (ev.Tier != tier && ev.Tier != guard.TierSignal) {
 			t.Errorf("want %s events (compat %v) in tier %s, got %+v", b.want, compat, tier, ev)
 		}
@@ -455,4 +475,22 @@ func nonEmpty(s ...string) []string {
 		}
 	}
 	return out
+}
+
+// checkThread checks the signal tier's io_uring hook ran where the route
+// says, and named the process, not the io_uring thread.
+func checkThread(t *testing.T, tier guard.Tier, b bypass, ev *guard.Event) {
+	t.Helper()
+	if tier != guard.TierSignal || b.want != guard.SyscallIoUring {
+		return
+	}
+	if ev.Comm.String() != "offender" {
+		t.Errorf("event names %q, want the process's name", ev.Comm.String())
+	}
+	switch {
+	case b.from == fromSubmitter && ev.TID != ev.PID:
+		t.Errorf("want the hook to run in the submitting thread %d, it ran in %d", ev.PID, ev.TID)
+	case b.from == fromIoThread && ev.TID == ev.PID:
+		t.Errorf("want the hook to run in an io_uring thread, it ran in the submitting thread %d", ev.TID)
+	}
 }

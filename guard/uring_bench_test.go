@@ -31,7 +31,9 @@ func BenchmarkIoUring(b *testing.B) {
 			if hooked {
 				startUringGuard(b)
 			}
-			b.Run("nop", func(b *testing.B) { benchRequests(b, func(*uring.Ring) uring.SQE { return uring.SQE{Opcode: uring.OpNop} }) })
+			b.Run("nop", func(b *testing.B) {
+				benchRequests(b, func(*uring.Ring) uring.SQE { return uring.SQE{Opcode: uring.OpNop} })
+			})
 			b.Run("openat", func(b *testing.B) { benchRequests(b, openDevNull) })
 			b.Run("read", func(b *testing.B) { benchRequests(b, readDevZero(b)) })
 		})

@@ -56,6 +56,13 @@ var attacks = map[string]func(pid int) syscall.Errno{
 	"uring-read-loot":      func(pid int) syscall.Errno { return uringRW(pid, uring.OpOpenat, 0, false) },
 	"uring-write-marker":   func(pid int) syscall.Errno { return uringRW(pid, uring.OpOpenat, 0, true) },
 	"uring-openat2-marker": func(pid int) syscall.Errno { return uringRW(pid, uring.OpOpenat2, 0, true) },
+	// An open whose path the kernel has looked up before completes inline,
+	// in io_uring_enter; a first one is handed to an io-wq worker.
+	"uring-inline-marker": func(pid int) syscall.Errno {
+		var st unix.Stat_t
+		unix.Stat(fmt.Sprintf("/proc/%d/mem", pid), &st)
+		return uringRW(pid, uring.OpOpenat, 0, true)
+	},
 	// IOSQE_ASYNC: the open and the write run in an io-wq worker thread.
 	"uring-async-marker":  func(pid int) syscall.Errno { return uringRW(pid, uring.OpOpenat, uring.FlagAsync, true) },
 	"uring-sqpoll-marker": func(pid int) syscall.Errno { return uringRW(pid, uring.OpOpenat, sqpoll, true) },
