@@ -245,6 +245,13 @@ func (g *Guard) install(next *compiled) (err error) {
 		// slot for a later one to inherit.
 		if err != nil && !switched {
 			g.deleteMatchers(next)
+			// Nor the hooks it attached (and pinned) for nothing. The
+			// policy in force is known unless it was adopted from a pin
+			// with other rules, which keeps everything until the next
+			// successful install.
+			if g.current != nil && g.current.syscalls != nil {
+				_ = g.detachUnneeded(g.current)
+			}
 		}
 	}()
 	if err := g.writeGeneration(next); err != nil {
@@ -265,17 +272,25 @@ func (g *Guard) install(next *compiled) (err error) {
 	}
 	switched = true
 	g.previous, g.current = g.current, next
+	return g.detachUnneeded(next)
+}
+
+// detachUnneeded drops the syscall hooks and 32-bit hooks c does not use:
+// after a switch, those only the policy before it used; after an install
+// that failed, those it attached for nothing.
+func (g *Guard) detachUnneeded(c *compiled) error {
 	for s, ls := range g.links {
-		if !next.syscalls[s] {
-			for _, l := range ls {
-				if err := g.dropLink(l); err != nil {
-					return fmt.Errorf("detach %s: %w", s, err)
-				}
-			}
-			delete(g.links, s)
+		if c.syscalls[s] {
+			continue
 		}
+		for _, l := range ls {
+			if err := g.dropLink(l); err != nil {
+				return fmt.Errorf("detach %s: %w", s, err)
+			}
+		}
+		delete(g.links, s)
 	}
-	return g.syncCompat(next, true)
+	return g.syncCompat(c, true)
 }
 
 // attachFor attaches every hook policy c needs that is not attached yet.
