@@ -101,7 +101,7 @@ func claimPinDir(dir string) (*pinState, error) {
 	}
 	for _, sub := range []string{pinMapsDir, pinLinksDir} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
-			return nil, fmt.Errorf("create pin directory: %w", err)
+			return nil, fmt.Errorf("create pin directory: %w (is %s on a writable bpf filesystem?)", err, dir)
 		}
 	}
 	lock, err := lockDir(dir)
@@ -314,7 +314,7 @@ func (g *Guard) dropLink(l link.Link) error {
 func (g *Guard) adoptLinks() error {
 	entries, err := os.ReadDir(filepath.Join(g.pin.dir, pinLinksDir))
 	if err != nil {
-		return fmt.Errorf("read pinned links: %w", err)
+		return fmt.Errorf("read pinned links: %w (sigguard unpin --pin-dir %s removes the pin)", err, g.pin.dir)
 	}
 	bySlot := map[string]*link.Link{
 		bpf.GuardProgSgCompatEnter: &g.compatEnter,
@@ -332,7 +332,7 @@ func (g *Guard) adoptLinks() error {
 	for _, e := range entries {
 		l, err := link.LoadPinnedLink(g.pin.linkPath(e.Name()), nil)
 		if err != nil {
-			return fmt.Errorf("open pinned link %s: %w", e.Name(), err)
+			return fmt.Errorf("open pinned link %s: %w (sigguard unpin --pin-dir %s removes the pin)", e.Name(), err, g.pin.dir)
 		}
 		switch s, isSyscall := bySyscall[e.Name()]; {
 		case isSyscall:
@@ -353,7 +353,7 @@ func (g *Guard) pinMaps() error {
 			continue
 		}
 		if err := m.Pin(g.pin.mapPath(name)); err != nil {
-			return fmt.Errorf("pin map %s: %w", name, err)
+			return fmt.Errorf("pin map %s: %w%s", name, err, hintFor(err))
 		}
 	}
 	g.pinMu.Lock()
@@ -363,7 +363,7 @@ func (g *Guard) pinMaps() error {
 	}
 	g.pinnedMaps = true
 	if err := g.maps.PinMeta.Pin(g.pin.mapPath(bpf.GuardMapPinMeta)); err != nil {
-		return fmt.Errorf("pin map %s: %w", bpf.GuardMapPinMeta, err)
+		return fmt.Errorf("pin map %s: %w%s", bpf.GuardMapPinMeta, err, hintFor(err))
 	}
 	g.pin.owned = true
 	return nil
@@ -385,7 +385,7 @@ func (g *Guard) writeRecordLocked() error {
 		r.Seen[i] = v
 	}
 	if err := g.maps.PinMeta.Update(uint32(0), r, ebpf.UpdateAny); err != nil {
-		return fmt.Errorf("write pin record: %w", err)
+		return fmt.Errorf("write pin record: %w%s", err, hintFor(err))
 	}
 	return nil
 }
@@ -462,10 +462,10 @@ func (p *pinState) setAsideOtherBuild() error {
 			return err
 		}
 		if err := os.Rename(filepath.Join(p.dir, pair[0]), old); err != nil {
-			return fmt.Errorf("set aside the other build's pins: %w", err)
+			return fmt.Errorf("set aside the other build's pins: %w (sigguard unpin --pin-dir %s removes them)", err, p.dir)
 		}
 		if err := os.Mkdir(filepath.Join(p.dir, pair[0]), 0o700); err != nil {
-			return fmt.Errorf("create pin directory: %w", err)
+			return fmt.Errorf("create pin directory: %w (is %s on a writable bpf filesystem?)", err, p.dir)
 		}
 	}
 	p.found, p.setAside = false, true
