@@ -963,8 +963,14 @@ int BPF_PROG(sg_compat_exit, struct pt_regs *regs, long ret)
 /* The registers the current task entered the kernel with. */
 static __always_inline struct pt_regs *entry_regs(struct task_struct *task)
 {
+	/*
+	 * The helper wants a BTF pointer to the task, which
+	 * bpf_get_current_task() is not: 6.1 and 6.12 reject the program
+	 * ("R1 type=scalar expected=ptr_"). bpf_get_current_task_btf() is
+	 * older than the helper (5.11).
+	 */
 	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
-		return (struct pt_regs *)bpf_task_pt_regs(task);
+		return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	/*
 	 * Before Linux 5.15 there is no helper; x86-64 keeps them at the top
 	 * of the 16 KiB task stack (no padding before FRED, which came in 6.9).
