@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestImageRelease(t *testing.T) {
+	for depends, want := range map[string]string{
+		"linux-image-5.10.0-32-cloud-amd64 (= 5.10.223-1)":                          "5.10.0-32-cloud-amd64",
+		"linux-base-cloud-amd64 (= 7.2.13-1), linux-image-7.2.13+deb14-cloud-amd64": "7.2.13+deb14-cloud-amd64",
+		"linux-base": "",
+	} {
+		if got := imageRelease(depends); got != want {
+			t.Errorf("imageRelease(%q) = %q, want %q", depends, got, want)
+		}
+	}
+}
+
+func TestSourceURIs(t *testing.T) {
+	text := "deb [signed-by=/k.gpg arch=amd64] http://a/debian bookworm main\n" +
+		"# deb http://commented/debian x main\n" +
+		"Types: deb\nURIs: http://b/debian-security\nSuites: bookworm-security\n"
+	got := sourceURIs(text)
+	if want := []string{"http://a/debian", "http://b/debian-security"}; !slices.Equal(got, want) {
+		t.Errorf("sourceURIs = %q, want %q", got, want)
+	}
+}
+
+func TestParseConsoleAndJudge(t *testing.T) {
+	lines := []string{
+		"sigguard-guest: kernel 5.10.0-46-cloud-amd64",
+		"=== RUN   TestTierIsTheBestTheKernelOffers",
+		`    deny_test.go:55: tier fmod_ret; passed over: ["lsm: BPF LSM is not active"]`,
+		"--- PASS: TestTierIsTheBestTheKernelOffers (2.19s)",
+		"    tiers_test.go:47: deny tier fmod_ret: refuses",
+		"--- PASS: TestEveryDenyTierTheKernelOffersRefuses (3.00s)",
+		"    --- PASS: TestEveryDenyTierTheKernelOffersRefuses/fmod_ret (1.00s)",
+		"--- SKIP: TestPinnedGuardOutlivesItsProcessAndIsAdopted (0.00s)",
+		"sigguard-guest: exit guard 0",
+		"sigguard-guest: exit guard-subtests 0",
+		"sigguard-guest: exit e2e 0",
+		"sigguard-guest: done",
+	}
+	nolsm, _ := findTarget("bullseye-nolsm")
+	r := &result{target: nolsm}
+	parseConsole(lines, r)
+	judge(r)
+	if !r.ok() || r.tier != "fmod_ret" || len(r.passed) != 2 || len(r.skipped) != 1 {
+		t.Errorf("a good 5.10 run judged %+v", r)
+	}
+
+	// The same console where the lsm tier was expected fails, and so does
+	// a skip of a test the kernel's version does not rule out.
+	lsm, _ := findTarget("bullseye")
+	r = &result{target: lsm}
+	parseConsole(append(lines, "--- SKIP: TestDenyRefusesBeforeTheCallTakesEffect (0.1s)"), r)
+	judge(r)
+	if len(r.problems) != 3 {
+		t.Errorf("want the tier, the lsm refusal and the skip as problems, got %q", r.problems)
+	}
+}
+
+// The kernel must be able to unpack what the cpio writer makes; cpio(1),
+// where installed, reads it back the same way.
+func TestCPIORoundTrip(t *testing.T) {
+	cpio, err := exec.LookPath("cpio")
+	if err != nil {
+		t.Skip("cpio is not installed")
+	}
+	var buf bytes.Buffer
+	c := newCPIO(&buf)
+	for _, err := range []error{c.Dir("/a"), c.Dir("/a"), c.File("/a/f", 0o755, []byte("hello")), c.Symlink("/a/l", "f"), c.Close()} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(cpio, "-i", "--quiet", "--no-absolute-filenames")
+	cmd.Dir = dir
+	cmd.Stdin = &buf
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cpio -i: %v: %s", err, out)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "a/l")); err != nil || string(b) != "hello" {
+		t.Errorf("a/l through the symlink: %q, %v", b, err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "a/f")); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("a/f: %v, %v", fi, err)
+	}
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// lsmWithBPF is the LSM list the matrix boots with: Debian's default
+// order plus bpf, which BPF LSM programs need to run at all. Names a
+// kernel does not know (landlock before 5.13) are ignored by it.
+const lsmWithBPF = "lockdown,capability,landlock,yama,apparmor,bpf"
+
+// lsmWithoutBPF leaves bpf out: the LSM program would attach and never
+// run, so sigguard must fall back to fmod_ret.
+const lsmWithoutBPF = "lockdown,capability,yama,apparmor"
+
+// target is one boot of the matrix: a Debian suite's current cloud
+// kernel, an LSM list, and the deny tier sigguard must choose there.
+type target struct {
+	id     string   // names the run, its log and its row in docs/kernels.md
+	suites []string // where the kernel comes from; the newest candidate wins
+	lsm    string
+	tier   string // SIGGUARD_EXPECT_TIER: "deny" (the lsm tier) or "fmod_ret"
+}
+
+// targets is the matrix: every Debian kernel line from 5.10 to the
+// newest, each resolved through the archive at run time.
+var targets = []target{
+	{"bullseye", []string{"bullseye", "bullseye-security"}, lsmWithBPF, "deny"},
+	{"bookworm", []string{"bookworm", "bookworm-security"}, lsmWithBPF, "deny"},
+	{"bookworm-backports", []string{"bookworm-backports"}, lsmWithBPF, "deny"},
+	{"trixie", []string{"trixie", "trixie-security"}, lsmWithBPF, "deny"},
+	{"trixie-backports", []string{"trixie-backports"}, lsmWithBPF, "deny"},
+	{"sid", []string{"sid"}, lsmWithBPF, "deny"},
+	{"bullseye-nolsm", []string{"bullseye", "bullseye-security"}, lsmWithoutBPF, "fmod_ret"},
+}
+
+// aptKey names the private apt configuration of a suite list: runs from
+// the same suites share lists and downloads.
+func (t target) aptKey() string { return strings.Join(t.suites, "+") }
+
+// wantTier is the tier sigguard reports when it chose right.
+func (t target) wantTier() string {
+	if t.tier == "deny" {
+		return "lsm"
+	}
+	return t.tier
+}
+
+// selectTargets picks targets by id ("" or "all": every one).
+func selectTargets(list string) ([]target, error) {
+	if list == "" || list == "all" {
+		return targets, nil
+	}
+	var picked []target
+	for _, id := range strings.Split(list, ",") {
+		t, ok := findTarget(strings.TrimSpace(id))
+		if !ok {
+			return nil, fmt.Errorf("unknown kernel %q (known: %s)", id, targetIDs())
+		}
+		picked = append(picked, t)
+	}
+	return picked, nil
+}
+
+func findTarget(id string) (target, bool) {
+	for _, t := range targets {
+		if t.id == id {
+			return t, true
+		}
+	}
+	return target{}, false
+}
+
+func targetIDs() string {
+	ids := make([]string, len(targets))
+	for i, t := range targets {
+		ids[i] = t.id
+	}
+	return strings.Join(ids, ", ")
+}
