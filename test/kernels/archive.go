@@ -157,13 +157,19 @@ func imageRelease(depends string) string {
 	return ""
 }
 
-// fetchVmlinuz downloads the package into dir (unless it is there) and
-// extracts its vmlinuz next to it; it returns the vmlinuz's path.
-func (a *aptRoot) fetchVmlinuz(pkg imagePackage, dir string) (string, error) {
+// fetchVmlinuz downloads the package into dir (unless its vmlinuz is
+// there) and extracts its vmlinuz next to it; it returns the vmlinuz's
+// path and whether it was downloaded.
+func (a *aptRoot) fetchVmlinuz(pkg imagePackage, dir string) (string, bool, error) {
 	vmlinuz := filepath.Join(dir, "vmlinuz-"+pkg.release+"_"+pkg.version)
 	if _, err := os.Stat(vmlinuz); err == nil {
-		return vmlinuz, nil
+		return vmlinuz, false, nil
 	}
+	path, err := a.download(pkg, dir, vmlinuz)
+	return path, err == nil, err
+}
+
+func (a *aptRoot) download(pkg imagePackage, dir, vmlinuz string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}

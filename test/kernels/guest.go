@@ -129,19 +129,6 @@ func addDirs(c *cpioWriter, root, pkg string) error {
 	return nil
 }
 
-// testBinaries is one suite per test binary.
-func testBinaries() []suite {
-	var out []suite
-	seen := map[string]bool{}
-	for _, s := range suites {
-		if !seen[s.bin] {
-			seen[s.bin] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // guestImage is the shared initramfs followed by a second archive with
 // this run's plan: the kernel unpacks concatenated archives in order.
 func guestImage(common, dst string, t target) error {
@@ -185,7 +172,7 @@ func guestPlan(t target) plan.Plan {
 		"SIGGUARD_TEST_BINARIES=" + guestBin,
 		"SIGGUARD_EXPECT_TIER=" + t.tier,
 	}}
-	for _, s := range suites {
+	for _, s := range t.testRuns() {
 		args := []string{"-test.v", "-test.count=1", "-test.timeout=5m"}
 		if s.run != "" {
 			args = append(args, "-test.run", s.run)

@@ -97,7 +97,7 @@ func run(ctx context.Context, o options) (bool, error) {
 	if err := ensureHostTools(o.cacheDir, m); err != nil {
 		return false, err
 	}
-	images, err := fetchKernels(o.cacheDir, m, picked)
+	images, downloaded, err := fetchKernels(o.cacheDir, m, picked)
 	if err != nil {
 		return false, err
 	}
@@ -114,41 +114,53 @@ func run(ctx context.Context, o options) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
-	total := time.Since(start)
-	allOK := printSummary(results, total)
+	stats := runStats{total: time.Since(start), fetch: fetched, downloaded: downloaded, kernels: len(images), jobs: o.jobs}
+	allOK := printSummary(results, stats.total)
 	if o.doc != "" {
-		if err := writeDoc(o.doc, results, total); err != nil {
+		if err := writeDoc(o.doc, results, stats); err != nil {
 			return false, fmt.Errorf("write %s: %w", o.doc, err)
 		}
 	}
 	return allOK, nil
 }
 
-// fetchKernels resolves and downloads each suite list's kernel once.
-func fetchKernels(cacheDir string, m mirrors, picked []target) (map[string]kernelImage, error) {
+// fetchKernels resolves and downloads each suite list's kernel once; it
+// also says how many were not in the cache.
+func fetchKernels(cacheDir string, m mirrors, picked []target) (map[string]kernelImage, int, error) {
 	images := map[string]kernelImage{}
+	downloaded := 0
 	for _, t := range picked {
 		if _, done := images[t.aptKey()]; done {
 			continue
 		}
 		root, err := newAptRoot(filepath.Join(cacheDir, "apt", t.aptKey()), m, t.suites)
 		if err != nil {
-			return nil, fmt.Errorf("set up apt for %s: %w", t.aptKey(), err)
+			return nil, 0, fmt.Errorf("set up apt for %s: %w", t.aptKey(), err)
 		}
 		if err := root.update(); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		pkg, err := root.resolveKernel()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.aptKey(), err)
+			return nil, 0, fmt.Errorf("%s: %w", t.aptKey(), err)
 		}
-		path, err := root.fetchVmlinuz(pkg, filepath.Join(cacheDir, "kernels"))
+		path, fresh, err := root.fetchVmlinuz(pkg, filepath.Join(cacheDir, "kernels"))
 		if err != nil {
-			return nil, err
+			return nil, 0, err
+		}
+		if fresh {
+			downloaded++
 		}
 		images[t.aptKey()] = kernelImage{pkg, path}
 	}
-	return images, nil
+	return images, downloaded, nil
+}
+
+// runStats is how long the matrix took, for docs/kernels.md.
+type runStats struct {
+	total, fetch        time.Duration
+	downloaded, kernels int
+	jobs                int
 }
 
 // kernelImage is a downloaded kernel.
@@ -164,7 +176,8 @@ func runAll(ctx context.Context, o options, picked []target, images map[string]k
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, o.jobs)
-	for i, t := range picked {
+	for _, i := range longestFirst(picked) {
+		t := picked[i]
 		wg.Add(1)
 		slots <- struct{}{}
 		go func() {
@@ -179,6 +192,21 @@ func runAll(ctx context.Context, o options, picked []target, images map[string]k
 	}
 	wg.Wait()
 	return results
+}
+
+// longestFirst orders the targets for booting so that guests in parallel
+// end together: newer kernels take longer (their verifiers do more), and
+// a tier-only boot is short, so it goes last.
+func longestFirst(picked []target) []int {
+	var order, last []int
+	for i := len(picked) - 1; i >= 0; i-- {
+		if picked[i].tierOnly {
+			last = append(last, i)
+		} else {
+			order = append(order, i)
+		}
+	}
+	return append(order, last...)
 }
 
 // runTarget boots one kernel with its plan and judges what it printed.

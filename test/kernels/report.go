@@ -38,7 +38,7 @@ func printSummary(results []*result, total time.Duration) bool {
 }
 
 // writeDoc writes docs/kernels.md from a whole run of the matrix.
-func writeDoc(path string, results []*result, total time.Duration) error {
+func writeDoc(path string, results []*result, stats runStats) error {
 	var b strings.Builder
 	b.WriteString(docHead)
 	b.WriteString("| kernel (Debian suite) | boot | deny tiers that refused a call | tier chosen | suite | tests passed / failed / skipped | time |\n")
@@ -56,7 +56,10 @@ func writeDoc(path string, results []*result, total time.Duration) error {
 			r.release, strings.Join(r.target.suites, ", "), bootLSM(r.target), offered, r.tier, verdict,
 			len(r.passed), len(r.failed), len(r.skipped), r.elapsed.Round(time.Second))
 	}
-	fmt.Fprintf(&b, "\nWhole matrix, cold or warm as noted in the commit: %s on %s.\n", total.Round(time.Second), time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "\nWhole matrix: %s on %s, %d guest(s) at a time on 2 vCPUs of TCG each; "+
+		"apt lists and kernels took %s (%d of %d kernels downloaded, the rest from the cache).\n",
+		stats.total.Round(time.Second), time.Now().UTC().Format("2006-01-02"), stats.jobs,
+		stats.fetch.Round(time.Second), stats.downloaded, stats.kernels)
 	b.WriteString(docTail())
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
@@ -92,18 +95,22 @@ func docTail() string {
 - **tests**: top-level tests (subtests count with their parent). A skip fails the run unless the
   kernel's version rules the test out (pinning needs 5.15; the refusal test runs only before it).
 
-Tests that run in each guest (` + "`-test.run`" + ` of each test binary):
+Tests that run in each guest (` + "`-test.run`" + ` of each test binary; the reasons are in
+test/kernels/runs.go):
 
 `)
-	for _, s := range suites {
-		run := s.run
-		if run == "" {
-			run = "every test"
-		}
-		fmt.Fprintf(&b, "- %s (`%s`): `%s`\n", s.name, s.pkg, run)
-		if s.skip != "" {
-			fmt.Fprintf(&b, "  except `%s` (a known bug: see test/kernels/suites.go)\n", s.skip)
-		}
-	}
+	writeRuns(&b, fullRuns)
+	b.WriteString("\nThe boot without bpf in lsm= (the same kernel) runs only the tier and deny tests:\n\n")
+	writeRuns(&b, tierRuns)
 	return b.String()
+}
+
+func writeRuns(b *strings.Builder, runs []testRun) {
+	for _, s := range runs {
+		fmt.Fprintf(b, "- %s (`%s`): `%s`", s.name, s.pkg, s.run)
+		if s.skip != "" {
+			fmt.Fprintf(b, ", skipping `%s`", s.skip)
+		}
+		b.WriteString("\n")
+	}
 }

@@ -90,7 +90,7 @@ func judge(r *result) {
 	if !r.done {
 		r.problems = append(r.problems, "the guest did not finish its plan (see the log)")
 	}
-	for _, s := range suites {
+	for _, s := range r.target.testRuns() {
 		code, ok := r.exits[s.name]
 		switch {
 		case !ok:

@@ -1,7 +1,7 @@
 package main
 
-// suite is one run of a test binary in the guest, with the tests it runs.
-type suite struct {
+// testRun is one run of a test binary in the guest, with the tests it runs.
+type testRun struct {
 	name string // names the run in the console markers and the report
 	bin  string // the binary is BIN.test, built from pkg
 	pkg  string
@@ -9,7 +9,7 @@ type suite struct {
 	skip string // -test.skip; "" skips none
 }
 
-// suites are the privileged tests every guest runs. Under software
+// fullRuns are the privileged tests every guest runs (but one, below). Under software
 // emulation a guard start (BPF verification mostly) takes 1 to 6 seconds,
 // so the whole guard package (about 4 minutes a kernel) does not fit the
 // matrix's 10 minutes. This subset does, with what differs between
@@ -25,12 +25,13 @@ type suite struct {
 //   - the tier choice (SIGGUARD_EXPECT_TIER), each deny tier forced in
 //     turn, EPERM with and without a signal, the victim left untouched;
 //   - pinning from 5.15, and its refusal before;
-//   - the built binary end to end (kill and report, the tier it picks).
+//   - the built binary end to end (the tier it picks, a refused or
+//     killed attach, its event).
 //
 // Tests that drive strace, gdb or setpriv are left out: the guest has
 // none. go test matches -test.run level by level, so the second run's
 // subtest names apply to each of its tests.
-var suites = []suite{
+var fullRuns = []testRun{
 	{"guard", "guard", "./guard", "^(" +
 		"TestUnconfirmedKillIsReportedOnce|TestTierIsTheBestTheKernelOffers|" +
 		"TestDenyTierReturnsEPERMAndSignals|TestDenyTierKillsPerfEventOpenAtEntry|TestHelperAttachAndWaitForUSR1|" +
@@ -43,6 +44,38 @@ var suites = []suite{
 		")$/^(" +
 		"attach|mem-openat|vm-writev-marker|pidfd-getfd|lsm|fmod_ret|running_victim_is_resumed|" +
 		"cgroup_covers_its_subtree|target_cgroup_protected|exe_follows_the_inode,_not_the_name|except_exempts" +
+		")$",
+		// attach and pidfd-getfd are there for the other tests: the ptrace
+		// tracepoint is TestKills', and pidfd_getfd's is not worth the
+		// seconds.
+		"^TestEveryMemoryRouteIsGuarded$/^(attach|pidfd-getfd)$"},
+	{"e2e", "e2e", "./test/e2e", "^TestBinaryPicksTheBestTier$", ""},
+}
+
+// tierRuns are what the boot without bpf in lsm= runs: its kernel is the
+// bullseye boot's, so only what the LSM list changes is run again, the
+// tier choice and the deny tests.
+var tierRuns = []testRun{
+	{"guard", "guard", "./guard", "^(" +
+		"TestTierIsTheBestTheKernelOffers|TestDenyTierReturnsEPERMAndSignals|" +
+		"TestDenyTierKillsPerfEventOpenAtEntry|TestHelperAttachAndWaitForUSR1" +
 		")$", ""},
-	{"e2e", "e2e", "./test/e2e", "^(TestBinaryKillsAndReports|TestBinaryPicksTheBestTier)$", ""},
+	{"guard-subtests", "guard", "./guard",
+		"^(TestDenyRefusesBeforeTheCallTakesEffect|TestEveryDenyTierTheKernelOffersRefuses)$/^(" +
+			"attach|mem-openat|vm-writev-marker|pidfd-getfd|lsm|fmod_ret" +
+			")$", ""},
+	{"e2e", "e2e", "./test/e2e", "^TestBinaryPicksTheBestTier$", ""},
+}
+
+// testBinaries is one run per test binary of either list.
+func testBinaries() []testRun {
+	var out []testRun
+	seen := map[string]bool{}
+	for _, r := range append(append([]testRun{}, fullRuns...), tierRuns...) {
+		if !seen[r.bin] {
+			seen[r.bin] = true
+			out = append(out, r)
+		}
+	}
+	return out
 }
