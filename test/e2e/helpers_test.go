@@ -59,7 +59,9 @@ func startBinary(t *testing.T, args ...string) *binary {
 
 func (b *binary) waitUntilReady(t *testing.T) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	// Generous: under the kernel matrix's software emulation, loading and
+	// verifying the programs alone takes 3 to 10 s.
+	deadline := time.After(30 * time.Second)
 	for {
 		if _, err := os.Stat(b.ready); err == nil {
 			return
@@ -68,7 +70,7 @@ func (b *binary) waitUntilReady(t *testing.T) {
 		case err := <-b.exited:
 			t.Fatalf("sigguard exited before it was ready: %v\n%s", err, b.stderr)
 		case <-deadline:
-			t.Fatal("sigguard did not write its ready file within 10 s")
+			t.Fatal("sigguard did not write its ready file within 30 s")
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
