@@ -79,11 +79,13 @@ type Event struct {
 	Syscall Syscall
 	// Compat: the call came through the 32-bit syscall entry.
 	Compat bool
-	// Request is ptrace's request argument (0 for other syscalls).
+	// Request is ptrace's request argument, or the io_uring opcode (0 for
+	// other syscalls).
 	Request int64
 	// Target is the pid the call names: ptrace's pid, process_vm_*'s pid,
 	// the process behind pidfd_getfd's pidfd, perf_event_open's pid (-1 for
-	// every process on a CPU), or the <pid> of an opened /proc/<pid>/mem.
+	// every process on a CPU), or the <pid> of an opened /proc/<pid>/mem
+	// (by an open syscall or io_uring).
 	Target int64
 
 	Action Action

@@ -477,7 +477,7 @@ func (g *Guard) attach(s Syscall) error {
 	}
 	h := hooks[s]
 	if h.tracepoint == "" {
-		return g.attachTracing(s, h.tracing)
+		return g.attachTracing(s)
 	}
 	prog, err := g.program(h.program)
 	if err != nil {
@@ -495,10 +495,12 @@ func (g *Guard) attach(s Syscall) error {
 	return g.keepLink(h.tracepoint, l)
 }
 
-// attachTracing hooks a route that has no syscall with its tp_btf
-// programs: all of them, or, on a kernel that lacks them, none.
-func (g *Guard) attachTracing(s Syscall, programs []string) error {
-	if why := missingHook(s); why != "" {
+// attachTracing hooks a route that has no syscall with the tp_btf
+// programs this kernel takes: all of them, or, on a kernel that lacks
+// them, none (OpenRoutes says so).
+func (g *Guard) attachTracing(s Syscall) error {
+	programs, why := tracingFor(s)
+	if why != "" {
 		return nil
 	}
 	for _, name := range programs {

@@ -39,11 +39,14 @@ func (g *Guard) OpenRoutes() []string {
 // uringOpen says what of io_uring's way to /proc/<pid>/mem a guard in
 // tier leaves open when a rule guards it.
 func uringOpen(tier Tier) string {
-	if why := missingHook(SyscallIoUring); why != "" {
-		return "io_uring opens of /proc/<pid>/mem: " + why
+	if !uringNative() {
+		return "io_uring's workers are kernel threads before Linux 5.12: the opens they make are not caught"
 	}
 	if tier != TierSignal {
 		return "" // refused in the ptrace access check, as every open is
+	}
+	if why := missingHook(SyscallIoUring); why != "" {
+		return "io_uring opens of /proc/<pid>/mem: " + why
 	}
 	return "io_uring opens flagged IOSQE_CQE_SKIP_SUCCESS post no completion: their file is not seen when a read or " +
 		"write syscall or a fixed-file slot uses it, and an io_uring write on it is caught but may land before the kill " +

@@ -37,7 +37,7 @@ type hook struct {
 	name       string   // policy name
 	tracepoint string   // in the syscalls group; "" for tp_btf programs
 	program    string   // the tracepoint's program in the BPF object
-	tracing    []string // tp_btf programs, for a route with no syscall of its own
+	tracing    []string // tp_btf programs, for a route with no syscall of its own (see tracingFor)
 }
 
 var hooks = map[Syscall]hook{
@@ -50,7 +50,8 @@ var hooks = map[Syscall]hook{
 	SyscallOpenat:          {"openat", "sys_exit_openat", bpf.GuardProgSgOpenatExit, nil},
 	SyscallOpenat2:         {"openat2", "sys_exit_openat2", bpf.GuardProgSgOpenat2Exit, nil},
 	SyscallCreat:           {"creat", "sys_exit_creat", bpf.GuardProgSgCreatExit, nil},
-	SyscallIoUring:         {"io_uring", "", "", []string{bpf.GuardProgSgUringComplete, bpf.GuardProgSgUringFileGet}},
+	SyscallIoUring: {"io_uring", "", "", []string{bpf.GuardProgSgUringComplete, bpf.GuardProgSgUringCompleteRes,
+		bpf.GuardProgSgUringFileGet}},
 }
 
 // Presets name groups of syscalls.

@@ -5,42 +5,61 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/sigguard/sigguard/internal/bpf"
 )
 
 // The io_uring hooks read their tracepoints' arguments by position, and
-// the tracepoints changed shape over the years (io_uring_complete took the
-// result as an integer before it took the completion entry). They attach
-// only where the kernel's BTF shows the shape they were written for:
-// io_uring_complete(ctx, req, cqe) and io_uring_file_get(req, fd).
-var uringShapes = []struct {
+// the tracepoints changed shape over the years: io_uring_complete passes
+// the completion entry on newer kernels, the result as an integer on
+// older ones (6.12 among them), and had no request at all before that.
+// Each program attaches only where the kernel's BTF shows the shape it
+// was written for.
+type uringShape struct {
+	program string
 	typedef string
-	params  []string // the C type names of the arguments after the void *
-}{
-	{"btf_trace_io_uring_complete", []string{"io_ring_ctx", "", "io_uring_cqe"}},
-	{"btf_trace_io_uring_file_get", []string{"io_kiocb", "int"}},
+	params  []string // the C type names of the arguments after the void *; "" for any
 }
 
-var uringMissing = sync.OnceValue(func() string {
+var (
+	completeShapes = []uringShape{
+		{bpf.GuardProgSgUringComplete, "btf_trace_io_uring_complete", []string{"io_ring_ctx", "", "io_uring_cqe"}},
+		{bpf.GuardProgSgUringCompleteRes, "btf_trace_io_uring_complete", []string{"", "", "u64", "int", "unsigned int", "u64", "u64"}},
+	}
+	fileGetShape = uringShape{bpf.GuardProgSgUringFileGet, "btf_trace_io_uring_file_get", []string{"io_kiocb", "int"}}
+)
+
+// uringPrograms are the io_uring programs for this kernel, or why there
+// are none.
+var uringPrograms = sync.OnceValues(func() ([]string, string) {
 	spec, err := btf.LoadKernelSpec()
 	if err != nil {
-		return "the kernel's BTF cannot be read: " + err.Error()
+		return nil, "the kernel's BTF cannot be read: " + err.Error()
 	}
-	for _, want := range uringShapes {
-		if !hasShape(spec, want.typedef, want.params) {
-			return "this kernel has no io_uring tracepoint " + want.typedef[len("btf_trace_"):] +
-				" of the shape sigguard reads (CONFIG_IO_URING off, or an older kernel)"
+	var complete string
+	for _, shape := range completeShapes {
+		if hasShape(spec, shape) {
+			complete = shape.program
+			break
 		}
 	}
-	return ""
+	if complete == "" || !hasShape(spec, fileGetShape) {
+		return nil, "this kernel has no io_uring tracepoints of a shape sigguard reads (CONFIG_IO_URING off, or an old kernel)"
+	}
+	return []string{complete, fileGetShape.program}, ""
 })
 
-// hasShape reports whether typedef is a tracepoint prototype whose
-// arguments after the first point to, or are, the named types ("" for any).
-func hasShape(spec *btf.Spec, typedef string, params []string) bool {
+// hasShape reports whether the shape's typedef is a tracepoint prototype
+// whose arguments after the first point to, or are, the named types.
+func hasShape(spec *btf.Spec, shape uringShape) bool {
 	var td *btf.Typedef
-	if err := spec.TypeByName(typedef, &td); err != nil {
+	if err := spec.TypeByName(shape.typedef, &td); err != nil {
 		return false
 	}
+	return matches(td, shape.params)
+}
+
+func matches(td *btf.Typedef, params []string) bool {
 	ptr, ok := td.Type.(*btf.Pointer)
 	if !ok {
 		return false
@@ -65,12 +84,32 @@ func typeName(t btf.Type) string {
 	return t.TypeName()
 }
 
+// uringNative reports whether io_uring's workers are threads of the ring
+// owner's process (Linux 5.12, which brought create_io_thread). Before,
+// they were kernel threads: an open they make is neither the caller's to
+// match nor to signal, in any tier.
+var uringNative = sync.OnceValue(func() bool {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return false
+	}
+	var fn *btf.Func
+	return spec.TypeByName("create_io_thread", &fn) == nil
+})
+
+// tracingFor lists the tp_btf programs that hook route s on this kernel,
+// or says why none can.
+func tracingFor(s Syscall) ([]string, string) {
+	if s == SyscallIoUring {
+		return uringPrograms()
+	}
+	return hooks[s].tracing, ""
+}
+
 // missingHook says why the kernel cannot hook route s ("" when it can).
 func missingHook(s Syscall) string {
-	if s == SyscallIoUring {
-		return uringMissing()
-	}
-	return ""
+	_, why := tracingFor(s)
+	return why
 }
 
 // Opcodes of include/uapi/linux/io_uring.h that can reach /proc/<pid>/mem

@@ -186,52 +186,53 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	GuardMapActive            = "active"
-	GuardMapCounters          = "counters"
-	GuardMapEvents            = "events"
-	GuardMapIdentities        = "identities"
-	GuardMapKills             = "kills"
-	GuardMapMatchers          = "matchers"
-	GuardMapPinMeta           = "pin_meta"
-	GuardMapPolicies          = "policies"
-	GuardMapRuleCounters      = "rule_counters"
-	GuardMapRuleNames         = "rule_names"
-	GuardMapRules             = "rules"
-	GuardProgSgCompatEnter    = "sg_compat_enter"
-	GuardProgSgCompatExit     = "sg_compat_exit"
-	GuardProgSgConfirmExit    = "sg_confirm_exit"
-	GuardProgSgCreatExit      = "sg_creat_exit"
-	GuardProgSgNoteStop       = "sg_note_stop"
-	GuardProgSgOpenExit       = "sg_open_exit"
-	GuardProgSgOpenat2Exit    = "sg_openat2_exit"
-	GuardProgSgOpenatExit     = "sg_openat_exit"
-	GuardProgSgPerfOpen       = "sg_perf_open"
-	GuardProgSgPidfdGetfd     = "sg_pidfd_getfd"
-	GuardProgSgPtrace         = "sg_ptrace"
-	GuardProgSgTrackCgroup    = "sg_track_cgroup"
-	GuardProgSgTrackExec      = "sg_track_exec"
-	GuardProgSgTrackExit      = "sg_track_exit"
-	GuardProgSgTrackFork      = "sg_track_fork"
-	GuardProgSgUringComplete  = "sg_uring_complete"
-	GuardProgSgUringFileGet   = "sg_uring_file_get"
-	GuardProgSgVetoFmodRet    = "sg_veto_fmod_ret"
-	GuardProgSgVetoLsm        = "sg_veto_lsm"
-	GuardProgSgVmReadv        = "sg_vm_readv"
-	GuardProgSgVmWritev       = "sg_vm_writev"
-	GuardVarLastWakeupNs      = "last_wakeup_ns"
-	GuardVarSelfStartTicks    = "self_start_ticks"
-	GuardVarSelfTgid          = "self_tgid"
-	GuardVarUnusedAction      = "unused_action"
-	GuardVarUnusedCounter     = "unused_counter"
-	GuardVarUnusedEventKind   = "unused_event_kind"
-	GuardVarUnusedIdentity    = "unused_identity"
-	GuardVarUnusedKill        = "unused_kill"
-	GuardVarUnusedMatchKey    = "unused_match_key"
-	GuardVarUnusedRuleCounter = "unused_rule_counter"
-	GuardVarUnusedSyscallId   = "unused_syscall_id"
-	GuardVarUnusedTier        = "unused_tier"
-	GuardVarVetoHooked        = "veto_hooked"
-	GuardVarWakeupIntervalNs  = "wakeup_interval_ns"
+	GuardMapActive              = "active"
+	GuardMapCounters            = "counters"
+	GuardMapEvents              = "events"
+	GuardMapIdentities          = "identities"
+	GuardMapKills               = "kills"
+	GuardMapMatchers            = "matchers"
+	GuardMapPinMeta             = "pin_meta"
+	GuardMapPolicies            = "policies"
+	GuardMapRuleCounters        = "rule_counters"
+	GuardMapRuleNames           = "rule_names"
+	GuardMapRules               = "rules"
+	GuardProgSgCompatEnter      = "sg_compat_enter"
+	GuardProgSgCompatExit       = "sg_compat_exit"
+	GuardProgSgConfirmExit      = "sg_confirm_exit"
+	GuardProgSgCreatExit        = "sg_creat_exit"
+	GuardProgSgNoteStop         = "sg_note_stop"
+	GuardProgSgOpenExit         = "sg_open_exit"
+	GuardProgSgOpenat2Exit      = "sg_openat2_exit"
+	GuardProgSgOpenatExit       = "sg_openat_exit"
+	GuardProgSgPerfOpen         = "sg_perf_open"
+	GuardProgSgPidfdGetfd       = "sg_pidfd_getfd"
+	GuardProgSgPtrace           = "sg_ptrace"
+	GuardProgSgTrackCgroup      = "sg_track_cgroup"
+	GuardProgSgTrackExec        = "sg_track_exec"
+	GuardProgSgTrackExit        = "sg_track_exit"
+	GuardProgSgTrackFork        = "sg_track_fork"
+	GuardProgSgUringComplete    = "sg_uring_complete"
+	GuardProgSgUringCompleteRes = "sg_uring_complete_res"
+	GuardProgSgUringFileGet     = "sg_uring_file_get"
+	GuardProgSgVetoFmodRet      = "sg_veto_fmod_ret"
+	GuardProgSgVetoLsm          = "sg_veto_lsm"
+	GuardProgSgVmReadv          = "sg_vm_readv"
+	GuardProgSgVmWritev         = "sg_vm_writev"
+	GuardVarLastWakeupNs        = "last_wakeup_ns"
+	GuardVarSelfStartTicks      = "self_start_ticks"
+	GuardVarSelfTgid            = "self_tgid"
+	GuardVarUnusedAction        = "unused_action"
+	GuardVarUnusedCounter       = "unused_counter"
+	GuardVarUnusedEventKind     = "unused_event_kind"
+	GuardVarUnusedIdentity      = "unused_identity"
+	GuardVarUnusedKill          = "unused_kill"
+	GuardVarUnusedMatchKey      = "unused_match_key"
+	GuardVarUnusedRuleCounter   = "unused_rule_counter"
+	GuardVarUnusedSyscallId     = "unused_syscall_id"
+	GuardVarUnusedTier          = "unused_tier"
+	GuardVarVetoHooked          = "veto_hooked"
+	GuardVarWakeupIntervalNs    = "wakeup_interval_ns"
 )
 
 // LoadGuard returns the embedded CollectionSpec for Guard.
@@ -276,27 +277,28 @@ type GuardSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type GuardProgramSpecs struct {
-	SgCompatEnter   *ebpf.ProgramSpec `ebpf:"sg_compat_enter"`
-	SgCompatExit    *ebpf.ProgramSpec `ebpf:"sg_compat_exit"`
-	SgConfirmExit   *ebpf.ProgramSpec `ebpf:"sg_confirm_exit"`
-	SgCreatExit     *ebpf.ProgramSpec `ebpf:"sg_creat_exit"`
-	SgNoteStop      *ebpf.ProgramSpec `ebpf:"sg_note_stop"`
-	SgOpenExit      *ebpf.ProgramSpec `ebpf:"sg_open_exit"`
-	SgOpenat2Exit   *ebpf.ProgramSpec `ebpf:"sg_openat2_exit"`
-	SgOpenatExit    *ebpf.ProgramSpec `ebpf:"sg_openat_exit"`
-	SgPerfOpen      *ebpf.ProgramSpec `ebpf:"sg_perf_open"`
-	SgPidfdGetfd    *ebpf.ProgramSpec `ebpf:"sg_pidfd_getfd"`
-	SgPtrace        *ebpf.ProgramSpec `ebpf:"sg_ptrace"`
-	SgTrackCgroup   *ebpf.ProgramSpec `ebpf:"sg_track_cgroup"`
-	SgTrackExec     *ebpf.ProgramSpec `ebpf:"sg_track_exec"`
-	SgTrackExit     *ebpf.ProgramSpec `ebpf:"sg_track_exit"`
-	SgTrackFork     *ebpf.ProgramSpec `ebpf:"sg_track_fork"`
-	SgUringComplete *ebpf.ProgramSpec `ebpf:"sg_uring_complete"`
-	SgUringFileGet  *ebpf.ProgramSpec `ebpf:"sg_uring_file_get"`
-	SgVetoFmodRet   *ebpf.ProgramSpec `ebpf:"sg_veto_fmod_ret"`
-	SgVetoLsm       *ebpf.ProgramSpec `ebpf:"sg_veto_lsm"`
-	SgVmReadv       *ebpf.ProgramSpec `ebpf:"sg_vm_readv"`
-	SgVmWritev      *ebpf.ProgramSpec `ebpf:"sg_vm_writev"`
+	SgCompatEnter      *ebpf.ProgramSpec `ebpf:"sg_compat_enter"`
+	SgCompatExit       *ebpf.ProgramSpec `ebpf:"sg_compat_exit"`
+	SgConfirmExit      *ebpf.ProgramSpec `ebpf:"sg_confirm_exit"`
+	SgCreatExit        *ebpf.ProgramSpec `ebpf:"sg_creat_exit"`
+	SgNoteStop         *ebpf.ProgramSpec `ebpf:"sg_note_stop"`
+	SgOpenExit         *ebpf.ProgramSpec `ebpf:"sg_open_exit"`
+	SgOpenat2Exit      *ebpf.ProgramSpec `ebpf:"sg_openat2_exit"`
+	SgOpenatExit       *ebpf.ProgramSpec `ebpf:"sg_openat_exit"`
+	SgPerfOpen         *ebpf.ProgramSpec `ebpf:"sg_perf_open"`
+	SgPidfdGetfd       *ebpf.ProgramSpec `ebpf:"sg_pidfd_getfd"`
+	SgPtrace           *ebpf.ProgramSpec `ebpf:"sg_ptrace"`
+	SgTrackCgroup      *ebpf.ProgramSpec `ebpf:"sg_track_cgroup"`
+	SgTrackExec        *ebpf.ProgramSpec `ebpf:"sg_track_exec"`
+	SgTrackExit        *ebpf.ProgramSpec `ebpf:"sg_track_exit"`
+	SgTrackFork        *ebpf.ProgramSpec `ebpf:"sg_track_fork"`
+	SgUringComplete    *ebpf.ProgramSpec `ebpf:"sg_uring_complete"`
+	SgUringCompleteRes *ebpf.ProgramSpec `ebpf:"sg_uring_complete_res"`
+	SgUringFileGet     *ebpf.ProgramSpec `ebpf:"sg_uring_file_get"`
+	SgVetoFmodRet      *ebpf.ProgramSpec `ebpf:"sg_veto_fmod_ret"`
+	SgVetoLsm          *ebpf.ProgramSpec `ebpf:"sg_veto_lsm"`
+	SgVmReadv          *ebpf.ProgramSpec `ebpf:"sg_vm_readv"`
+	SgVmWritev         *ebpf.ProgramSpec `ebpf:"sg_vm_writev"`
 }
 
 // GuardMapSpecs contains maps before they are loaded into the kernel.
@@ -409,27 +411,28 @@ type GuardVariables struct {
 //
 // It can be passed to LoadGuardObjects or ebpf.CollectionSpec.LoadAndAssign.
 type GuardPrograms struct {
-	SgCompatEnter   *ebpf.Program `ebpf:"sg_compat_enter"`
-	SgCompatExit    *ebpf.Program `ebpf:"sg_compat_exit"`
-	SgConfirmExit   *ebpf.Program `ebpf:"sg_confirm_exit"`
-	SgCreatExit     *ebpf.Program `ebpf:"sg_creat_exit"`
-	SgNoteStop      *ebpf.Program `ebpf:"sg_note_stop"`
-	SgOpenExit      *ebpf.Program `ebpf:"sg_open_exit"`
-	SgOpenat2Exit   *ebpf.Program `ebpf:"sg_openat2_exit"`
-	SgOpenatExit    *ebpf.Program `ebpf:"sg_openat_exit"`
-	SgPerfOpen      *ebpf.Program `ebpf:"sg_perf_open"`
-	SgPidfdGetfd    *ebpf.Program `ebpf:"sg_pidfd_getfd"`
-	SgPtrace        *ebpf.Program `ebpf:"sg_ptrace"`
-	SgTrackCgroup   *ebpf.Program `ebpf:"sg_track_cgroup"`
-	SgTrackExec     *ebpf.Program `ebpf:"sg_track_exec"`
-	SgTrackExit     *ebpf.Program `ebpf:"sg_track_exit"`
-	SgTrackFork     *ebpf.Program `ebpf:"sg_track_fork"`
-	SgUringComplete *ebpf.Program `ebpf:"sg_uring_complete"`
-	SgUringFileGet  *ebpf.Program `ebpf:"sg_uring_file_get"`
-	SgVetoFmodRet   *ebpf.Program `ebpf:"sg_veto_fmod_ret"`
-	SgVetoLsm       *ebpf.Program `ebpf:"sg_veto_lsm"`
-	SgVmReadv       *ebpf.Program `ebpf:"sg_vm_readv"`
-	SgVmWritev      *ebpf.Program `ebpf:"sg_vm_writev"`
+	SgCompatEnter      *ebpf.Program `ebpf:"sg_compat_enter"`
+	SgCompatExit       *ebpf.Program `ebpf:"sg_compat_exit"`
+	SgConfirmExit      *ebpf.Program `ebpf:"sg_confirm_exit"`
+	SgCreatExit        *ebpf.Program `ebpf:"sg_creat_exit"`
+	SgNoteStop         *ebpf.Program `ebpf:"sg_note_stop"`
+	SgOpenExit         *ebpf.Program `ebpf:"sg_open_exit"`
+	SgOpenat2Exit      *ebpf.Program `ebpf:"sg_openat2_exit"`
+	SgOpenatExit       *ebpf.Program `ebpf:"sg_openat_exit"`
+	SgPerfOpen         *ebpf.Program `ebpf:"sg_perf_open"`
+	SgPidfdGetfd       *ebpf.Program `ebpf:"sg_pidfd_getfd"`
+	SgPtrace           *ebpf.Program `ebpf:"sg_ptrace"`
+	SgTrackCgroup      *ebpf.Program `ebpf:"sg_track_cgroup"`
+	SgTrackExec        *ebpf.Program `ebpf:"sg_track_exec"`
+	SgTrackExit        *ebpf.Program `ebpf:"sg_track_exit"`
+	SgTrackFork        *ebpf.Program `ebpf:"sg_track_fork"`
+	SgUringComplete    *ebpf.Program `ebpf:"sg_uring_complete"`
+	SgUringCompleteRes *ebpf.Program `ebpf:"sg_uring_complete_res"`
+	SgUringFileGet     *ebpf.Program `ebpf:"sg_uring_file_get"`
+	SgVetoFmodRet      *ebpf.Program `ebpf:"sg_veto_fmod_ret"`
+	SgVetoLsm          *ebpf.Program `ebpf:"sg_veto_lsm"`
+	SgVmReadv          *ebpf.Program `ebpf:"sg_vm_readv"`
+	SgVmWritev         *ebpf.Program `ebpf:"sg_vm_writev"`
 }
 
 func (p *GuardPrograms) Close() error {
@@ -450,6 +453,7 @@ func (p *GuardPrograms) Close() error {
 		p.SgTrackExit,
 		p.SgTrackFork,
 		p.SgUringComplete,
+		p.SgUringCompleteRes,
 		p.SgUringFileGet,
 		p.SgVetoFmodRet,
 		p.SgVetoLsm,

@@ -776,21 +776,47 @@ int sg_openat2_exit(struct trace_event_raw_sys_exit *ctx)
 /* io_rsrc_node.file_ptr keeps flags in its low bits (FFS_NOWAIT, FFS_ISREG). */
 #define IO_FILE_PTR_FLAGS 0x3UL
 
+/* The fixed-file table as older kernels (6.12 and before) lay it out. */
+struct io_fixed_file___old {
+	unsigned long file_ptr;
+} __attribute__((preserve_access_index));
+
+struct io_file_table___old {
+	struct io_fixed_file___old *files;
+} __attribute__((preserve_access_index));
+
+struct io_ring_ctx___old {
+	struct io_file_table___old file_table;
+	unsigned int nr_user_files;
+} __attribute__((preserve_access_index));
+
 /*
  * The file in a ring's fixed-file slot: an open with a file_index puts
  * its file there ("direct descriptor") and no descriptor in the table.
+ * Newer kernels keep a node per slot; older ones an array of pointers.
  */
 static __always_inline struct file *fixed_file(struct io_ring_ctx *ctx, __u32 slot)
 {
-	struct io_rsrc_node **nodes = BPF_CORE_READ(ctx, file_table.data.nodes);
-	struct io_rsrc_node *node = NULL;
+	unsigned long file_ptr = 0;
 
-	if (slot >= BPF_CORE_READ(ctx, file_table.data.nr))
-		return NULL;
-	bpf_probe_read_kernel(&node, sizeof(node), &nodes[slot]);
-	if (!node)
-		return NULL;
-	return (struct file *)(BPF_CORE_READ(node, file_ptr) & ~IO_FILE_PTR_FLAGS);
+	if (bpf_core_field_exists(ctx->file_table.data)) {
+		struct io_rsrc_node **nodes = BPF_CORE_READ(ctx, file_table.data.nodes);
+		struct io_rsrc_node *node = NULL;
+
+		if (slot >= BPF_CORE_READ(ctx, file_table.data.nr))
+			return NULL;
+		bpf_probe_read_kernel(&node, sizeof(node), &nodes[slot]);
+		if (node)
+			file_ptr = BPF_CORE_READ(node, file_ptr);
+	} else {
+		struct io_ring_ctx___old *old = (void *)ctx;
+		struct io_fixed_file___old *files = BPF_CORE_READ(old, file_table.files);
+
+		if (slot >= BPF_CORE_READ(old, nr_user_files))
+			return NULL;
+		bpf_probe_read_kernel(&file_ptr, sizeof(file_ptr), &files[slot].file_ptr);
+	}
+	return (struct file *)(file_ptr & ~IO_FILE_PTR_FLAGS);
 }
 
 /* The file a completed io_uring open made: res is a descriptor, or a slot. */
@@ -821,21 +847,34 @@ static __always_inline int guard_uring_file(struct file *f, __u8 opcode)
  * successful opens go further than two reads. A request flagged
  * IOSQE_CQE_SKIP_SUCCESS posts nothing on success and is not seen here.
  */
+static __always_inline int uring_completed(struct io_ring_ctx *ring, struct io_kiocb *req, __s32 res)
+{
+	/* Completions not tied to a request (multishot extras) have none. */
+	if (!req)
+		return 0;
+	__u8 opcode = BPF_CORE_READ(req, opcode);
+	if (opcode != IORING_OP_OPENAT && opcode != IORING_OP_OPENAT2)
+		return 0;
+	if (res < 0)
+		return 0;
+	return guard_uring_file(uring_opened(ring, req, res), opcode);
+}
+
+/* The tracepoint as newer kernels have it (6.18 here): the completion entry. */
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(sg_uring_complete, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
 {
-	struct io_kiocb *r = req;
+	return uring_completed(ring, req, BPF_CORE_READ(cqe, res));
+}
 
-	/* Completions not tied to a request (multishot extras) have none. */
-	if (!r)
-		return 0;
-	__u8 opcode = BPF_CORE_READ(r, opcode);
-	if (opcode != IORING_OP_OPENAT && opcode != IORING_OP_OPENAT2)
-		return 0;
-	__s32 res = BPF_CORE_READ(cqe, res);
-	if (res < 0)
-		return 0;
-	return guard_uring_file(uring_opened(ring, r, res), opcode);
+/*
+ * The tracepoint as older kernels have it (6.12, for one): the result as
+ * an argument. User space attaches the one whose shape the kernel has.
+ */
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(sg_uring_complete_res, void *ring, void *req, __u64 user_data, int res)
+{
+	return uring_completed(ring, req, res);
 }
 
 /*

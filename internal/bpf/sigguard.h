@@ -164,7 +164,7 @@ struct kill {
 struct event {
 	__u64 boot_ns;    /* bpf_ktime_get_boot_ns() when the hook ran */
 	__u64 call_ns;    /* SG_EVENT_EXITED: when the offending syscall entered */
-	__s64 request;    /* ptrace: the request; other syscalls: 0 */
+	__s64 request;    /* ptrace: the request; io_uring: the opcode (0 from a deny tier); else 0 */
 	__s64 target;     /* the pid the call names; -1: every process (perf_event_open) */
 	__u32 tgid;
 	__u32 tid;

@@ -28,6 +28,9 @@ const (
 	// Setup flags.
 	SetupSQPoll = 1 << 1 // a kernel thread of the process polls the ring
 
+	// FeatNativeWorkers says io-wq workers are threads of the ring owner's
+	// process (Linux 5.12); before, they were kernel threads.
+	FeatNativeWorkers = 1 << 9
 	// FeatCQESkip says the kernel knows FlagCQESkipOnOK (Linux 5.17).
 	FeatCQESkip = 1 << 11
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -212,6 +213,9 @@ func newRing(flags uint32) *uring.Ring {
 	if err != nil {
 		unsupported("%v", err)
 	}
+	if ring.Features()&uring.FeatNativeWorkers == 0 {
+		unsupported("io_uring's workers are kernel threads before Linux 5.12, outside the caller's process: not covered")
+	}
 	return ring
 }
 
@@ -340,15 +344,17 @@ func uringSkipped(pid int, syscallWrite bool) syscall.Errno {
 	if errno := runAll(ring, 0, openSQE(pid, uring.OpOpenat, uring.FlagCQESkipOnOK)); errno != 0 {
 		return errno
 	}
-	// Nothing says when the open is done: wait for the descriptor to exist.
-	for i := 0; ; i++ {
+	// Nothing says when the open is done: wait for the descriptor to exist
+	// (an io-wq worker may take a while to make it on a busy machine).
+	// Not with time.Sleep: the Go runtime's first timer opens descriptors
+	// of its own, which would take the number guessed above.
+	for deadline := time.Now().Add(5 * time.Second); ; unix.Nanosleep(&unix.Timespec{Nsec: 1e6}, nil) {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil {
 			break
 		}
-		if i == 1000 {
+		if time.Now().After(deadline) {
 			return syscall.ETIMEDOUT
 		}
-		runtime.Gosched()
 	}
 	defer unix.Close(int(fd))
 	if syscallWrite {
