@@ -33,6 +33,9 @@ const (
 	FeatNativeWorkers = 1 << 9
 	// FeatCQESkip says the kernel knows FlagCQESkipOnOK (Linux 5.17).
 	FeatCQESkip = 1 << 11
+	// FeatLinkedFile says a linked request looks its file up when it is
+	// issued, not when it is submitted (Linux 5.17).
+	FeatLinkedFile = 1 << 12
 
 	// FileIndexAlloc asks an open for any free fixed-file slot.
 	FileIndexAlloc = ^uint32(0)

@@ -287,8 +287,18 @@ func nextFD() int32 {
 func uringLinked(pid int) syscall.Errno {
 	ring := newRing(0)
 	defer ring.Close()
+	requireLinkedFile(ring)
 	write := rwSQE(nextFD(), make([]byte, 8), true)
 	return runAll(ring, 2, openSQE(pid, uring.OpOpenat, uring.FlagLink), write)
+}
+
+// requireLinkedFile ends an attack that links a request to a file an
+// earlier one opens: before Linux 5.17 the file was looked up at
+// submission, before the open ran, so such a link could not work.
+func requireLinkedFile(ring *uring.Ring) {
+	if ring.Features()&uring.FeatLinkedFile == 0 {
+		unsupported("linked requests look their file up at submission before Linux 5.17")
+	}
 }
 
 // runAll submits linked requests and returns the first failure.
@@ -313,6 +323,7 @@ func runAll(ring *uring.Ring, wait uint32, sqes ...uring.SQE) syscall.Errno {
 func uringDirect(pid int, openFlags uint8) syscall.Errno {
 	ring := newRing(0)
 	defer ring.Close()
+	requireLinkedFile(ring)
 	if openFlags&uring.FlagCQESkipOnOK != 0 && ring.Features()&uring.FeatCQESkip == 0 {
 		unsupported("no IOSQE_CQE_SKIP_SUCCESS before Linux 5.17")
 	}
