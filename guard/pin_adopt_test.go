@@ -21,18 +21,12 @@ func TestAdoptingAPinOfAnotherLayout(t *testing.T) {
 	dir := testenv.PinDir(t)
 	cg := testenv.NewCgroup(t)
 	cfg := pinnedConfig(cg, dir, guard.ActionSignalProcess)
-	g, err := guard.Start(cfg)
-	if err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	if err := g.Close(); err != nil {
-		t.Fatalf("close: %v", err)
-	}
+	pinAndLeave(t, cfg)
 	if err := pinRecordOfAnotherLayout(dir); err != nil {
 		t.Fatalf("replace the pin record: %v", err)
 	}
 
-	g, err = guard.Start(cfg)
+	g, err := guard.Start(cfg)
 	if err != nil {
 		t.Fatalf("adopt a pin of another layout: %v", err)
 	}
@@ -52,6 +46,19 @@ func TestAdoptingAPinOfAnotherLayout(t *testing.T) {
 	}
 	if st, err := guard.ReadPin(dir); err != nil || st.Rules[0].Rule != "pinned" {
 		t.Errorf("status after the upgrade: %+v, %v", st, err)
+	}
+}
+
+// pinAndLeave starts a pinned guard and closes it: its pins go on
+// enforcing with no process.
+func pinAndLeave(t *testing.T, cfg guard.Config) {
+	t.Helper()
+	g, err := guard.Start(cfg)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("close: %v", err)
 	}
 }
 
@@ -130,13 +137,7 @@ func TestAdoptionKeepsThePinnedTierOrRefuses(t *testing.T) {
 	cg := testenv.NewCgroup(t)
 	cfg := pinnedConfig(cg, dir, guard.ActionAudit)
 	cfg.Tier = guard.TierSignal
-	g, err := guard.Start(cfg)
-	if err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	if err := g.Close(); err != nil {
-		t.Fatalf("close: %v", err)
-	}
+	pinAndLeave(t, cfg)
 	for _, other := range []guard.Tier{guard.TierLSM, guard.TierFmodRet} {
 		cfg.Tier = other
 		g, err := guard.Start(cfg)
@@ -149,7 +150,7 @@ func TestAdoptionKeepsThePinnedTierOrRefuses(t *testing.T) {
 		}
 	}
 	cfg.Tier = guard.TierAuto
-	g, err = guard.Start(cfg)
+	g, err := guard.Start(cfg)
 	if err != nil {
 		t.Fatalf("adopt with the tier left to the pin: %v", err)
 	}
@@ -198,13 +199,7 @@ func TestIncompletePinIsRefusedAndLeftInPlace(t *testing.T) {
 	dir := testenv.PinDir(t)
 	cg := testenv.NewCgroup(t)
 	cfg := pinnedConfig(cg, dir, guard.ActionSignalProcess)
-	g, err := guard.Start(cfg)
-	if err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	if err := g.Close(); err != nil {
-		t.Fatalf("close: %v", err)
-	}
+	pinAndLeave(t, cfg)
 	if err := os.Remove(filepath.Join(dir, "maps", "pin_meta")); err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +213,7 @@ func TestIncompletePinIsRefusedAndLeftInPlace(t *testing.T) {
 	if left := testenv.PinnedPrograms(t, dir); len(left) != len(hooks) || len(hooks) == 0 {
 		t.Errorf("the refused start removed pinned hooks: %d before, %d after", len(hooks), len(left))
 	}
-	_, err, _ = attackOnce(t, cg, "attach")
+	_, err, _ := attackOnce(t, cg, "attach")
 	assertKilled(t, err, "offender under the incomplete pin's hooks")
 }
 
@@ -226,13 +221,7 @@ func TestStatusSaysWhenNoHookIsLeft(t *testing.T) {
 	requirePinning(t)
 	dir := testenv.PinDir(t)
 	cg := testenv.NewCgroup(t)
-	g, err := guard.Start(pinnedConfig(cg, dir, guard.ActionAudit))
-	if err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	if err := g.Close(); err != nil {
-		t.Fatalf("close: %v", err)
-	}
+	pinAndLeave(t, pinnedConfig(cg, dir, guard.ActionAudit))
 	st, err := guard.ReadPin(dir)
 	if err != nil || !st.Enforcing() || st.Reader != 0 || st.TakingOver {
 		t.Fatalf("status of a pinned guard: %+v, %v", st, err)

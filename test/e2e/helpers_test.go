@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -94,22 +95,28 @@ func (b *binary) stop(t *testing.T, sig os.Signal) error {
 // event waits for the JSON event of pid.
 func (b *binary) event(t *testing.T, pid int) event {
 	t.Helper()
+	return waitForJSON(t, b, fmt.Sprintf("an event for pid %d", pid), func(ev event) bool { return ev.PID == pid })
+}
+
+// waitForJSON reads sigguard's JSON lines, as T, until one matches.
+func waitForJSON[T any](t *testing.T, b *binary, what string, match func(T) bool) T {
+	t.Helper()
 	timeout := time.After(5 * time.Second)
 	for {
 		select {
 		case line, ok := <-b.lines:
 			if !ok {
-				t.Fatal("sigguard's output ended before the event")
+				t.Fatalf("sigguard's output ended before %s; stderr:\n%s", what, b.stderr)
 			}
-			var ev event
-			if err := json.Unmarshal(line, &ev); err != nil {
+			var v T
+			if err := json.Unmarshal(line, &v); err != nil {
 				t.Fatalf("not a JSON line: %q: %v", line, err)
 			}
-			if ev.PID == pid {
-				return ev
+			if match(v) {
+				return v
 			}
 		case <-timeout:
-			t.Fatalf("no event for pid %d within 5 s", pid)
+			t.Fatalf("no %s within 5 s", what)
 		}
 	}
 }

@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sigguard/sigguard/internal/testenv"
 )
@@ -26,9 +24,9 @@ func TestAnAttachOnSigguardDoesNotFreezeIt(t *testing.T) {
 
 	attacker := attackVictim(t, cg, self)
 	b.stderr.waitFor(t, fmt.Sprintf("sigguard (pid %d) was stopped with no tracer", self))
-	b.waitForRecord(t, func(r record) bool { return r.Type == "exited" && r.PID == attacker })
+	waitForJSON(t, b, "the attacker's exit", func(r record) bool { return r.Type == "exited" && r.PID == attacker })
 	later := attack(t, cg)
-	b.waitForRecord(t, func(r record) bool { return r.Type == "exited" && r.PID == later })
+	waitForJSON(t, b, "the later attacker's exit", func(r record) bool { return r.Type == "exited" && r.PID == later })
 	if state := processState(t, self); strings.HasPrefix(state, "T") {
 		t.Errorf("sigguard is stopped: %s", state)
 	}
@@ -41,29 +39,6 @@ func TestAnAttachOnSigguardDoesNotFreezeIt(t *testing.T) {
 type record struct {
 	Type string `json:"type"`
 	PID  int    `json:"pid"`
-}
-
-// waitForRecord reads sigguard's JSON lines until one matches.
-func (b *binary) waitForRecord(t *testing.T, match func(record) bool) record {
-	t.Helper()
-	timeout := time.After(5 * time.Second)
-	for {
-		select {
-		case line, ok := <-b.lines:
-			if !ok {
-				t.Fatalf("sigguard's output ended; stderr:\n%s", b.stderr)
-			}
-			var r record
-			if err := json.Unmarshal(line, &r); err != nil {
-				t.Fatalf("not a JSON line: %q: %v", line, err)
-			}
-			if match(r) {
-				return r
-			}
-		case <-timeout:
-			t.Fatalf("the record waited for did not come within 5 s (is sigguard stopped? state %s)", processState(t, b.cmd.Process.Pid))
-		}
-	}
 }
 
 func processState(t *testing.T, pid int) string {
