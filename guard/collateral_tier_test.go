@@ -26,8 +26,9 @@ func TestOwnChildIsReapedOnlyWhenTheAttachRan(t *testing.T) {
 		t.Run(string(tier), func(t *testing.T) {
 			cg := testenv.NewCgroup(t)
 			r := startGuard(t, cg, killRule, guard.Config{Tier: tier}, 0)
-			// The shell becomes the offender, so the sleep is its child.
-			cmd := cg.Command("sh", "-c", `sleep 60 & echo $!; exec "$0" seize $!`, offender)
+			// The shell becomes the offender, so the sleep is its child;
+			// the sleep must not hold the output Output waits to close.
+			cmd := cg.Command("sh", "-c", `sleep 60 >/dev/null 2>&1 & echo $!; exec "$0" seize $!`, offender)
 			out, err := cmd.Output()
 			assertKilled(t, err, "the attaching parent")
 			child, err := strconv.Atoi(strings.TrimSpace(string(out)))

@@ -93,11 +93,22 @@ func (c *OwnCgroup) Destroy() error {
 // killAll uses cgroup.kill (Linux 5.14+), which also catches processes
 // forked meanwhile, and falls back to killing the pids one by one.
 func (c *OwnCgroup) killAll(pids []int) {
-	err := os.WriteFile(filepath.Join(c.Path, "cgroup.kill"), []byte("1"), 0)
-	if err == nil || !errors.Is(err, os.ErrNotExist) {
+	// Opened without O_CREAT: where cgroup.kill does not exist, creating
+	// it in cgroupfs fails with a permission error, not ErrNotExist.
+	if err := writeExisting(filepath.Join(c.Path, "cgroup.kill"), "1"); err == nil || !errors.Is(err, os.ErrNotExist) {
 		return
 	}
 	for _, pid := range pids {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
+}
+
+// writeExisting writes s to a file that must already exist.
+func writeExisting(path, s string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(s)
+	return errors.Join(err, f.Close())
 }

@@ -10,6 +10,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -93,13 +94,37 @@ func runOne(env []string, run plan.Run) int {
 	cmd.Env = env
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stdout
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
 		fmt.Printf("%s: %v\n", run.Name, err)
-	}
-	if cmd.ProcessState == nil {
 		return -1
 	}
-	return cmd.ProcessState.ExitCode()
+	return waitReapingOrphans(run.Name, cmd.Process.Pid)
+}
+
+// waitReapingOrphans waits for pid and, as PID 1 must, reaps every orphan
+// that exits meanwhile: the children of processes a test killed are
+// reparented here, and an unreaped zombie stays listed in its cgroup
+// (seen on 5.10), so the test could not remove the cgroup.
+func waitReapingOrphans(name string, pid int) int {
+	for {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			fmt.Printf("%s: wait: %v\n", name, err)
+			return -1
+		}
+		if got != pid {
+			continue
+		}
+		if ws.Signaled() {
+			fmt.Printf("%s: %v\n", name, ws.Signal())
+			return 128 + int(ws.Signal())
+		}
+		return ws.ExitStatus()
+	}
 }
 
 func kernelRelease() string {
