@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 
 	"github.com/sigguard/sigguard/guard"
 	"github.com/sigguard/sigguard/internal/testenv"
@@ -237,4 +239,60 @@ func TestStatusSaysWhenNoHookIsLeft(t *testing.T) {
 	if st, err := guard.ReadPin(dir); err != nil || st.Enforcing() {
 		t.Errorf("status with every hook gone: %+v, %v, want not enforcing", st, err)
 	}
+}
+
+// sigguard status takes the pin directory's lock for an instant to see
+// whether a reader runs: a start at that moment waits, it does not fail.
+func TestStartWaitsOutABriefLockHolder(t *testing.T) {
+	requirePinning(t)
+	dir := testenv.PinDir(t)
+	cg := testenv.NewCgroup(t)
+	cfg := pinnedConfig(cg, dir, guard.ActionAudit)
+	pinAndLeave(t, cfg)
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	released := time.AfterFunc(100*time.Millisecond, func() { unix.Flock(int(f.Fd()), unix.LOCK_UN) })
+	defer released.Stop()
+	g, err := guard.Start(cfg)
+	if err != nil {
+		t.Fatalf("start while status held the lock for 100 ms: %v", err)
+	}
+	g.Close()
+}
+
+// An upgrade that died after pinning its own hooks left the old build's
+// set aside, still enforcing: status lists them, and the next adoption
+// removes them.
+func TestAdoptionFinishesAnInterruptedUpgrade(t *testing.T) {
+	requirePinning(t)
+	dir, other := testenv.PinDir(t), testenv.PinDir(t)
+	cg := testenv.NewCgroup(t)
+	cfg := pinnedConfig(cg, dir, guard.ActionAudit)
+	pinAndLeave(t, cfg)
+	otherCfg := cfg
+	otherCfg.PinDir = other
+	pinAndLeave(t, otherCfg)
+	oldHooks := testenv.PinnedPrograms(t, other)
+	if err := os.Rename(filepath.Join(other, "links"), filepath.Join(dir, "old-links")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := guard.ReadPin(dir)
+	if err != nil || len(st.SetAside) != len(oldHooks) || len(oldHooks) == 0 {
+		t.Fatalf("status of an unfinished upgrade: %+v, %v (want %d set-aside hooks)", st, err, len(oldHooks))
+	}
+	g, err := guard.Start(cfg)
+	if err != nil {
+		t.Fatalf("adopt: %v", err)
+	}
+	defer g.Close()
+	if _, err := os.Stat(filepath.Join(dir, "old-links")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the set-aside hooks are still pinned after adoption: %v", err)
+	}
+	testenv.AssertUnloaded(t, oldHooks)
 }
