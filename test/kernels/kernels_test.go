@@ -63,6 +63,23 @@ func TestParseConsoleAndJudge(t *testing.T) {
 	if len(r.problems) != 3 {
 		t.Errorf("want the tier, the lsm refusal and the skip as problems, got %q", r.problems)
 	}
+
+	// A guest kernel that faulted fails the run and says where, even if
+	// every test line before the fault passed.
+	oops := []string{
+		"[  108.922997] Oops: int3: 0000 [#1] SMP NOPTI",
+		"[  108.923748] RIP: 0010:trace_syscall_enter+0xd/0xb0",
+		"[  108.929592] RIP: 0033:0x490217",
+		"[  108.930626] RIP: 0010:trace_syscall_enter+0xd/0xb0",
+		"[  108.930863] Kernel panic - not syncing: Fatal exception in interrupt",
+	}
+	r = &result{target: nolsm}
+	parseConsole(append(slices.Clone(lines), oops...), r)
+	judge(r)
+	want := "the guest kernel faulted: Oops: int3: 0000 [#1] SMP NOPTI at trace_syscall_enter+0xd/0xb0"
+	if !slices.Equal(r.problems, []string{want}) {
+		t.Errorf("a guest that oopsed: problems %q, want only %q", r.problems, want)
+	}
 }
 
 // The kernel must be able to unpack what the cpio writer makes; cpio(1),

@@ -56,7 +56,7 @@ func writeDoc(path string, results []*result, stats runStats) error {
 			r.release, strings.Join(r.target.suites, ", "), bootLSM(r.target), offered, r.tier, verdict,
 			len(r.passed), len(r.failed), len(r.skipped), r.elapsed.Round(time.Second))
 	}
-	fmt.Fprintf(&b, "\nWhole matrix: %s on %s, %d guest(s) at a time on 2 vCPUs of TCG each; "+
+	fmt.Fprintf(&b, "\nWhole matrix: %s on %s, %d guest(s) at a time on 2 vCPUs of single-threaded TCG each; "+
 		"apt lists and kernels took %s (%d of %d kernels downloaded, the rest from the cache).\n",
 		stats.total.Round(time.Second), time.Now().UTC().Format("2006-01-02"), stats.jobs,
 		stats.fetch.Round(time.Second), stats.downloaded, stats.kernels)

@@ -23,6 +23,7 @@ type result struct {
 	skipped  []string       //
 	exits    map[string]int // per suite
 	done     bool           // /init reached the end of its plan
+	crash    []string       // the guest kernel's Oops, BUG or WARNING, and where
 	problems []string       // why the run fails; none: it passed
 	elapsed  time.Duration  // boot to power-off
 }
@@ -33,6 +34,12 @@ var (
 	testLine    = regexp.MustCompile(`^--- (PASS|FAIL|SKIP): (\S+) \(`)
 	tierLine    = regexp.MustCompile(`: tier (\w+); passed over: `)
 	offeredLine = regexp.MustCompile(`: deny tier (\w+): refuses`)
+	// The kernel's own report of a fault in itself: an Oops (a trap it
+	// cannot handle), a BUG, a WARNING, or the panic that follows; and the
+	// RIP line that says where. Only the first report and its RIP are
+	// kept: what follows is usually its consequence.
+	crashLine = regexp.MustCompile(`\] (Oops: .*|BUG: .*|WARNING: .*|Kernel panic - .*)$`)
+	ripLine   = regexp.MustCompile(`\] RIP: 0010:(\S+)`)
 )
 
 // parseConsole reads the guest's console: /init's markers, go test -v's
@@ -57,9 +64,21 @@ func parseConsole(lines []string, r *result) {
 		if m := tierLine.FindStringSubmatch(line); m != nil {
 			r.tier = m[1]
 		}
+		noteCrash(line, r)
 		if m := offeredLine.FindStringSubmatch(line); m != nil && !slices.Contains(r.offered, m[1]) {
 			r.offered = append(r.offered, m[1])
 		}
+	}
+}
+
+// noteCrash keeps the guest kernel's first fault report and the kernel
+// address it names, so a crash is told apart from a test that failed.
+func noteCrash(line string, r *result) {
+	if m := crashLine.FindStringSubmatch(line); m != nil && len(r.crash) == 0 {
+		r.crash = append(r.crash, m[1])
+	}
+	if m := ripLine.FindStringSubmatch(line); m != nil && len(r.crash) == 1 {
+		r.crash = append(r.crash, "at "+m[1])
 	}
 }
 
@@ -87,6 +106,9 @@ func parseMarker(rest string, r *result) {
 // skipped except those the kernel's version rules out, so a deny or pin
 // test that skips where it should run fails the matrix.
 func judge(r *result) {
+	if len(r.crash) > 0 {
+		r.problems = append(r.problems, "the guest kernel faulted: "+strings.Join(r.crash, " "))
+	}
 	if !r.done {
 		r.problems = append(r.problems, "the guest did not finish its plan (see the log)")
 	}
