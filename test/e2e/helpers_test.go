@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +21,7 @@ type binary struct {
 	cmd    *exec.Cmd
 	ready  string
 	lines  <-chan []byte // stdout, line by line
-	stderr *syncBuffer
+	stderr *stderrFile
 	exited chan error
 }
 
@@ -32,7 +30,9 @@ type binary struct {
 func startBinary(t *testing.T, args ...string) *binary {
 	t.Helper()
 	bin := testenv.Build(t, "./cmd/sigguard")
-	b := &binary{ready: filepath.Join(t.TempDir(), "ready"), stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	dir := t.TempDir()
+	b := &binary{ready: filepath.Join(dir, "ready"), exited: make(chan error, 1)}
+	b.stderr = newStderrFile(t, filepath.Join(dir, "stderr"))
 	// The signal tier unless a test asks otherwise: it runs on every
 	// kernel, and most tests are about its mechanics.
 	if !slices.Contains(args, "--tier") {
@@ -46,7 +46,7 @@ func startBinary(t *testing.T, args ...string) *binary {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stdout.Close() })
-	b.cmd.Stdout, b.cmd.Stderr = w, b.stderr
+	b.cmd.Stdout, b.cmd.Stderr = w, b.stderr.f
 	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -133,25 +133,35 @@ func readLines(r io.Reader) <-chan []byte {
 	return out
 }
 
-// syncBuffer is a bytes.Buffer safe to read while exec writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// stderrFile is sigguard's stderr, a file the child writes itself. With
+// a Go writer, exec copies the child's stderr through a pipe in a
+// goroutine, and what sigguard printed before its ready file could still
+// be in that pipe when a test read it: in the kernel matrix a test once
+// found no start-up tier line although sigguard had written it. A file
+// holds every line written before the ready file appeared.
+type stderrFile struct {
+	f *os.File
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
+func newStderrFile(t *testing.T, path string) *stderrFile {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return &stderrFile{f: f}
 }
 
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+func (b *stderrFile) String() string {
+	text, err := os.ReadFile(b.f.Name())
+	if err != nil {
+		return "(reading sigguard's stderr: " + err.Error() + ")"
+	}
+	return string(text)
 }
 
-func (b *syncBuffer) waitFor(t *testing.T, text string) {
+func (b *stderrFile) waitFor(t *testing.T, text string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(b.String(), text) {
