@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what sigguard's tests need on a Debian machine, and nothing when
 # it is all there: clang-14 and libbpf headers (the generate check), strace
-# and gdb (real debuggers the tests must see killed).
+# and gdb (real debuggers the tests must see killed), systemd-analyze (the
+# unit check), gcc (cgo, which go test -race needs) and cpio (reads back the
+# kernel matrix's initramfs in its unit test).
 set -euo pipefail
 
 missing=()
@@ -11,6 +13,8 @@ need llvm-strip-14 llvm-14
 need strace strace
 need gdb gdb
 need systemd-analyze systemd
+need gcc gcc
+need cpio cpio
 [ -f /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
 
 if [ ${#missing[@]} -eq 0 ]; then
