@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/sigguard/sigguard/internal/testenv"
 )
 
 func TestImageRelease(t *testing.T) {
@@ -83,12 +85,10 @@ func TestParseConsoleAndJudge(t *testing.T) {
 }
 
 // The kernel must be able to unpack what the cpio writer makes; cpio(1),
-// where installed, reads it back the same way.
+// where installed, reads it back the same way (in CI it must be: deps.sh
+// installs it).
 func TestCPIORoundTrip(t *testing.T) {
-	cpio, err := exec.LookPath("cpio")
-	if err != nil {
-		t.Skip("cpio is not installed")
-	}
+	cpio := testenv.RequireCommand(t, "cpio")
 	var buf bytes.Buffer
 	c := newCPIO(&buf)
 	for _, err := range []error{c.Dir("/a"), c.Dir("/a"), c.File("/a/f", 0o755, []byte("hello")), c.Symlink("/a/l", "f"), c.Close()} {
