@@ -24,8 +24,10 @@ type aptRoot struct {
 	conf string
 }
 
-// newAptRoot writes the configuration for the suites under dir.
-func newAptRoot(dir string, m mirrors, suites []string) (*aptRoot, error) {
+// newAptRoot writes the sources list for the suites under dir, and conf
+// as its apt configuration: privateAptConf(dir) for a root of its own,
+// hostAptConf(dir) to install into the machine.
+func newAptRoot(dir string, m mirrors, suites []string, conf string) (*aptRoot, error) {
 	for _, sub := range []string{"etc/parts", "state/lists/partial", "cache/archives/partial"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, err
@@ -41,18 +43,19 @@ func newAptRoot(dir string, m mirrors, suites []string) (*aptRoot, error) {
 	if err := os.WriteFile(filepath.Join(dir, "state/status"), nil, 0o644); err != nil {
 		return nil, err
 	}
-	conf := filepath.Join(dir, "etc/apt.conf")
-	if err := os.WriteFile(conf, []byte(privateAptConf(dir, filepath.Join(dir, "state/status"))), 0o644); err != nil {
+	path := filepath.Join(dir, "etc/apt.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
-	return &aptRoot{dir: dir, conf: conf}, nil
+	return &aptRoot{dir: dir, conf: path}, nil
 }
 
 // privateAptConf points every directory apt uses into dir. It is read
 // through APT_CONFIG, before the machine's apt.conf.d, which it replaces
 // with an empty directory. Release files are not checked for expiry: the
-// archive may be a snapshot, whose signatures are still checked.
-func privateAptConf(dir, status string) string {
+// archive may be a snapshot, whose signatures are still checked. The dpkg
+// status is the empty one newAptRoot writes.
+func privateAptConf(dir string) string {
 	return fmt.Sprintf(`Dir::Etc::SourceList "%[1]s/etc/sources.list";
 Dir::Etc::SourceParts "%[1]s/etc/parts";
 Dir::Etc::Parts "%[1]s/etc/parts";
@@ -65,7 +68,7 @@ APT::Architecture "amd64";
 APT::Architectures { "amd64"; };
 Acquire::Languages "none";
 Acquire::Check-Valid-Until "false";
-`, dir, status)
+`, dir, filepath.Join(dir, "state/status"))
 }
 
 // apt runs an apt tool with this configuration and returns its output.

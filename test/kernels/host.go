@@ -40,12 +40,9 @@ func ensureHostTools(cacheDir string, m mirrors) error {
 	}
 	dir := filepath.Join(cacheDir, "apt", "host-"+codename)
 	suites := []string{codename, codename + "-updates", codename + "-security", codename + "-backports"}
-	root, err := newAptRoot(dir, m, suites)
+	root, err := newAptRoot(dir, m, suites, hostAptConf(dir))
 	if err != nil {
 		return fmt.Errorf("set up apt for the host tools: %w", err)
-	}
-	if err := os.WriteFile(root.conf, []byte(hostAptConf(dir)), 0o644); err != nil {
-		return err
 	}
 	fmt.Printf("kernels: installing %s from %s-backports\n", strings.Join(pkgs, ", "), codename)
 	if err := root.update(); err != nil {

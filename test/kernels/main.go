@@ -133,7 +133,8 @@ func fetchKernels(cacheDir string, m mirrors, picked []target) (map[string]kerne
 		if _, done := images[t.aptKey()]; done {
 			continue
 		}
-		root, err := newAptRoot(filepath.Join(cacheDir, "apt", t.aptKey()), m, t.suites)
+		dir := filepath.Join(cacheDir, "apt", t.aptKey())
+		root, err := newAptRoot(dir, m, t.suites, privateAptConf(dir))
 		if err != nil {
 			return nil, 0, fmt.Errorf("set up apt for %s: %w", t.aptKey(), err)
 		}
