@@ -212,7 +212,7 @@ func longestFirst(picked []target) []int {
 
 // runTarget boots one kernel with its plan and judges what it printed.
 func runTarget(ctx context.Context, t target, img kernelImage, common, workDir string, echo bool) *result {
-	r := &result{target: t, image: img.pkg}
+	r := &result{target: t}
 	initrd := filepath.Join(workDir, t.id+".cpio")
 	if err := guestImage(common, initrd, t); err != nil {
 		r.problems = append(r.problems, "pack the initramfs: "+err.Error())

@@ -14,7 +14,6 @@ import (
 // result is what one guest showed.
 type result struct {
 	target   target
-	image    imagePackage
 	release  string         // uname -r in the guest
 	tier     string         // what sigguard chose, left to itself
 	offered  []string       // deny tiers that refused a call there
