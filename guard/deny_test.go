@@ -4,8 +4,10 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,9 +34,32 @@ func expectedTier(t *testing.T) guard.Tier {
 	}
 }
 
+// autoTierCache keeps autoTier's answer: the kernel's offer does not
+// change while the test binary runs, and loading a guard takes 3 to 10 s
+// in the kernel matrix's emulated guests.
+var autoTierCache struct {
+	sync.Mutex
+	known      bool
+	tier       guard.Tier
+	passedOver []string
+}
+
 // autoTier starts an audit guard with the tier left to the kernel, and
-// returns what it chose and why it passed over better ones.
+// returns what it chose and why it passed over better ones. Only the first
+// call that gets an answer starts a guard; later ones are told the same.
 func autoTier(t *testing.T) (guard.Tier, []string) {
+	t.Helper()
+	c := &autoTierCache
+	c.Lock()
+	defer c.Unlock()
+	if !c.known {
+		c.tier, c.passedOver = startAutoTier(t)
+		c.known = true
+	}
+	return c.tier, slices.Clone(c.passedOver)
+}
+
+func startAutoTier(t *testing.T) (guard.Tier, []string) {
 	t.Helper()
 	cg := testenv.NewCgroup(t)
 	g, err := guard.Start(guard.Config{Rules: []guard.Rule{{
