@@ -42,7 +42,7 @@ func buildGuest(moduleRoot, workDir string) (string, error) {
 		}
 	}
 	for _, s := range testBinaries() {
-		if err := goBuild(moduleRoot, "test", filepath.Join(bin, s.bin+".test"), s.pkg); err != nil {
+		if err := goBuild(moduleRoot, "test", filepath.Join(bin, s.bin()+".test"), s.pkg); err != nil {
 			return "", err
 		}
 	}
@@ -101,7 +101,7 @@ func packGuest(c *cpioWriter, moduleRoot, bin string) error {
 		}
 	}
 	for _, s := range testBinaries() {
-		if err := c.HostFile(guestTests+"/"+s.bin+".test", filepath.Join(bin, s.bin+".test"), 0o755); err != nil {
+		if err := c.HostFile(guestTests+"/"+s.bin()+".test", filepath.Join(bin, s.bin()+".test"), 0o755); err != nil {
 			return err
 		}
 	}
@@ -182,7 +182,7 @@ func guestPlan(t target) plan.Plan {
 		}
 		p.Runs = append(p.Runs, plan.Run{
 			Name: s.name,
-			Path: guestTests + "/" + s.bin + ".test",
+			Path: guestTests + "/" + s.bin() + ".test",
 			Dir:  guestSrc + "/" + strings.TrimPrefix(s.pkg, "./"),
 			Args: args,
 		})

@@ -1,13 +1,17 @@
 package main
 
+import "path/filepath"
+
 // testRun is one run of a test binary in the guest, with the tests it runs.
 type testRun struct {
 	name string // names the run in the console markers and the report
-	bin  string // the binary is BIN.test, built from pkg
-	pkg  string
+	pkg  string // the test binary's package
 	run  string // -test.run; "" runs every test
 	skip string // -test.skip; "" skips none
 }
+
+// bin names the test binary, bin().test, after its package's directory.
+func (r testRun) bin() string { return filepath.Base(r.pkg) }
 
 // fullRuns are the privileged tests every guest runs (but one, below). Under software
 // emulation a guard start (BPF verification mostly) takes 1 to 6 seconds,
@@ -33,13 +37,13 @@ type testRun struct {
 // none. go test matches -test.run level by level, so the second run's
 // subtest names apply to each of its tests.
 var fullRuns = []testRun{
-	{"guard", "guard", "./guard", "^(" +
+	{"guard", "./guard", "^(" +
 		"TestUnconfirmedKillIsReportedOnce|TestTierIsTheBestTheKernelOffers|" +
 		"TestDenyTierReturnsEPERMAndSignals|TestDenyTierKillsPerfEventOpenAtEntry|TestHelperAttachAndWaitForUSR1|" +
 		"TestPinningBefore515IsRefused|TestPinnedGuardOutlivesItsProcessAndIsAdopted|TestReloadLeavesNoGap|" +
 		"TestOwnChildIsReapedOnlyWhenTheAttachRan" +
 		")$", ""},
-	{"guard-subtests", "guard", "./guard", "^(" +
+	{"guard-subtests", "./guard", "^(" +
 		"TestKillsPtraceCallersBeforeTheCallReturns|TestMatchers|TestEveryMemoryRouteIsGuarded|" +
 		"TestDenyRefusesBeforeTheCallTakesEffect|TestEveryDenyTierTheKernelOffersRefuses|" +
 		"TestAttachVictimIsResumedOnlyIfItWasRunning" +
@@ -51,22 +55,22 @@ var fullRuns = []testRun{
 		// tracepoint is TestKills', and pidfd_getfd's is not worth the
 		// seconds.
 		"^TestEveryMemoryRouteIsGuarded$/^(attach|pidfd-getfd)$"},
-	{"e2e", "e2e", "./test/e2e", "^TestBinaryPicksTheBestTier$", ""},
+	{"e2e", "./test/e2e", "^TestBinaryPicksTheBestTier$", ""},
 }
 
 // tierRuns are what the boot without bpf in lsm= runs: its kernel is the
 // bullseye boot's, so only what the LSM list changes is run again, the
 // tier choice and the deny tests.
 var tierRuns = []testRun{
-	{"guard", "guard", "./guard", "^(" +
+	{"guard", "./guard", "^(" +
 		"TestTierIsTheBestTheKernelOffers|TestDenyTierReturnsEPERMAndSignals|" +
 		"TestDenyTierKillsPerfEventOpenAtEntry|TestHelperAttachAndWaitForUSR1" +
 		")$", ""},
-	{"guard-subtests", "guard", "./guard",
+	{"guard-subtests", "./guard",
 		"^(TestDenyRefusesBeforeTheCallTakesEffect|TestEveryDenyTierTheKernelOffersRefuses)$/^(" +
 			"attach|mem-openat|vm-writev-marker|pidfd-getfd|lsm|fmod_ret" +
 			")$", ""},
-	{"e2e", "e2e", "./test/e2e", "^TestBinaryPicksTheBestTier$", ""},
+	{"e2e", "./test/e2e", "^TestBinaryPicksTheBestTier$", ""},
 }
 
 // testBinaries is one run per test binary of either list.
@@ -74,8 +78,8 @@ func testBinaries() []testRun {
 	var out []testRun
 	seen := map[string]bool{}
 	for _, r := range append(append([]testRun{}, fullRuns...), tierRuns...) {
-		if !seen[r.bin] {
-			seen[r.bin] = true
+		if !seen[r.bin()] {
+			seen[r.bin()] = true
 			out = append(out, r)
 		}
 	}
