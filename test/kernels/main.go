@@ -25,7 +25,7 @@ import (
 )
 
 type options struct {
-	kernels  string
+	targets  []target // -kernels: the whole matrix, or those listed in their order
 	cacheDir string
 	doc      string
 	echo     bool
@@ -52,8 +52,9 @@ func main() {
 
 func parseFlags(args []string) (options, error) {
 	var o options
+	var kernels string
 	fs := flag.NewFlagSet("kernels", flag.ContinueOnError)
-	fs.StringVar(&o.kernels, "kernels", "all", "comma-separated kernels to run: "+targetIDs())
+	fs.StringVar(&kernels, "kernels", "all", "comma-separated kernels to run: "+targetIDs())
 	fs.StringVar(&o.cacheDir, "cache", "/var/cache/sigguard-kernels",
 		"where apt lists, kernels, built guests and console logs are kept between runs")
 	fs.StringVar(&o.doc, "doc", "", "write the kernel support table to this file (docs/kernels.md)")
@@ -68,10 +69,12 @@ func parseFlags(args []string) (options, error) {
 	if o.jobs < 1 || o.jobs > 8 {
 		return o, fmt.Errorf("-jobs %d: use 1 to 8", o.jobs)
 	}
-	if _, err := selectTargets(o.kernels); err != nil {
+	picked, err := selectTargets(kernels)
+	if err != nil {
 		return o, err
 	}
-	if o.doc != "" && o.kernels != "all" {
+	o.targets = picked
+	if o.doc != "" && kernels != "all" {
 		return o, errors.New("-doc needs every kernel (leave out -kernels): the table is the whole matrix")
 	}
 	return o, nil
@@ -79,7 +82,7 @@ func parseFlags(args []string) (options, error) {
 
 func run(ctx context.Context, o options) (bool, error) {
 	start := time.Now()
-	picked, _ := selectTargets(o.kernels)
+	picked := o.targets
 	if os.Geteuid() != 0 {
 		return false, errors.New("run as root: apt installs QEMU, and the guests' tests are privileged")
 	}
