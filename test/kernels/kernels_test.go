@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sigguard/sigguard/internal/testenv"
@@ -108,5 +109,47 @@ func TestCPIORoundTrip(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "a/f")); err != nil || fi.Mode().Perm() != 0o755 {
 		t.Errorf("a/f: %v, %v", fi, err)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	ids := func(ts []target) []string {
+		var out []string
+		for _, t := range ts {
+			out = append(out, t.id)
+		}
+		return out
+	}
+	o, err := parseFlags(nil)
+	if err != nil || !slices.Equal(ids(o.targets), ids(targets)) || o.jobs != 2 || o.doc != "" {
+		t.Errorf("no flags: %+v, %v; want every kernel, 2 jobs, no doc", o, err)
+	}
+	o, err = parseFlags([]string{"-kernels", "sid, bullseye", "-jobs", "8", "-v"})
+	if err != nil || !slices.Equal(ids(o.targets), []string{"sid", "bullseye"}) || o.jobs != 8 || !o.echo {
+		t.Errorf("-kernels sid,bullseye -jobs 8 -v: %+v, %v", o, err)
+	}
+	for _, args := range [][]string{
+		{"-doc", "docs/kernels.md"},
+		{"-kernels", "all", "-doc", "docs/kernels.md"},
+		{"-jobs", "1"},
+	} {
+		if _, err := parseFlags(args); err != nil {
+			t.Errorf("%q refused: %v", args, err)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-kernels", "bullseye", "-doc", "docs/kernels.md"}, "-doc needs every kernel"},
+		{[]string{"-kernels", "sid,bullseye-nolsm", "-doc", "x.md"}, "-doc needs every kernel"},
+		{[]string{"-jobs", "0"}, "-jobs 0: use 1 to 8"},
+		{[]string{"-jobs", "9"}, "-jobs 9: use 1 to 8"},
+		{[]string{"-kernels", "bullseye,buster"}, `unknown kernel "buster"`},
+		{[]string{"-v", "bullseye"}, `unexpected argument "bullseye"`},
+	} {
+		if _, err := parseFlags(c.args); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want one saying %q", c.args, err, c.want)
+		}
 	}
 }
