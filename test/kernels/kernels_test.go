@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,6 +151,47 @@ func TestParseFlags(t *testing.T) {
 	} {
 		if _, err := parseFlags(c.args); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: error %v, want one saying %q", c.args, err, c.want)
+		}
+	}
+}
+
+func TestIsVmlinuz(t *testing.T) {
+	for name, want := range map[string]bool{
+		"./boot/vmlinuz-5.10.0-32-cloud-amd64":                              true,
+		"boot/vmlinuz-6.1.0-28-cloud-amd64":                                 true,
+		"./usr/lib/modules/7.2.13+deb14-cloud-amd64/vmlinuz":                true, // from 7.x
+		"./boot/System.map-5.10.0-32-cloud-amd64":                           false,
+		"./boot/config-6.1.0-28-cloud-amd64":                                false,
+		"./boot/":                                                           false,
+		"./usr/lib/modules/7.2.13+deb14-cloud-amd64/":                       false,
+		"./usr/lib/modules/7.2.13+deb14-cloud-amd64/vmlinuz.sig":            false,
+		"./usr/lib/modules/7.2.13+deb14-cloud-amd64/kernel/fs/ext4/ext4.ko": false,
+		"./usr/share/doc/linux-image-7.2.13+deb14-cloud-amd64/vmlinuz":      false,
+	} {
+		if got := isVmlinuz(name); got != want {
+			t.Errorf("isVmlinuz(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestParseControl(t *testing.T) {
+	for _, c := range []struct {
+		name, text string
+		want       map[string]string
+	}{
+		{"empty", "", map[string]string{}},
+		{"fields", "Package: linux-image-cloud-amd64\nVersion: 5.10.223-1\n" +
+			"Depends: linux-image-5.10.0-32-cloud-amd64 (= 5.10.223-1)\n",
+			map[string]string{"Package": "linux-image-cloud-amd64", "Version": "5.10.223-1",
+				"Depends": "linux-image-5.10.0-32-cloud-amd64 (= 5.10.223-1)"}},
+		{"first stanza only", "Package: a\nVersion: 1\n\nPackage: a\nVersion: 2\n",
+			map[string]string{"Package": "a", "Version": "1"}},
+		{"continuation lines dropped, colons kept in values",
+			"Description: Linux for cloud\n a continuation: not a field\n .\nHomepage: https://www.kernel.org/\n",
+			map[string]string{"Description": "Linux for cloud", "Homepage": "https://www.kernel.org/"}},
+	} {
+		if got := parseControl(c.text); !maps.Equal(got, c.want) {
+			t.Errorf("%s: parseControl = %q, want %q", c.name, got, c.want)
 		}
 	}
 }
