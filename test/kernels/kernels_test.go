@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigguard/sigguard/internal/testenv"
 )
@@ -193,5 +194,59 @@ func TestParseControl(t *testing.T) {
 		if got := parseControl(c.text); !maps.Equal(got, c.want) {
 			t.Errorf("%s: parseControl = %q, want %q", c.name, got, c.want)
 		}
+	}
+}
+
+func TestWriteDoc(t *testing.T) {
+	bullseye, _ := findTarget("bullseye")
+	nolsm, _ := findTarget("bullseye-nolsm")
+	results := []*result{
+		{target: bullseye, release: "5.10.0-32-cloud-amd64", tier: "lsm", offered: []string{"lsm", "fmod_ret"},
+			passed: make([]string, 12), skipped: make([]string, 4), elapsed: 83400 * time.Millisecond},
+		{target: nolsm, release: "5.10.0-32-cloud-amd64", tier: "signal",
+			passed: make([]string, 3), failed: make([]string, 1), elapsed: 41 * time.Second,
+			problems: []string{`tier "signal" chosen, want "fmod_ret"`, "failed: TestX"}},
+	}
+	path := filepath.Join(t.TempDir(), "kernels.md")
+	stats := runStats{total: 402 * time.Second, fetch: 9 * time.Second, downloaded: 1, kernels: 6, jobs: 2}
+	if err := writeDoc(path, results, stats); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	if !strings.HasPrefix(doc, "# Kernels\n") {
+		t.Errorf("the doc does not start with its title:\n%s", doc)
+	}
+	// In order: the table's rows as the results came, the run's summary,
+	// then docTail: the columns explained and both lists of runs.
+	lines := []string{
+		"| kernel (Debian suite) | boot | deny tiers that refused a call | tier chosen | suite | tests passed / failed / skipped | time |",
+		"| 5.10.0-32-cloud-amd64 (bullseye, bullseye-security) | lsm=...,bpf | lsm, fmod_ret | lsm | pass | 12 / 0 / 4 | 1m23s |",
+		`| 5.10.0-32-cloud-amd64 (bullseye, bullseye-security) | lsm=without bpf | none | signal | **FAIL**: tier "signal" chosen, want "fmod_ret"; failed: TestX | 3 / 1 / 0 | 41s |`,
+		"Whole matrix: 6m42s on " + time.Now().UTC().Format("2006-01-02") + ", 2 guest(s) at a time",
+		"apt lists and kernels took 9s (1 of 6 kernels downloaded, the rest from the cache).",
+		"- **boot**: `lsm=" + lsmWithBPF + "` makes BPF LSM active",
+		"- guard (`./guard`): `^(TestUnconfirmedKillIsReportedOnce|",
+		"- guard-subtests (`./guard`): `^(TestKillsPtraceCallersBeforeTheCallReturns|",
+		", skipping `^TestEveryMemoryRouteIsGuarded$/^(attach|pidfd-getfd)$`\n",
+		"- e2e (`./test/e2e`): `^TestBinaryPicksTheBestTier$`\n",
+		"The boot without bpf in lsm= (the same kernel) runs only the tier and deny tests:",
+		"- guard (`./guard`): `^(TestTierIsTheBestTheKernelOffers|",
+		"- guard-subtests (`./guard`): `^(TestDenyRefusesBeforeTheCallTakesEffect|",
+		"- e2e (`./test/e2e`): `^TestBinaryPicksTheBestTier$`\n",
+	}
+	rest := doc
+	for _, line := range lines {
+		i := strings.Index(rest, line)
+		if i < 0 {
+			t.Fatalf("docs/kernels.md lacks, after what came before it, %q:\n%s", line, doc)
+		}
+		rest = rest[i+len(line):]
+	}
+	if !strings.HasSuffix(doc, docTail()) {
+		t.Error("the doc does not end with docTail()")
 	}
 }
