@@ -480,7 +480,7 @@ static __always_inline bool is_sigguard(__u64 pid_tgid)
  * others), so perf_event_open is judged here, at syscall entry, in every
  * tier.
  */
-static __always_inline bool judged_by_veto(__u32 id, __s64 request, __s64 target)
+static __always_inline bool judged_by_veto(__u32 id, __s64 request)
 {
 	if (!veto_hooked)
 		return false;
@@ -509,7 +509,7 @@ static __always_inline int judge(__u16 syscall, __s64 request, __s64 target, __u
 
 	if (id >= SG_SYSCALL_MAX || is_sigguard(pid_tgid))
 		return 0;
-	if (tier == SG_TIER_SIGNAL && judged_by_veto(id, request, target))
+	if (tier == SG_TIER_SIGNAL && judged_by_veto(id, request))
 		return 0;
 	__u32 *active_generation = bpf_map_lookup_elem(&active, &zero);
 	if (!active_generation)
@@ -1061,6 +1061,13 @@ static __always_inline bool in_io_uring(struct task_struct *task, long nr)
 
 static __always_inline int veto(struct task_struct *child, unsigned int mode, __u8 tier)
 {
+	/*
+	 * Reading /proc/<pid>/stat and the like checks in READ mode: only the
+	 * checks that grant control or memory (ATTACH) are judged. Most
+	 * checks are READ ones, so this goes before any read of the task.
+	 */
+	if (!(mode & PTRACE_MODE_ATTACH))
+		return 0;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	bool compat = BPF_CORE_READ(task, thread_info.status) & TS_COMPAT;
 	struct pt_regs *regs = entry_regs(task);
@@ -1072,14 +1079,12 @@ static __always_inline int veto(struct task_struct *child, unsigned int mode, __
 	__u32 id = syscall & ~SG_SYSCALL_COMPAT;
 	__s64 request = 0;
 
-	if (!syscall)
-		return 0;
 	/*
-	 * Reading /proc/<pid>/stat and the like checks in READ mode: only the
-	 * checks that grant control or memory (ATTACH) are judged.
 	 * perf_event_open is judged at its tracepoint (see judged_by_veto).
+	 * route_of names it so that it is left here, never taken for an
+	 * io_uring thread's call.
 	 */
-	if (!(mode & PTRACE_MODE_ATTACH) || id == SG_SYSCALL_PERF_EVENT_OPEN)
+	if (!syscall || id == SG_SYSCALL_PERF_EVENT_OPEN)
 		return 0;
 	if (id == SG_SYSCALL_PTRACE)
 		request = compat ? (__s64)(__s32)BPF_CORE_READ(regs, bx) : (__s64)BPF_CORE_READ(regs, di);
