@@ -4,6 +4,7 @@
 package uring
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"unsafe"
@@ -115,7 +116,7 @@ func New(entries uint32, flags uint32) (*Ring, error) {
 	r.p.flags = flags
 	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(&r.p)), 0)
 	if errno != 0 {
-		return nil, fmt.Errorf("io_uring_setup: %w (kernel.io_uring_disabled may forbid it)", errno)
+		return nil, &SetupError{Errno: errno}
 	}
 	r.fd = int(fd)
 	if err := r.mapRings(); err != nil {
@@ -123,6 +124,24 @@ func New(entries uint32, flags uint32) (*Ring, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// SetupError is New's error when io_uring_setup itself fails; errors.Is
+// sees its errno.
+type SetupError struct{ Errno unix.Errno }
+
+func (e *SetupError) Error() string {
+	return "io_uring_setup: " + e.Errno.Error() + " (kernel.io_uring_disabled may forbid it)"
+}
+
+func (e *SetupError) Unwrap() error { return e.Errno }
+
+// Unavailable says whether err is New's io_uring_setup refused because
+// this kernel has no io_uring (ENOSYS) or denies it to the caller (EPERM:
+// kernel.io_uring_disabled). Any other error is a failure to report.
+func Unavailable(err error) bool {
+	var se *SetupError
+	return errors.As(err, &se) && (se.Errno == unix.ENOSYS || se.Errno == unix.EPERM)
 }
 
 func (r *Ring) mapRings() (err error) {

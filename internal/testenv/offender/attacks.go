@@ -208,10 +208,16 @@ func uringRW(pid int, op uint8, flags uint8, write bool) syscall.Errno {
 	return lootIfWhole(int(n), buf)
 }
 
+// newRing sets up a ring, or ends the attack: unsupported where the kernel
+// has no io_uring or forbids it (kernel.io_uring_disabled), failed on any
+// other error, which must not pass for a kernel's limit.
 func newRing(flags uint32) *uring.Ring {
 	ring, err := uring.New(8, flags)
-	if err != nil {
+	if uring.Unavailable(err) {
 		unsupported("%v", err)
+	}
+	if err != nil {
+		fail("%v", err)
 	}
 	if ring.Features()&uring.FeatNativeWorkers == 0 {
 		unsupported("io_uring's workers are kernel threads before Linux 5.12, outside the caller's process: not covered")
@@ -327,9 +333,10 @@ func uringDirect(pid int, openFlags uint8) syscall.Errno {
 	if openFlags&uring.FlagCQESkipOnOK != 0 && ring.Features()&uring.FeatCQESkip == 0 {
 		unsupported("no IOSQE_CQE_SKIP_SUCCESS before Linux 5.17")
 	}
-	// Empty slots (-1) and opens into a slot came with Linux 5.15.
+	// Empty slots (-1) and opens into a slot came with Linux 5.15, before
+	// the linked-file feature required above: any error is a failure.
 	if err := ring.RegisterSparseFiles(1); err != nil {
-		unsupported("%v", err)
+		fail("%v", err)
 	}
 	open := openSQE(pid, uring.OpOpenat, openFlags|uring.FlagLink)
 	open.FileIndex = 1 // slot 0, plus one
