@@ -181,19 +181,15 @@ func TestDenyRefusesBeforeTheCallTakesEffect(t *testing.T) {
 // the event says it was not refused.
 func TestDenyTierKillsPerfEventOpenAtEntry(t *testing.T) {
 	tier := denyTier(t)
-	offender := testenv.Offender(t)
 	cg := testenv.NewCgroup(t)
 	r := startGuard(t, cg, guard.Rule{Syscalls: guard.Presets["memory-access"], Action: guard.ActionDeny},
 		guard.Config{Tier: tier}, 0)
-	victim := cg.Start(t, "sleep", "60")
-	count := testenv.NewCounter(t)
-	cmd := cg.Command(offender, "perf-open", strconv.Itoa(victim.Process.Pid))
-	cmd.Env = append(os.Environ(), count.Env())
-	assertKilled(t, cmd.Run(), "root's perf_event_open under a deny rule")
-	if n := count.Value(t); n != 0 {
+	state, err, n := attackOnce(t, cg, "perf-open")
+	assertKilled(t, err, "root's perf_event_open under a deny rule")
+	if n != 0 {
 		t.Errorf("%d calls returned, want 0", n)
 	}
-	evs := r.eventsOf(cmd.Process.Pid, 1)
+	evs := r.eventsOf(state.Pid(), 1)
 	if len(evs) != 1 || evs[0].Denied || evs[0].Tier != guard.TierSignal || evs[0].Syscall != guard.SyscallPerfEventOpen {
 		t.Errorf("want one perf_event_open event judged at entry (tier signal, not denied), got %+v", evs)
 	}

@@ -58,8 +58,8 @@ func pinnedConfig(cg *testenv.Cgroup, dir string, action guard.Action) guard.Con
 	}}}
 }
 
-// attackOnce runs an offender that tries to attach to a sleeping victim
-// and returns how it ended and how many calls returned to it.
+// attackOnce runs an offender in mode (attach, perf-open...) against a
+// sleeping victim and returns how it ended and how many calls returned to it.
 func attackOnce(t *testing.T, cg *testenv.Cgroup, mode string) (*os.ProcessState, error, uint64) {
 	t.Helper()
 	victim := cg.Start(t, "sleep", "60")
