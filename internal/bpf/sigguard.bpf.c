@@ -832,38 +832,54 @@ static __always_inline struct file *uring_opened(struct io_ring_ctx *ctx, struct
 	return fixed_file(ctx, slot == IO_FILE_INDEX_ALLOC ? res : slot - 1);
 }
 
-static __always_inline int guard_uring_file(struct file *f, __u8 opcode)
+/* The opcode is read only for a /proc/<pid>/mem of another process. */
+static __always_inline int guard_uring_file(struct file *f, struct io_kiocb *req)
 {
 	__s64 target = proc_mem_target(f);
 
 	if (target <= 0 || is_self(target))
 		return 0;
-	return guard_call(SG_SYSCALL_IO_URING, opcode, target);
+	return guard_call(SG_SYSCALL_IO_URING, BPF_CORE_READ(req, opcode), target);
 }
 
 /*
  * Every completion posted to a ring passes here, in whichever thread
  * posts it (the submitter, an io-wq worker, the SQPOLL thread). Only
- * successful opens go further than two reads. A request flagged
+ * open requests go further than two reads (this says which), and only
+ * theirs have their result read. A request flagged
  * IOSQE_CQE_SKIP_SUCCESS posts nothing on success and is not seen here.
  */
-static __always_inline int uring_completed(struct io_ring_ctx *ring, struct io_kiocb *req, __s32 res)
+static __always_inline bool uring_open_completed(struct io_kiocb *req)
 {
+	/*
+	 * In a deny tier (veto_hooked) judge() leaves SG_SYSCALL_IO_URING to
+	 * the veto (judged_by_veto), which refuses io_uring's access to
+	 * /proc/<pid>/mem at the kernel's ptrace access check: the io_uring
+	 * hooks have nothing to do, so they leave before reading anything.
+	 */
+	if (veto_hooked)
+		return false;
 	/* Completions not tied to a request (multishot extras) have none. */
 	if (!req)
-		return 0;
+		return false;
 	__u8 opcode = BPF_CORE_READ(req, opcode);
-	if (opcode != IORING_OP_OPENAT && opcode != IORING_OP_OPENAT2)
-		return 0;
+	return opcode == IORING_OP_OPENAT || opcode == IORING_OP_OPENAT2;
+}
+
+/* A completed open: only a successful one made a file. */
+static __always_inline int uring_completed(struct io_ring_ctx *ring, struct io_kiocb *req, __s32 res)
+{
 	if (res < 0)
 		return 0;
-	return guard_uring_file(uring_opened(ring, req, res), opcode);
+	return guard_uring_file(uring_opened(ring, req, res), req);
 }
 
 /* The tracepoint as newer kernels have it (6.18 here): the completion entry. */
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(sg_uring_complete, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
 {
+	if (!uring_open_completed(req))
+		return 0;
 	return uring_completed(ring, req, BPF_CORE_READ(cqe, res));
 }
 
@@ -874,6 +890,8 @@ int BPF_PROG(sg_uring_complete, struct io_ring_ctx *ring, void *req, struct io_u
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(sg_uring_complete_res, void *ring, void *req, __u64 user_data, int res)
 {
+	if (!uring_open_completed(req))
+		return 0;
 	return uring_completed(ring, req, res);
 }
 
@@ -890,7 +908,10 @@ int BPF_PROG(sg_uring_complete_res, void *ring, void *req, __u64 user_data, int 
 SEC("tp_btf/io_uring_file_get")
 int BPF_PROG(sg_uring_file_get, struct io_kiocb *req, int fd)
 {
-	return guard_uring_file(fd_file(fd), BPF_CORE_READ(req, opcode));
+	/* Nothing to do in a deny tier: see uring_open_completed. */
+	if (veto_hooked)
+		return 0;
+	return guard_uring_file(fd_file(fd), req);
 }
 
 /*
