@@ -268,15 +268,6 @@ func runBypass(t *testing.T, offender string, g *scopedGuard, b bypass) outcome 
 	return out
 }
 
-func killedBySIGKILL(err error) bool {
-	ee, ok := err.(*exec.ExitError)
-	if !ok {
-		return false
-	}
-	ws := ee.Sys().(syscall.WaitStatus)
-	return ws.Signaled() && ws.Signal() == syscall.SIGKILL
-}
-
 // parseErrno reads the offender's "errno=N", printed only if the call returned.
 func parseErrno(stdout string) (returned bool, errno int) {
 	for _, line := range strings.Split(stdout, "\n") {
@@ -325,11 +316,11 @@ func victimReleased(t *testing.T, pid int) bool {
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		tracer, state := tracerAndState(t, pid)
-		if tracer == "0" && !isStopped(state) {
+		if tracer == 0 && !isStopped(state) {
 			return true
 		}
 		if time.Now().After(deadline) {
-			t.Logf("victim: TracerPid %s, State %s", tracer, state)
+			t.Logf("victim: TracerPid %d, State %s", tracer, state)
 			return false
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -342,19 +333,11 @@ func isStopped(state string) bool {
 }
 
 // tracerAndState reads TracerPid and State from /proc/<pid>/status.
-func tracerAndState(t *testing.T, pid int) (tracer, state string) {
-	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+func tracerAndState(t *testing.T, pid int) (tracer int, state string) {
+	t.Helper()
+	state, tracer, err := testenv.ProcStatus(pid)
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		key, value, _ := strings.Cut(line, ":")
-		switch key {
-		case "TracerPid":
-			tracer = strings.TrimSpace(value)
-		case "State":
-			state = strings.TrimSpace(value)
-		}
 	}
 	return tracer, state
 }

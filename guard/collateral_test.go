@@ -12,15 +12,15 @@ import (
 	"github.com/sigguard/sigguard/internal/testenv"
 )
 
-// state reads a process's state letter from /proc/PID/stat ("S", "T"...).
+// state reads a process's state letter ("S", "T"...).
 func state(t *testing.T, pid int) string {
 	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	s, _, err := testenv.ProcStatus(pid)
 	if err != nil {
 		t.Fatalf("read state of %d: %v", pid, err)
 	}
-	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	return fields[0]
+	letter, _, _ := strings.Cut(s, " ")
+	return letter
 }
 
 // waitForState waits up to 2 s for pid to be in state want.

@@ -1,7 +1,7 @@
 package guard_test
 
 import (
-	"os"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,7 +44,7 @@ func TestOwnChildIsReapedOnlyWhenTheAttachRan(t *testing.T) {
 				t.Errorf("tier %s: exit says reaped %d, want the child %d reaped: %v", tier, exits[0].Reaped, child, reaped)
 			}
 			if reaped {
-				waitGone(t, child)
+				waitFor(t, fmt.Sprintf("the child %d to be gone", child), func() bool { return !isRunning(child) })
 				return
 			}
 			time.Sleep(300 * time.Millisecond) // a clean-up would have run by now
@@ -57,19 +57,6 @@ func TestOwnChildIsReapedOnlyWhenTheAttachRan(t *testing.T) {
 
 // isRunning says whether pid is a live process (not gone, not a zombie).
 func isRunning(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	_, after, _ := strings.Cut(string(b), ") ")
-	return !strings.HasPrefix(after, "Z") && !strings.HasPrefix(after, "X")
-}
-
-func waitGone(t *testing.T, pid int) {
-	t.Helper()
-	for deadline := time.Now().Add(3 * time.Second); isRunning(pid); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d is still running", pid)
-		}
-	}
+	state, _, err := testenv.ProcStatus(pid)
+	return err == nil && !strings.HasPrefix(state, "Z") && !strings.HasPrefix(state, "X")
 }

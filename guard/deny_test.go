@@ -233,8 +233,8 @@ func assertVictimUntouched(t *testing.T, pid int, report func() string) {
 	if isStopped(state) {
 		t.Errorf("victim is stopped: %s", state)
 	}
-	if tracer != "0" {
-		t.Errorf("victim is traced by %s", tracer)
+	if tracer != 0 {
+		t.Errorf("victim is traced by %d", tracer)
 	}
 	if got := report(); got != "intact" {
 		t.Errorf("victim's marker: %s, want intact", got)

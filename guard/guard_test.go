@@ -136,14 +136,20 @@ var killRule = guard.Rule{Action: guard.ActionSignalProcess, Signal: syscall.SIG
 // assertKilled checks that cmd died of SIGKILL.
 func assertKilled(t *testing.T, err error, what string) {
 	t.Helper()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
+	if !killedBySIGKILL(err) {
 		t.Fatalf("%s: want death by SIGKILL, got %v", what, err)
 	}
-	ws := ee.Sys().(syscall.WaitStatus)
-	if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("%s: want death by SIGKILL, got %v", what, ee)
+}
+
+// killedBySIGKILL says whether err is the exit of a command that died of
+// SIGKILL.
+func killedBySIGKILL(err error) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
 	}
+	ws := ee.Sys().(syscall.WaitStatus)
+	return ws.Signaled() && ws.Signal() == syscall.SIGKILL
 }
 
 func TestKillsPtraceCallersBeforeTheCallReturns(t *testing.T) {

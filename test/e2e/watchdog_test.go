@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -27,7 +26,7 @@ func TestAnAttachOnSigguardDoesNotFreezeIt(t *testing.T) {
 	waitForJSON(t, b, "the attacker's exit", func(r record) bool { return r.Type == "exited" && r.PID == attacker })
 	later := attack(t, cg)
 	waitForJSON(t, b, "the later attacker's exit", func(r record) bool { return r.Type == "exited" && r.PID == later })
-	if state := processState(t, self); strings.HasPrefix(state, "T") {
+	if state, _, err := testenv.ProcStatus(self); err == nil && strings.HasPrefix(state, "T") {
 		t.Errorf("sigguard is stopped: %s", state)
 	}
 	if err := b.stop(t, os.Interrupt); err != nil {
@@ -39,18 +38,4 @@ func TestAnAttachOnSigguardDoesNotFreezeIt(t *testing.T) {
 type record struct {
 	Type string `json:"type"`
 	PID  int    `json:"pid"`
-}
-
-func processState(t *testing.T, pid int) string {
-	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return "gone"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "State:"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
 }
