@@ -98,8 +98,8 @@ func (b *binary) event(t *testing.T, pid int) event {
 	return waitForJSON(t, b, fmt.Sprintf("an event for pid %d", pid), func(ev event) bool { return ev.PID == pid })
 }
 
-// waitForJSON reads sigguard's JSON lines, as T, until one matches.
-func waitForJSON[T any](t *testing.T, b *binary, what string, match func(T) bool) T {
+// waitForJSON reads sigguard's JSON lines until one matches.
+func waitForJSON(t *testing.T, b *binary, what string, match func(event) bool) event {
 	t.Helper()
 	timeout := time.After(5 * time.Second)
 	for {
@@ -108,12 +108,12 @@ func waitForJSON[T any](t *testing.T, b *binary, what string, match func(T) bool
 			if !ok {
 				t.Fatalf("sigguard's output ended before %s; stderr:\n%s", what, b.stderr)
 			}
-			var v T
-			if err := json.Unmarshal(line, &v); err != nil {
+			var ev event
+			if err := json.Unmarshal(line, &ev); err != nil {
 				t.Fatalf("not a JSON line: %q: %v", line, err)
 			}
-			if match(v) {
-				return v
+			if match(ev) {
+				return ev
 			}
 		case <-timeout:
 			t.Fatalf("no %s within 5 s", what)

@@ -23,19 +23,13 @@ func TestAnAttachOnSigguardDoesNotFreezeIt(t *testing.T) {
 
 	attacker := attackVictim(t, cg, self)
 	b.stderr.waitFor(t, fmt.Sprintf("sigguard (pid %d) was stopped with no tracer", self))
-	waitForJSON(t, b, "the attacker's exit", func(r record) bool { return r.Type == "exited" && r.PID == attacker })
+	waitForJSON(t, b, "the attacker's exit", func(ev event) bool { return ev.Type == "exited" && ev.PID == attacker })
 	later := attack(t, cg)
-	waitForJSON(t, b, "the later attacker's exit", func(r record) bool { return r.Type == "exited" && r.PID == later })
+	waitForJSON(t, b, "the later attacker's exit", func(ev event) bool { return ev.Type == "exited" && ev.PID == later })
 	if state, _, err := testenv.ProcStatus(self); err == nil && strings.HasPrefix(state, "T") {
 		t.Errorf("sigguard is stopped: %s", state)
 	}
 	if err := b.stop(t, os.Interrupt); err != nil {
 		t.Fatalf("sigguard exited with %v; stderr:\n%s", err, b.stderr)
 	}
-}
-
-// record is the part of a JSON line these tests read.
-type record struct {
-	Type string `json:"type"`
-	PID  int    `json:"pid"`
 }
