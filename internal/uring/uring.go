@@ -37,9 +37,6 @@ const (
 	// FeatLinkedFile says a linked request looks its file up when it is
 	// issued, not when it is submitted (Linux 5.17).
 	FeatLinkedFile = 1 << 12
-
-	// FileIndexAlloc asks an open for any free fixed-file slot.
-	FileIndexAlloc = ^uint32(0)
 )
 
 const (
