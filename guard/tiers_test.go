@@ -2,16 +2,10 @@ package guard_test
 
 import (
 	"errors"
-	"fmt"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/sigguard/sigguard/guard"
 	"github.com/sigguard/sigguard/internal/testenv"
@@ -61,9 +55,6 @@ func TestEveryDenyTierTheKernelOffersRefuses(t *testing.T) {
 	}
 }
 
-// helperEnv names the pid the helper process attaches to.
-const helperEnv = "SIGGUARD_TEST_ATTACH_AND_WAIT"
-
 // In a deny tier, a rule with a signal both refuses the call and signals:
 // the caller sees EPERM returned, then the signal arrives. A non-fatal
 // signal shows both (SIGKILL would end the caller before it could tell).
@@ -73,36 +64,14 @@ func TestDenyTierReturnsEPERMAndSignals(t *testing.T) {
 	cg := testenv.NewCgroup(t)
 	r := startGuard(t, cg, guard.Rule{Action: guard.ActionSignalProcess, Signal: syscall.SIGUSR1}, guard.Config{Tier: tier}, 0)
 	victim, report := startVictim(t, cg, offender)
-	cmd := cg.Command(os.Args[0], "-test.run=^TestHelperAttachAndWaitForUSR1$")
-	cmd.Env = append(os.Environ(), helperEnv+"="+strconv.Itoa(victim.Process.Pid))
+	cmd := cg.Command(offender, "once-usr1", "attach", strconv.Itoa(victim.Process.Pid))
 	out, err := cmd.Output()
 	if got := strings.TrimSpace(string(out)); err != nil || !strings.HasPrefix(got, "errno=1\nusr1 received") {
-		t.Fatalf("helper: %v, %q; want errno=1 (EPERM) and then the SIGUSR1", err, got)
+		t.Fatalf("offender: %v, %q; want errno=1 (EPERM) and then the SIGUSR1", err, got)
 	}
 	assertVictimUntouched(t, victim.Process.Pid, report)
 	evs := r.eventsOf(cmd.Process.Pid, 1)
 	if len(evs) != 1 || !evs[0].Denied || evs[0].Tier != tier || evs[0].Signal != syscall.SIGUSR1 || !evs[0].Success() {
 		t.Errorf("want one denied event that sent SIGUSR1, got %+v", evs)
 	}
-}
-
-// TestHelperAttachAndWaitForUSR1 is not a test: it is the caller
-// TestDenyTierReturnsEPERMAndSignals runs (this test binary, started
-// again), and does nothing otherwise.
-func TestHelperAttachAndWaitForUSR1(t *testing.T) {
-	target, err := strconv.Atoi(os.Getenv(helperEnv))
-	if err != nil {
-		return
-	}
-	got := make(chan os.Signal, 1)
-	signal.Notify(got, unix.SIGUSR1)
-	_, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_ATTACH, uintptr(target), 0, 0, 0, 0)
-	fmt.Printf("errno=%d\n", int(errno))
-	select {
-	case <-got:
-		fmt.Println("usr1 received")
-	case <-time.After(5 * time.Second):
-		fmt.Println("usr1 not received")
-	}
-	os.Exit(0)
 }

@@ -226,9 +226,20 @@ func seizeOnce(counter *uint64, pid int) {
 }
 
 func waitForUSR1(counter *uint64) {
+	got := notifyUSR1()
+	ptrace(counter, unix.PTRACE_PEEKDATA, noSuchPid)
+	awaitUSR1(got)
+}
+
+// notifyUSR1 catches SIGUSR1 from now on, for awaitUSR1.
+func notifyUSR1() <-chan os.Signal {
 	got := make(chan os.Signal, 1)
 	signal.Notify(got, unix.SIGUSR1)
-	ptrace(counter, unix.PTRACE_PEEKDATA, noSuchPid)
+	return got
+}
+
+// awaitUSR1 prints whether SIGUSR1 came within 5 s, and exits 3 if not.
+func awaitUSR1(got <-chan os.Signal) {
 	select {
 	case <-got:
 		fmt.Println("usr1 received")

@@ -18,11 +18,15 @@ var marker uint64 = 0x5349474755415244 // "SIGGUARD"
 // oneShots are modes that act once and report, for tests of what a call
 // achieved (the deny tier's EPERM, a write that must not land):
 //
-//	offender once ROUTE PID   one call of a looping mode's route; prints errno=N
-//	offender victim           holds marker; on SIGUSR2 prints intact or overwritten
+//	offender once ROUTE PID        one call of a looping mode's route; prints errno=N
+//	offender once-usr1 ROUTE PID   the same, then waits for the SIGUSR1 the call
+//	                               should bring: prints usr1 received, or usr1 not
+//	                               received and exits 3 after 5 s
+//	offender victim                holds marker; on SIGUSR2 prints intact or overwritten
 var oneShots = map[string]func(args []string){
-	"once":   callOnce,
-	"victim": holdMarker,
+	"once":      callOnce,
+	"once-usr1": callOnceAwaitUSR1,
+	"victim":    holdMarker,
 }
 
 func init() {
@@ -31,7 +35,7 @@ func init() {
 
 func callOnce(args []string) {
 	if len(args) != 2 {
-		fail("usage: offender once ROUTE PID")
+		fail("usage: offender once|once-usr1 ROUTE PID")
 	}
 	call, ok := calls[args[0]]
 	pid, err := strconv.Atoi(args[1])
@@ -39,6 +43,14 @@ func callOnce(args []string) {
 		fail("once: unknown route %q or bad pid %q", args[0], args[1])
 	}
 	fmt.Printf("errno=%d\n", int(call(pid)))
+}
+
+// callOnceAwaitUSR1 is once, then waits for a SIGUSR1: in a deny tier a
+// rule with a signal both refuses the call and signals its caller.
+func callOnceAwaitUSR1(args []string) {
+	got := notifyUSR1()
+	callOnce(args)
+	awaitUSR1(got)
 }
 
 // writeMarker overwrites the target's marker with process_vm_writev.
