@@ -39,7 +39,7 @@ func (r testRun) bin() string { return filepath.Base(r.pkg) }
 var fullRuns = []testRun{
 	{"guard", "./guard", "^(" +
 		"TestUnconfirmedKillIsReportedOnce|TestTierIsTheBestTheKernelOffers|" +
-		"TestDenyTierReturnsEPERMAndSignals|TestDenyTierKillsPerfEventOpenAtEntry|TestHelperAttachAndWaitForUSR1|" +
+		"TestDenyTierReturnsEPERMAndSignals|TestDenyTierKillsPerfEventOpenAtEntry|" +
 		"TestPinningBefore515IsRefused|TestPinnedGuardOutlivesItsProcessAndIsAdopted|TestReloadLeavesNoGap|" +
 		"TestOwnChildIsReapedOnlyWhenTheAttachRan" +
 		")$", ""},
@@ -64,7 +64,7 @@ var fullRuns = []testRun{
 var tierRuns = []testRun{
 	{"guard", "./guard", "^(" +
 		"TestTierIsTheBestTheKernelOffers|TestDenyTierReturnsEPERMAndSignals|" +
-		"TestDenyTierKillsPerfEventOpenAtEntry|TestHelperAttachAndWaitForUSR1" +
+		"TestDenyTierKillsPerfEventOpenAtEntry" +
 		")$", ""},
 	{"guard-subtests", "./guard",
 		"^(TestDenyRefusesBeforeTheCallTakesEffect|TestEveryDenyTierTheKernelOffersRefuses)$/^(" +
