@@ -77,9 +77,8 @@ type Guard struct {
 	tier       Tier     // how the guard enforces, chosen at start
 	passedOver []string // why better tiers were not taken
 
-	pin        *pinState  // nil unless Config.PinDir
-	pinMu      sync.Mutex // guards pin.record
-	pinnedMaps bool       // a new pin is complete
+	pin   *pinState  // nil unless Config.PinDir
+	pinMu sync.Mutex // guards pin.record
 }
 
 // Stats are the kernel-side counters, summed over CPUs.
@@ -495,22 +494,18 @@ func (g *Guard) attach(s Syscall) error {
 	return g.keepLink(h.tracepoint, l)
 }
 
-// attachTracing hooks a route that has no syscall with the tp_btf
-// programs this kernel takes: all of them, or, on a kernel that lacks
-// them, none (OpenRoutes says so).
+// attachTracing hooks the route that has no syscall, io_uring, with the
+// tp_btf programs this kernel takes: all of them, or, on a kernel that
+// lacks them, none (OpenRoutes says so).
 func (g *Guard) attachTracing(s Syscall) error {
-	programs, why := tracingFor(s)
+	programs, why := uringPrograms()
 	if why != "" {
 		return nil
 	}
 	for _, name := range programs {
-		p, err := g.program(name)
+		l, err := g.attachProgram(name, name, true)
 		if err != nil {
 			return err
-		}
-		l, err := retryWhileHeld(func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: p}) })
-		if err != nil {
-			return fmt.Errorf("attach %s: %w%s", name, err, hintFor(err))
 		}
 		g.links[s] = append(g.links[s], l)
 		if err := g.keepLink(name, l); err != nil {
@@ -531,16 +526,34 @@ func (g *Guard) attachOnce(name string) error {
 	if g.onceLinks[name] != nil {
 		return nil
 	}
-	p, err := g.program(name)
+	l, err := g.attachProgram(name, name, false)
 	if err != nil {
 		return err
 	}
-	l, err := attachBTF(p)
-	if err != nil {
-		return fmt.Errorf("attach %s: %w%s", name, err, hintFor(err))
-	}
 	g.onceLinks[name] = l
 	return g.keepLink(name, l)
+}
+
+// attachProgram loads a program and attaches it to the kernel hook it
+// names by BTF; an attach error calls the hook what. A hook that a reload
+// may detach and attach again retries while the kernel still holds the
+// last link (retryWhileHeld); one kept until Close attaches in one try.
+func (g *Guard) attachProgram(name, what string, retry bool) (link.Link, error) {
+	p, err := g.program(name)
+	if err != nil {
+		return nil, err
+	}
+	attach := func() (link.Link, error) { return attachBTF(p) }
+	var l link.Link
+	if retry {
+		l, err = retryWhileHeld(attach)
+	} else {
+		l, err = attach()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("attach %s: %w%s", what, err, hintFor(err))
+	}
+	return l, nil
 }
 
 // attachBTF attaches a program that names its kernel hook by BTF:
@@ -569,13 +582,9 @@ func (g *Guard) syncCompat(c *compiled, detach bool) error {
 	} {
 		switch {
 		case !detach && h.need && *h.link == nil:
-			prog, err := g.program(h.prog)
+			l, err := g.attachProgram(h.prog, "32-bit syscall hook", true)
 			if err != nil {
 				return err
-			}
-			l, err := retryWhileHeld(func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: prog}) })
-			if err != nil {
-				return fmt.Errorf("attach 32-bit syscall hook: %w%s", err, hintFor(err))
 			}
 			*h.link = l
 			if err := g.keepLink(h.prog, l); err != nil {

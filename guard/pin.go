@@ -90,8 +90,8 @@ type pinState struct {
 // claimPinDir makes dir (on the BPF filesystem) and locks it against a
 // second sigguard, which would otherwise race this one for the same maps.
 func claimPinDir(dir string) (*pinState, error) {
-	if !filepath.IsAbs(dir) {
-		return nil, configError(SettingPinDir, "%q is not an absolute path (use a directory under %s)", dir, kernfs.BPFFSPath)
+	if err := checkPinDirAbs(dir); err != nil {
+		return nil, err
 	}
 	if err := kernfs.EnsureBPFFS(); err != nil {
 		return nil, err
@@ -361,7 +361,6 @@ func (g *Guard) pinMaps() error {
 	if err := g.writeRecordLocked(); err != nil {
 		return err
 	}
-	g.pinnedMaps = true
 	if err := g.maps.PinMeta.Pin(g.pin.mapPath(bpf.GuardMapPinMeta)); err != nil {
 		return fmt.Errorf("pin map %s: %w%s", bpf.GuardMapPinMeta, err, hintFor(err))
 	}
@@ -687,7 +686,7 @@ func (g *Guard) recordPolicy(c *compiled) error {
 	g.pinMu.Lock()
 	defer g.pinMu.Unlock()
 	g.pin.record.Policy[c.gen] = c.digest()
-	if !g.pin.found && !g.pinnedMaps {
+	if !g.pin.found && !g.pin.owned {
 		return nil // pinMaps writes the record when the pin is complete
 	}
 	return g.writeRecordLocked()

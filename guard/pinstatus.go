@@ -51,8 +51,8 @@ type PinStatus struct {
 // filesystem. status and unpin check it before reading or removing
 // anything, so that unpin never deletes ordinary files.
 func CheckPinDir(dir string) error {
-	if !filepath.IsAbs(dir) {
-		return configError(SettingPinDir, "%q is not an absolute path (use a directory under %s)", dir, kernfs.BPFFSPath)
+	if err := checkPinDirAbs(dir); err != nil {
+		return err
 	}
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -60,6 +60,16 @@ func CheckPinDir(dir string) error {
 	if !kernfs.IsBPFFS(dir) {
 		return configError(SettingPinDir, "%s is not on a bpf filesystem, so it holds no pins (name the directory sigguard --pin-dir was given, under %s)",
 			dir, kernfs.BPFFSPath)
+	}
+	return nil
+}
+
+// checkPinDirAbs refuses a relative pin directory: CheckPinDir's first
+// test, and a start's (claimPinDir), which mounts the bpf filesystem
+// before it asks whether dir is on one.
+func checkPinDirAbs(dir string) error {
+	if !filepath.IsAbs(dir) {
+		return configError(SettingPinDir, "%q is not an absolute path (use a directory under %s)", dir, kernfs.BPFFSPath)
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ func uringOpen(tier Tier) string {
 	if tier != TierSignal {
 		return "" // refused in the ptrace access check, as every open is
 	}
-	if why := missingHook(SyscallIoUring); why != "" {
+	if _, why := uringPrograms(); why != "" {
 		return "io_uring opens of /proc/<pid>/mem: " + why
 	}
 	return "io_uring opens flagged IOSQE_CQE_SKIP_SUCCESS post no completion: their file is not seen when a read or " +

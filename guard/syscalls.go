@@ -37,7 +37,7 @@ type hook struct {
 	name       string   // policy name
 	tracepoint string   // in the syscalls group; "" for tp_btf programs
 	program    string   // the tracepoint's program in the BPF object
-	tracing    []string // tp_btf programs, for a route with no syscall of its own (see tracingFor)
+	tracing    []string // tp_btf programs, for a route with no syscall of its own (see attachTracing)
 }
 
 var hooks = map[Syscall]hook{

@@ -29,13 +29,16 @@ var (
 	fileGetShape = uringShape{bpf.GuardProgSgUringFileGet, "btf_trace_io_uring_file_get", []string{"io_kiocb", "int"}}
 )
 
-// uringPrograms are the io_uring programs for this kernel, or why there
-// are none.
-var uringPrograms = sync.OnceValues(func() ([]string, string) {
+// uringKernel is what the kernel's BTF says about io_uring. It is read
+// once and from one parse: the parsed BTF is several MiB once looked up,
+// and the guard does not keep it.
+var uringKernel = sync.OnceValue(func() uringSupport {
 	spec, err := btf.LoadKernelSpec()
 	if err != nil {
-		return nil, "the kernel's BTF cannot be read: " + err.Error()
+		return uringSupport{why: "the kernel's BTF cannot be read: " + err.Error()}
 	}
+	var fn *btf.Func
+	u := uringSupport{native: spec.TypeByName("create_io_thread", &fn) == nil}
 	var complete string
 	for _, shape := range completeShapes {
 		if hasShape(spec, shape) {
@@ -44,10 +47,25 @@ var uringPrograms = sync.OnceValues(func() ([]string, string) {
 		}
 	}
 	if complete == "" || !hasShape(spec, fileGetShape) {
-		return nil, "this kernel has no io_uring tracepoints of a shape sigguard reads (CONFIG_IO_URING off, or an old kernel)"
+		u.why = "this kernel has no io_uring tracepoints of a shape sigguard reads (CONFIG_IO_URING off, or an old kernel)"
+		return u
 	}
-	return []string{complete, fileGetShape.program}, ""
+	u.programs = []string{complete, fileGetShape.program}
+	return u
 })
+
+type uringSupport struct {
+	programs []string // the io_uring programs for this kernel
+	why      string   // why there are none
+	native   bool     // see uringNative
+}
+
+// uringPrograms are the io_uring programs for this kernel, or why there
+// are none.
+func uringPrograms() ([]string, string) {
+	u := uringKernel()
+	return u.programs, u.why
+}
 
 // hasShape reports whether the shape's typedef is a tracepoint prototype
 // whose arguments after the first point to, or are, the named types.
@@ -87,30 +105,8 @@ func typeName(t btf.Type) string {
 // uringNative reports whether io_uring's workers are threads of the ring
 // owner's process (Linux 5.12, which brought create_io_thread). Before,
 // they were kernel threads: an open they make is neither the caller's to
-// match nor to signal, in any tier.
-var uringNative = sync.OnceValue(func() bool {
-	spec, err := btf.LoadKernelSpec()
-	if err != nil {
-		return false
-	}
-	var fn *btf.Func
-	return spec.TypeByName("create_io_thread", &fn) == nil
-})
-
-// tracingFor lists the tp_btf programs that hook route s on this kernel,
-// or says why none can.
-func tracingFor(s Syscall) ([]string, string) {
-	if s == SyscallIoUring {
-		return uringPrograms()
-	}
-	return hooks[s].tracing, ""
-}
-
-// missingHook says why the kernel cannot hook route s ("" when it can).
-func missingHook(s Syscall) string {
-	_, why := tracingFor(s)
-	return why
-}
+// match nor to signal, in any tier. Without BTF, it says no.
+func uringNative() bool { return uringKernel().native }
 
 // Opcodes of include/uapi/linux/io_uring.h that can reach /proc/<pid>/mem
 // through a descriptor, and the opens.
