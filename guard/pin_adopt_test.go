@@ -3,6 +3,7 @@ package guard_test
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sigguard/sigguard/guard"
+	"github.com/sigguard/sigguard/internal/bpf"
 	"github.com/sigguard/sigguard/internal/testenv"
 )
 
@@ -295,4 +297,93 @@ func TestAdoptionFinishesAnInterruptedUpgrade(t *testing.T) {
 		t.Errorf("the set-aside hooks are still pinned after adoption: %v", err)
 	}
 	testenv.AssertUnloaded(t, oldHooks)
+}
+
+// A start refused while taking a pin over (here for its --tier) leaves
+// the pin record as the last reader wrote it: the sigguard that adopts
+// the pin next still reports what went on unattended before the refusal.
+func TestRefusedAdoptionLeavesTheUnattendedCountsToTheNext(t *testing.T) {
+	requirePinning(t)
+	dir := testenv.PinDir(t)
+	cg := testenv.NewCgroup(t)
+	cfg := pinnedConfig(cg, dir, guard.ActionSignalProcess)
+	cfg.Tier = guard.TierSignal
+	pinAndLeave(t, cfg)
+	_, err, n := attackOnce(t, cg, "attach")
+	assertKilled(t, err, "offender under the pins alone")
+	if n != 0 {
+		t.Errorf("%d calls returned, want 0", n)
+	}
+	cfg.Tier = guard.TierLSM
+	g, err := guard.Start(cfg)
+	var ce *guard.ConfigError
+	if !errors.As(err, &ce) || ce.Setting != guard.SettingTier {
+		if g != nil {
+			g.Close()
+		}
+		t.Fatalf("adopting a signal-tier pin with --tier lsm: %v, want a tier ConfigError", err)
+	}
+	cfg.Tier = guard.TierAuto
+	g, err = guard.Start(cfg)
+	if err != nil {
+		t.Fatalf("adopt after the refused start: %v", err)
+	}
+	defer g.Close()
+	if a := g.Adopted(); a == nil || a.Unattended.Interventions != 1 || a.Unattended.Signalled != 1 {
+		t.Errorf("adoption after a refused start: %+v, want the unattended kill (1 intervention, 1 signal) still reported", a)
+	}
+}
+
+// While a sigguard holds the pin's lock but the record still names the
+// last reader, which is gone, status says a takeover is under way.
+func TestStatusSaysWhenATakeoverIsUnderway(t *testing.T) {
+	requirePinning(t)
+	dir := testenv.PinDir(t)
+	cg := testenv.NewCgroup(t)
+	pinAndLeave(t, pinnedConfig(cg, dir, guard.ActionAudit))
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	setPinReader(t, dir, gone.Process.Pid)
+	if st, err := guard.ReadPin(dir); err != nil || st.Reader != 0 || st.TakingOver {
+		t.Fatalf("status with no lock held: %+v, %v, want no reader and no takeover", st, err)
+	}
+
+	// The lock a starting sigguard takes first: an exclusive flock on the
+	// directory, held by another open file than status's.
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := guard.ReadPin(dir); err != nil || st.Reader != 0 || !st.TakingOver {
+		t.Errorf("status with the lock held and the record naming gone pid %d: %+v, %v, want a takeover under way",
+			gone.Process.Pid, st, err)
+	}
+	setPinReader(t, dir, os.Getpid())
+	if st, err := guard.ReadPin(dir); err != nil || st.Reader != os.Getpid() || st.TakingOver {
+		t.Errorf("status with the lock held and the record naming a live reader: %+v, %v, want reader %d", st, err, os.Getpid())
+	}
+}
+
+// setPinReader makes the pin record name pid as its reader.
+func setPinReader(t *testing.T, dir string, pid int) {
+	t.Helper()
+	m, err := ebpf.LoadPinnedMap(filepath.Join(dir, "maps", "pin_meta"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var r bpf.GuardPinRecord
+	if err := m.Lookup(uint32(0), &r); err != nil {
+		t.Fatal(err)
+	}
+	r.ReaderTgid = uint32(pid)
+	if err := m.Update(uint32(0), &r, ebpf.UpdateExist); err != nil {
+		t.Fatal(err)
+	}
 }
