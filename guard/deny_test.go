@@ -17,21 +17,14 @@ import (
 )
 
 // expectedTier is the tier the kernel matrix requires of the kernel it
-// booted (SIGGUARD_EXPECT_TIER: "deny" for BPF LSM, "fmod_ret" for a kernel
+// booted (SIGGUARD_EXPECT_TIER: "lsm" for BPF LSM, "fmod_ret" for a kernel
 // booted without bpf in lsm=); TierAuto outside the matrix.
 func expectedTier(t *testing.T) guard.Tier {
-	switch v := os.Getenv("SIGGUARD_EXPECT_TIER"); v {
-	case "":
-		return guard.TierAuto
-	case "deny":
-		return guard.TierLSM
-	default:
-		tier, err := guard.ParseTier(v)
-		if err != nil {
-			t.Fatalf("SIGGUARD_EXPECT_TIER: %v", err)
-		}
-		return tier
+	tier, err := guard.ParseTier(os.Getenv("SIGGUARD_EXPECT_TIER")) // "": TierAuto
+	if err != nil {
+		t.Fatalf("SIGGUARD_EXPECT_TIER: %v", err)
 	}
+	return tier
 }
 
 // autoTierCache keeps autoTier's answer: the kernel's offer does not

@@ -245,7 +245,7 @@ func TestBinaryPicksTheBestTier(t *testing.T) {
 	testenv.RequireRoot(t)
 	cg := testenv.NewCgroup(t)
 	guard := startBinary(t, "--cgroup", cg.Path, "--tier", "auto")
-	want := map[string]string{"deny": "lsm", "fmod_ret": "fmod_ret"}[os.Getenv("SIGGUARD_EXPECT_TIER")]
+	want := os.Getenv("SIGGUARD_EXPECT_TIER")
 	tier := ""
 	for _, line := range strings.Split(guard.stderr.String(), "\n") {
 		if rest, ok := strings.CutPrefix(line, "sigguard: tier "); ok && strings.Contains(rest, "(") {

@@ -20,7 +20,7 @@ type target struct {
 	id     string   // names the run, its log and its row in docs/kernels.md
 	suites []string // where the kernel comes from; the newest candidate wins
 	lsm    string
-	tier   string // SIGGUARD_EXPECT_TIER: "deny" (the lsm tier) or "fmod_ret"
+	tier   string // SIGGUARD_EXPECT_TIER: the tier sigguard must choose, "lsm" or "fmod_ret"
 	// tierOnly runs tierRuns instead of fullRuns: another boot of the
 	// same kernel already ran the rest.
 	tierOnly bool
@@ -36,26 +36,18 @@ func (t target) testRuns() []testRun {
 // targets is the matrix: every Debian kernel line from 5.10 to the
 // newest, each resolved through the archive at run time.
 var targets = []target{
-	{"bullseye", []string{"bullseye", "bullseye-security"}, lsmWithBPF, "deny", false},
-	{"bookworm", []string{"bookworm", "bookworm-security"}, lsmWithBPF, "deny", false},
-	{"bookworm-backports", []string{"bookworm-backports"}, lsmWithBPF, "deny", false},
-	{"trixie", []string{"trixie", "trixie-security"}, lsmWithBPF, "deny", false},
-	{"trixie-backports", []string{"trixie-backports"}, lsmWithBPF, "deny", false},
-	{"sid", []string{"sid"}, lsmWithBPF, "deny", false},
+	{"bullseye", []string{"bullseye", "bullseye-security"}, lsmWithBPF, "lsm", false},
+	{"bookworm", []string{"bookworm", "bookworm-security"}, lsmWithBPF, "lsm", false},
+	{"bookworm-backports", []string{"bookworm-backports"}, lsmWithBPF, "lsm", false},
+	{"trixie", []string{"trixie", "trixie-security"}, lsmWithBPF, "lsm", false},
+	{"trixie-backports", []string{"trixie-backports"}, lsmWithBPF, "lsm", false},
+	{"sid", []string{"sid"}, lsmWithBPF, "lsm", false},
 	{"bullseye-nolsm", []string{"bullseye", "bullseye-security"}, lsmWithoutBPF, "fmod_ret", true},
 }
 
 // aptKey names the private apt configuration of a suite list: runs from
 // the same suites share lists and downloads.
 func (t target) aptKey() string { return strings.Join(t.suites, "+") }
-
-// wantTier is the tier sigguard reports when it chose right.
-func (t target) wantTier() string {
-	if t.tier == "deny" {
-		return "lsm"
-	}
-	return t.tier
-}
 
 // selectTargets picks targets by id ("" or "all": every one).
 func selectTargets(list string) ([]target, error) {

@@ -123,11 +123,11 @@ func judge(r *result) {
 	if len(r.failed) > 0 {
 		r.problems = append(r.problems, "failed: "+strings.Join(r.failed, ", "))
 	}
-	if r.tier != r.target.wantTier() {
-		r.problems = append(r.problems, fmt.Sprintf("tier %q chosen, want %q", r.tier, r.target.wantTier()))
+	if r.tier != r.target.tier {
+		r.problems = append(r.problems, fmt.Sprintf("tier %q chosen, want %q", r.tier, r.target.tier))
 	}
 	// KERNEL-FACTS: fmod_ret on security_* denies on every Debian kernel.
-	for _, want := range []string{r.target.wantTier(), "fmod_ret"} {
+	for _, want := range []string{r.target.tier, "fmod_ret"} {
 		if !slices.Contains(r.offered, want) {
 			r.problems = append(r.problems, "deny tier "+want+" did not refuse an attach")
 		}
