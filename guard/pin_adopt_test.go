@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/sigguard/sigguard/guard"
@@ -26,7 +25,7 @@ func TestAdoptingAPinOfAnotherLayout(t *testing.T) {
 	cg := testenv.NewCgroup(t)
 	cfg := pinnedConfig(cg, dir, guard.ActionSignalProcess)
 	pinAndLeave(t, cfg)
-	if err := pinRecordOfAnotherLayout(dir); err != nil {
+	if err := testenv.PinRecordOfAnotherLayout(dir); err != nil {
 		t.Fatalf("replace the pin record: %v", err)
 	}
 
@@ -64,32 +63,6 @@ func pinAndLeave(t *testing.T, cfg guard.Config) {
 	if err := g.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-}
-
-// pinRecordOfAnotherLayout pins, in place of the record, a map whose value
-// is 8 bytes longer and names no known object.
-func pinRecordOfAnotherLayout(dir string) error {
-	path := filepath.Join(dir, "maps", "pin_meta")
-	old, err := ebpf.LoadPinnedMap(path, nil)
-	if err != nil {
-		return err
-	}
-	size := old.ValueSize() + 8
-	old.Close()
-	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: size, MaxEntries: 1})
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	if err := os.Remove(path); err != nil {
-		return err
-	}
-	record := make([]byte, size)
-	record[0] = 0xa5
-	if err := m.Update(uint32(0), record, ebpf.UpdateAny); err != nil {
-		return err
-	}
-	return m.Pin(path)
 }
 
 // A restart with the same rules leaves them in force untouched; the other
@@ -373,17 +346,7 @@ func TestStatusSaysWhenATakeoverIsUnderway(t *testing.T) {
 // setPinReader makes the pin record name pid as its reader.
 func setPinReader(t *testing.T, dir string, pid int) {
 	t.Helper()
-	m, err := ebpf.LoadPinnedMap(filepath.Join(dir, "maps", "pin_meta"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	var r bpf.GuardPinRecord
-	if err := m.Lookup(uint32(0), &r); err != nil {
-		t.Fatal(err)
-	}
-	r.ReaderTgid = uint32(pid)
-	if err := m.Update(uint32(0), &r, ebpf.UpdateExist); err != nil {
+	if err := testenv.EditPinRecord(dir, func(r *bpf.GuardPinRecord) { r.ReaderTgid = uint32(pid) }); err != nil {
 		t.Fatal(err)
 	}
 }

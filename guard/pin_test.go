@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/cilium/ebpf"
 
 	"github.com/sigguard/sigguard/guard"
 	"github.com/sigguard/sigguard/internal/bpf"
@@ -259,7 +256,7 @@ func TestPinHandoversLeaveNoGap(t *testing.T) {
 				cfg = other
 			}
 			if i%4 == 3 {
-				if err := pretendAnotherBuild(dir); err != nil {
+				if err := testenv.EditPinRecord(dir, func(r *bpf.GuardPinRecord) { r.Object = [32]uint8{} }); err != nil {
 					t.Errorf("rewrite pin record: %v", err)
 					return
 				}
@@ -317,19 +314,4 @@ func TestPinHandoversLeaveNoGap(t *testing.T) {
 	}
 	t.Logf("%d offenders killed through %d handovers (%d same rules, %d other rules, %d other build)",
 		offenders, handovers, same, replaced, otherBuild)
-}
-
-// pretendAnotherBuild makes the pin record name an object no build has.
-func pretendAnotherBuild(dir string) error {
-	m, err := ebpf.LoadPinnedMap(filepath.Join(dir, "maps", "pin_meta"), nil)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	var r bpf.GuardPinRecord
-	if err := m.Lookup(uint32(0), &r); err != nil {
-		return err
-	}
-	r.Object = [32]uint8{}
-	return m.Update(uint32(0), &r, ebpf.UpdateExist)
 }

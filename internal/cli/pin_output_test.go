@@ -2,13 +2,9 @@ package cli
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/cilium/ebpf"
 
 	"github.com/sigguard/sigguard/guard"
 	"github.com/sigguard/sigguard/internal/bpf"
@@ -108,7 +104,9 @@ func TestDescribePinSaysWhatWasAdopted(t *testing.T) {
 	}
 
 	// Another build of this layout: its counts are read, its events are not.
-	editPinRecord(t, dir, func(r *bpf.GuardPinRecord) { r.Object = [32]uint8{} })
+	if err := testenv.EditPinRecord(dir, func(r *bpf.GuardPinRecord) { r.Object = [32]uint8{} }); err != nil {
+		t.Fatal(err)
+	}
 	out := describe()
 	for _, want := range []string{
 		"sigguard: adopted the guard pinned at " + dir + " (made by another sigguard build: it enforced until this build's hooks were attached, then was removed)\n",
@@ -124,58 +122,13 @@ func TestDescribePinSaysWhatWasAdopted(t *testing.T) {
 	}
 
 	// Another build of another layout: what it did is unknown.
-	pinRecordOfAnotherLayout(t, dir)
+	if err := testenv.PinRecordOfAnotherLayout(dir); err != nil {
+		t.Fatal(err)
+	}
 	out = describe()
 	want := "sigguard: adopted the guard pinned at " + dir + " (made by another sigguard build: it enforced until this build's hooks were attached, then was removed)\n" +
 		"sigguard: what it did unattended is unknown: that build kept its counters in another layout, and its events were not read\n"
 	if out != want {
 		t.Errorf("adoption of a pin of another layout described as %q, want %q", out, want)
-	}
-}
-
-// editPinRecord rewrites the pin record in place.
-func editPinRecord(t *testing.T, dir string, edit func(*bpf.GuardPinRecord)) {
-	t.Helper()
-	m, err := ebpf.LoadPinnedMap(filepath.Join(dir, "maps", "pin_meta"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	var r bpf.GuardPinRecord
-	if err := m.Lookup(uint32(0), &r); err != nil {
-		t.Fatal(err)
-	}
-	edit(&r)
-	if err := m.Update(uint32(0), &r, ebpf.UpdateExist); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// pinRecordOfAnotherLayout pins, in place of the record, a map whose value
-// is 8 bytes longer and names no known object.
-func pinRecordOfAnotherLayout(t *testing.T, dir string) {
-	t.Helper()
-	path := filepath.Join(dir, "maps", "pin_meta")
-	old, err := ebpf.LoadPinnedMap(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	size := old.ValueSize() + 8
-	old.Close()
-	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: size, MaxEntries: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
-	}
-	record := make([]byte, size)
-	record[0] = 0xa5
-	if err := m.Update(uint32(0), record, ebpf.UpdateAny); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Pin(path); err != nil {
-		t.Fatal(err)
 	}
 }
