@@ -21,7 +21,6 @@ type compiled struct {
 	matchers map[bpf.GuardMatcherKey]bpf.GuardMatcherMasks
 	syscalls map[Syscall]bool // syscalls some rule guards: the hooks to attach
 	compat   bool             // also hook the 32-bit syscall entry
-	tracking bool             // some rule needs the kernel's task identities
 	kills    bool             // some rule sends SIGKILL: its kills are confirmed
 	cleanup  bool             // and their collateral cleaned up
 }
@@ -77,7 +76,6 @@ func (c *compiled) add(gen uint32, index uint, r Rule) error {
 		sig = syscall.SIGKILL // where the call cannot be refused
 	}
 	c.rules = append(c.rules, bpf.GuardRule{Signal: uint32(sig), Action: uint8(r.Action)})
-	c.tracking = c.tracking || r.Match.tracksTargets() || r.Except.tracksTargets()
 	c.kills = c.kills || (r.Action != ActionAudit && sig == syscall.SIGKILL)
 	if err := c.addMatchers(gen, bit, r.Match, false); err != nil {
 		return err
@@ -192,7 +190,7 @@ func executableID(path string) (dev, ino uint64, err error) {
 
 // maxCgroupDepth is how many levels of a cgroup path the kernel side walks
 // (SG_MAX_CGROUP_DEPTH): a cgroup deeper than that could never match.
-const maxCgroupDepth = len(bpf.GuardIdentity{}.Cgroups)
+const maxCgroupDepth = int(bpf.GuardLimitSG_MAX_CGROUP_DEPTH)
 
 func resolveCgroup(path string) (kernfs.Cgroup, error) {
 	cg, err := kernfs.ResolveCgroup(path)

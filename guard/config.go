@@ -86,19 +86,17 @@ type Matchers struct {
 	Ancestor []int    // any ancestor's pid, at any depth
 	Cgroup   []string // cgroup v2 directories; each covers its subtree
 	Request  []int64  // ptrace requests; only for rules guarding ptrace alone
-	// TargetPID protects these processes: the pid the call names.
+	// TargetPID protects these processes, by their pid in the initial pid
+	// namespace, and every thread of each. The kernel side resolves what
+	// a call names (a pid in the caller's own pid namespace, a pidfd, a
+	// /proc/<pid> file) to the task, as the kernel itself does.
 	TargetPID []int
 	// TargetExe and TargetCgroup protect processes by what they run and
-	// where they live: the kernel keeps each task's executable and cgroup
-	// from fork, exec, exit and cgroup moves (hooked only when a rule
-	// names them), and sigguard fills in tasks that existed at start.
+	// where they live, read from the target task at the call: a thread
+	// moved to another cgroup is judged where it is.
 	TargetExe    []string
 	TargetCgroup []string
 }
-
-// tracksTargets reports whether matching needs the kernel's table of task
-// identities.
-func (m Matchers) tracksTargets() bool { return len(m.TargetExe)+len(m.TargetCgroup) > 0 }
 
 func (m Matchers) empty() bool {
 	return len(m.UID)+len(m.Comm)+len(m.Exe)+len(m.PPID)+len(m.Ancestor)+len(m.Cgroup)+

@@ -45,6 +45,40 @@ func (k Kind) String() string {
 	return "kind-" + strconv.Itoa(int(k))
 }
 
+// TargetKind says what a call reaches, as the kernel side resolved it.
+type TargetKind uint8
+
+const (
+	// TargetNone: no other process (PTRACE_TRACEME).
+	TargetNone = TargetKind(bpf.GuardTargetKindSG_TARGET_NONE)
+	// TargetProcess: a task of another process (Event.Target).
+	TargetProcess = TargetKind(bpf.GuardTargetKindSG_TARGET_TASK)
+	// TargetEvery: every process (perf_event_open of pid -1, or of a cgroup).
+	TargetEvery = TargetKind(bpf.GuardTargetKindSG_TARGET_EVERY)
+	// TargetMissing: no task has the number in the caller's pid
+	// namespace, so the call fails; no target rule matches it.
+	TargetMissing = TargetKind(bpf.GuardTargetKindSG_TARGET_MISSING)
+	// TargetUnresolved: the kernel's tables could not be read at the
+	// call; every target rule held for it (none exempted it).
+	TargetUnresolved = TargetKind(bpf.GuardTargetKindSG_TARGET_UNRESOLVED)
+)
+
+func (k TargetKind) String() string {
+	switch k {
+	case TargetNone:
+		return "none"
+	case TargetProcess:
+		return "process"
+	case TargetEvery:
+		return "every"
+	case TargetMissing:
+		return "missing"
+	case TargetUnresolved:
+		return "unresolved"
+	}
+	return "target-" + strconv.Itoa(int(k))
+}
+
 // Comm is a task's command name as the kernel keeps it: at most 15 bytes,
 // NUL-padded, and not necessarily valid UTF-8.
 type Comm [16]byte
@@ -69,8 +103,11 @@ type Event struct {
 	// loss was noticed).
 	Time time.Time
 
-	PID  int // thread group id
+	PID  int // thread group id, in the initial pid namespace
 	TID  int // the calling thread
+	// NsPID is the caller's pid in its own pid namespace (a container's),
+	// equal to PID for a caller in the initial one.
+	NsPID int
 	PPID int // real parent's thread group id
 	UID  uint32
 	GID  uint32
@@ -82,11 +119,22 @@ type Event struct {
 	// Request is ptrace's request argument, or the io_uring opcode (0 for
 	// other syscalls).
 	Request int64
-	// Target is the pid the call names: ptrace's pid, process_vm_*'s pid,
-	// the process behind pidfd_getfd's pidfd, perf_event_open's pid (-1 for
-	// every process on a CPU), or the <pid> of an opened /proc/<pid>/mem
-	// (by an open syscall or io_uring).
+	// Target is the process the call reaches, by its pid in the initial
+	// pid namespace, as the kernel resolves it: the task behind ptrace's,
+	// process_vm_*'s or perf_event_open's pid (a number in the caller's
+	// own pid namespace), behind pidfd_getfd's pidfd, or behind the
+	// /proc/<pid> directory of an opened mem file. -1: every process
+	// (perf_event_open of pid -1 or of a cgroup); 0: none (TargetKind
+	// says why).
 	Target int64
+	// TargetTID is the thread the call names (initial pid namespace), and
+	// TargetNsPID the target's pid as the caller's namespace names it (0
+	// when the target is not visible there; for TargetMissing, the number
+	// the call gave).
+	TargetTID   int
+	TargetNsPID int
+	// TargetKind says what the call reaches.
+	TargetKind TargetKind
 
 	Action Action
 	// Tier is the tier of the hook that judged the call; Denied says it
@@ -167,6 +215,11 @@ func decodeEvent(sample []byte, raw *bpf.GuardEvent, clock *bootClock, names *[2
 		Compat:  raw.Syscall&compatFlag != 0,
 		Request: raw.Request,
 		Target:  raw.Target,
+		NsPID:   int(raw.NsTgid),
+
+		TargetTID:   int(raw.TargetTid),
+		TargetNsPID: int(raw.TargetNr),
+		TargetKind:  TargetKind(raw.TargetKind),
 		Action:  Action(raw.Action),
 		Tier:    tierOf(raw.Tier),
 		Denied:  raw.Denied != 0,

@@ -94,9 +94,9 @@ type Stats struct {
 	// MissedRuns counts times the kernel skipped a program because another
 	// BPF program was running on that CPU (Linux 5.12+; else 0).
 	MissedRuns uint64
-	// Untracked counts tasks whose identity did not fit in the kernel's
-	// table: target exe and cgroup rules cannot protect them.
-	Untracked uint64
+	// Unresolved counts matched calls whose target the kernel side could
+	// not read: every target rule held for them (see docs/policy.md).
+	Unresolved uint64
 	// Confirmed counts SIGKILLs followed by the process's exit.
 	Confirmed uint64
 	// Denied counts calls refused in a deny tier.
@@ -296,11 +296,6 @@ func (g *Guard) detachUnneeded(c *compiled) error {
 func (g *Guard) attachFor(next *compiled) error {
 	// What watches the results of a kill, first: the signalling hooks
 	// below act on the new generation from the moment they attach.
-	if next.tracking {
-		if err := g.startTracking(); err != nil {
-			return err
-		}
-	}
 	if next.kills {
 		if err := g.attachOnce(bpf.GuardProgSgConfirmExit); err != nil {
 			return err
@@ -821,7 +816,7 @@ func counterFields(s *Stats) []counterField {
 		{bpf.GuardCounterSG_COUNTER_SIGNALLED, &s.Signalled},
 		{bpf.GuardCounterSG_COUNTER_SEND_FAILED, &s.FailedSends},
 		{bpf.GuardCounterSG_COUNTER_EVENTS_LOST, &s.EventsLost},
-		{bpf.GuardCounterSG_COUNTER_UNTRACKED, &s.Untracked},
+		{bpf.GuardCounterSG_COUNTER_UNRESOLVED, &s.Unresolved},
 		{bpf.GuardCounterSG_COUNTER_CONFIRMED, &s.Confirmed},
 		{bpf.GuardCounterSG_COUNTER_DENIED, &s.Denied},
 	}

@@ -280,7 +280,7 @@ func (c *compiled) digest() [32]uint8 {
 		write(k)
 		write(v)
 	}
-	write([]bool{c.compat, c.tracking, c.kills, c.cleanup})
+	write([]bool{c.compat, c.kills, c.cleanup})
 	return [32]uint8(h.Sum(nil))
 }
 

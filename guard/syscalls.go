@@ -31,37 +31,69 @@ const (
 	SyscallIoUring = Syscall(bpf.GuardSyscallIdSG_SYSCALL_IO_URING)
 )
 
-// hook is where the kernel side watches a syscall: a tracepoint in the
-// syscalls group, or, where there is no syscall, tp_btf programs.
-type hook struct {
+// route is one way to another process's memory: one row here and one in
+// the kernel side's table (internal/bpf/syscalls_x86.h, checked against
+// this one by the tests). Hooks, presets, the 32-bit dispatch and the
+// policy reference's table derive from these rows.
+type route struct {
+	syscall    Syscall
 	name       string   // policy name
 	tracepoint string   // in the syscalls group; "" for tp_btf programs
 	program    string   // the tracepoint's program in the BPF object
 	tracing    []string // tp_btf programs, for a route with no syscall of its own (see attachTracing)
+	native     int      // x86-64 syscall number; 0 for none
+	compat     int      // ia32 syscall number; 0 for none
+	atExit     bool     // judged at syscall exit, on what the call made
+	target     string   // how the kernel side finds what the call reaches
+	presets    []string // presets that include it
 }
 
-var hooks = map[Syscall]hook{
-	SyscallPtrace:          {"ptrace", "sys_enter_ptrace", bpf.GuardProgSgPtrace, nil},
-	SyscallProcessVMReadv:  {"process_vm_readv", "sys_enter_process_vm_readv", bpf.GuardProgSgVmReadv, nil},
-	SyscallProcessVMWritev: {"process_vm_writev", "sys_enter_process_vm_writev", bpf.GuardProgSgVmWritev, nil},
-	SyscallPidfdGetfd:      {"pidfd_getfd", "sys_enter_pidfd_getfd", bpf.GuardProgSgPidfdGetfd, nil},
-	SyscallPerfEventOpen:   {"perf_event_open", "sys_enter_perf_event_open", bpf.GuardProgSgPerfOpen, nil},
-	SyscallOpen:            {"open", "sys_exit_open", bpf.GuardProgSgOpenExit, nil},
-	SyscallOpenat:          {"openat", "sys_exit_openat", bpf.GuardProgSgOpenatExit, nil},
-	SyscallOpenat2:         {"openat2", "sys_exit_openat2", bpf.GuardProgSgOpenat2Exit, nil},
-	SyscallCreat:           {"creat", "sys_exit_creat", bpf.GuardProgSgCreatExit, nil},
-	SyscallIoUring: {"io_uring", "", "", []string{bpf.GuardProgSgUringComplete, bpf.GuardProgSgUringCompleteRes,
-		bpf.GuardProgSgUringFileGet}},
+const (
+	byPid      = "the task with that pid in the caller's pid namespace, as the kernel looks it up"
+	byFile     = "the process of the /proc/<pid> directory the opened file lives in (its proc inode)"
+	memPresets = "proc-mem memory-access"
+)
+
+var routes = []route{
+	{SyscallPtrace, "ptrace", "sys_enter_ptrace", bpf.GuardProgSgPtrace, nil, 101, 26, false,
+		byPid + "; none for PTRACE_TRACEME", []string{"memory-access"}},
+	{SyscallProcessVMReadv, "process_vm_readv", "sys_enter_process_vm_readv", bpf.GuardProgSgVmReadv, nil, 310, 347, false,
+		byPid, []string{"memory-access"}},
+	{SyscallProcessVMWritev, "process_vm_writev", "sys_enter_process_vm_writev", bpf.GuardProgSgVmWritev, nil, 311, 348, false,
+		byPid, []string{"memory-access"}},
+	{SyscallPidfdGetfd, "pidfd_getfd", "sys_enter_pidfd_getfd", bpf.GuardProgSgPidfdGetfd, nil, 438, 438, false,
+		"the process the pidfd refers to (its struct pid)", []string{"memory-access"}},
+	{SyscallPerfEventOpen, "perf_event_open", "sys_enter_perf_event_open", bpf.GuardProgSgPerfOpen, nil, 298, 336, false,
+		byPid + "; every process for pid -1 or a cgroup; the caller for pid 0", []string{"memory-access"}},
+	{SyscallOpen, "open", "sys_exit_open", bpf.GuardProgSgOpenExit, nil, 2, 5, true, byFile, strings.Fields(memPresets)},
+	{SyscallOpenat, "openat", "sys_exit_openat", bpf.GuardProgSgOpenatExit, nil, 257, 295, true, byFile, strings.Fields(memPresets)},
+	{SyscallOpenat2, "openat2", "sys_exit_openat2", bpf.GuardProgSgOpenat2Exit, nil, 437, 437, true, byFile, strings.Fields(memPresets)},
+	{SyscallCreat, "creat", "sys_exit_creat", bpf.GuardProgSgCreatExit, nil, 85, 8, true, byFile, strings.Fields(memPresets)},
+	{SyscallIoUring, "io_uring", "", "", []string{bpf.GuardProgSgUringComplete, bpf.GuardProgSgUringCompleteRes,
+		bpf.GuardProgSgUringFileGet}, 0, 0, true, byFile, strings.Fields(memPresets)},
 }
 
-// Presets name groups of syscalls.
-var Presets = map[string][]Syscall{
-	// Opens of /proc/<pid>/mem of another process, by any open syscall or io_uring.
-	"proc-mem": {SyscallOpen, SyscallOpenat, SyscallOpenat2, SyscallCreat, SyscallIoUring},
-	// Every route to another process's memory sigguard knows.
-	"memory-access": {SyscallPtrace, SyscallProcessVMReadv, SyscallProcessVMWritev, SyscallPidfdGetfd,
-		SyscallPerfEventOpen, SyscallOpen, SyscallOpenat, SyscallOpenat2, SyscallCreat, SyscallIoUring},
-}
+// hooks indexes routes by syscall.
+var hooks = func() map[Syscall]route {
+	m := map[Syscall]route{}
+	for _, r := range routes {
+		m[r.syscall] = r
+	}
+	return m
+}()
+
+// Presets name groups of syscalls: "proc-mem", opens of /proc/<pid>/mem
+// of another process by any open syscall or io_uring; "memory-access",
+// every route to another process's memory sigguard knows.
+var Presets = func() map[string][]Syscall {
+	m := map[string][]Syscall{}
+	for _, r := range routes {
+		for _, p := range r.presets {
+			m[p] = append(m[p], r.syscall)
+		}
+	}
+	return m
+}()
 
 func (s Syscall) String() string {
 	if h, ok := hooks[s]; ok {

@@ -29,7 +29,7 @@ const (
 	GuardCounterSG_COUNTER_SIGNALLED   GuardCounter = 1
 	GuardCounterSG_COUNTER_SEND_FAILED GuardCounter = 2
 	GuardCounterSG_COUNTER_EVENTS_LOST GuardCounter = 3
-	GuardCounterSG_COUNTER_UNTRACKED   GuardCounter = 4
+	GuardCounterSG_COUNTER_UNRESOLVED  GuardCounter = 4
 	GuardCounterSG_COUNTER_CONFIRMED   GuardCounter = 5
 	GuardCounterSG_COUNTER_DENIED      GuardCounter = 6
 	GuardCounterSG_COUNTER_MAX         GuardCounter = 7
@@ -58,7 +58,11 @@ type GuardEvent struct {
 	Reap       uint32
 	Tier       uint8
 	Denied     uint8
-	Reserved   [6]uint8
+	TargetKind uint8
+	Reserved   uint8
+	NsTgid     uint32
+	TargetTid  uint32
+	TargetNr   int32
 }
 
 type GuardEventKind uint32
@@ -67,13 +71,6 @@ const (
 	GuardEventKindSG_EVENT_INTERVENTION GuardEventKind = 1
 	GuardEventKindSG_EVENT_EXITED       GuardEventKind = 2
 )
-
-type GuardIdentity struct {
-	_       structs.HostLayout
-	ExeDev  uint64
-	ExeIno  uint64
-	Cgroups [16]uint64
-}
 
 type GuardKill struct {
 	_          structs.HostLayout
@@ -86,6 +83,13 @@ type GuardKill struct {
 	Denied     uint8
 	Reserved   [5]uint8
 }
+
+type GuardLimit uint32
+
+const (
+	GuardLimitSG_MAX_ANCESTOR_DEPTH GuardLimit = 32
+	GuardLimitSG_MAX_CGROUP_DEPTH   GuardLimit = 16
+)
 
 type GuardMatchKey uint32
 
@@ -135,6 +139,14 @@ type GuardPolicy struct {
 	Excepts  [10]uint64
 }
 
+type GuardRouteRow struct {
+	_        structs.HostLayout
+	Route    uint16
+	NativeNr uint16
+	CompatNr uint16
+	At       uint16
+}
+
 type GuardRule struct {
 	_        structs.HostLayout
 	Signal   uint32
@@ -174,6 +186,16 @@ const (
 	GuardSyscallIdSG_SYSCALL_COMPAT            GuardSyscallId = 256
 )
 
+type GuardTargetKind uint32
+
+const (
+	GuardTargetKindSG_TARGET_NONE       GuardTargetKind = 0
+	GuardTargetKindSG_TARGET_TASK       GuardTargetKind = 1
+	GuardTargetKindSG_TARGET_EVERY      GuardTargetKind = 2
+	GuardTargetKindSG_TARGET_MISSING    GuardTargetKind = 3
+	GuardTargetKindSG_TARGET_UNRESOLVED GuardTargetKind = 4
+)
+
 type GuardTier uint32
 
 const (
@@ -189,7 +211,6 @@ const (
 	GuardMapActive              = "active"
 	GuardMapCounters            = "counters"
 	GuardMapEvents              = "events"
-	GuardMapIdentities          = "identities"
 	GuardMapKills               = "kills"
 	GuardMapMatchers            = "matchers"
 	GuardMapPinMeta             = "pin_meta"
@@ -208,10 +229,6 @@ const (
 	GuardProgSgPerfOpen         = "sg_perf_open"
 	GuardProgSgPidfdGetfd       = "sg_pidfd_getfd"
 	GuardProgSgPtrace           = "sg_ptrace"
-	GuardProgSgTrackCgroup      = "sg_track_cgroup"
-	GuardProgSgTrackExec        = "sg_track_exec"
-	GuardProgSgTrackExit        = "sg_track_exit"
-	GuardProgSgTrackFork        = "sg_track_fork"
 	GuardProgSgUringComplete    = "sg_uring_complete"
 	GuardProgSgUringCompleteRes = "sg_uring_complete_res"
 	GuardProgSgUringFileGet     = "sg_uring_file_get"
@@ -220,16 +237,18 @@ const (
 	GuardProgSgVmReadv          = "sg_vm_readv"
 	GuardProgSgVmWritev         = "sg_vm_writev"
 	GuardVarLastWakeupNs        = "last_wakeup_ns"
+	GuardVarRouteTable          = "route_table"
 	GuardVarSelfStartTicks      = "self_start_ticks"
 	GuardVarSelfTgid            = "self_tgid"
 	GuardVarUnusedAction        = "unused_action"
 	GuardVarUnusedCounter       = "unused_counter"
 	GuardVarUnusedEventKind     = "unused_event_kind"
-	GuardVarUnusedIdentity      = "unused_identity"
 	GuardVarUnusedKill          = "unused_kill"
+	GuardVarUnusedLimit         = "unused_limit"
 	GuardVarUnusedMatchKey      = "unused_match_key"
 	GuardVarUnusedRuleCounter   = "unused_rule_counter"
 	GuardVarUnusedSyscallId     = "unused_syscall_id"
+	GuardVarUnusedTargetKind    = "unused_target_kind"
 	GuardVarUnusedTier          = "unused_tier"
 	GuardVarVetoHooked          = "veto_hooked"
 	GuardVarWakeupIntervalNs    = "wakeup_interval_ns"
@@ -288,10 +307,6 @@ type GuardProgramSpecs struct {
 	SgPerfOpen         *ebpf.ProgramSpec `ebpf:"sg_perf_open"`
 	SgPidfdGetfd       *ebpf.ProgramSpec `ebpf:"sg_pidfd_getfd"`
 	SgPtrace           *ebpf.ProgramSpec `ebpf:"sg_ptrace"`
-	SgTrackCgroup      *ebpf.ProgramSpec `ebpf:"sg_track_cgroup"`
-	SgTrackExec        *ebpf.ProgramSpec `ebpf:"sg_track_exec"`
-	SgTrackExit        *ebpf.ProgramSpec `ebpf:"sg_track_exit"`
-	SgTrackFork        *ebpf.ProgramSpec `ebpf:"sg_track_fork"`
 	SgUringComplete    *ebpf.ProgramSpec `ebpf:"sg_uring_complete"`
 	SgUringCompleteRes *ebpf.ProgramSpec `ebpf:"sg_uring_complete_res"`
 	SgUringFileGet     *ebpf.ProgramSpec `ebpf:"sg_uring_file_get"`
@@ -308,7 +323,6 @@ type GuardMapSpecs struct {
 	Active       *ebpf.MapSpec `ebpf:"active"`
 	Counters     *ebpf.MapSpec `ebpf:"counters"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
-	Identities   *ebpf.MapSpec `ebpf:"identities"`
 	Kills        *ebpf.MapSpec `ebpf:"kills"`
 	Matchers     *ebpf.MapSpec `ebpf:"matchers"`
 	PinMeta      *ebpf.MapSpec `ebpf:"pin_meta"`
@@ -323,16 +337,18 @@ type GuardMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type GuardVariableSpecs struct {
 	LastWakeupNs      *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
+	RouteTable        *ebpf.VariableSpec `ebpf:"route_table"`
 	SelfStartTicks    *ebpf.VariableSpec `ebpf:"self_start_ticks"`
 	SelfTgid          *ebpf.VariableSpec `ebpf:"self_tgid"`
 	UnusedAction      *ebpf.VariableSpec `ebpf:"unused_action"`
 	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
 	UnusedEventKind   *ebpf.VariableSpec `ebpf:"unused_event_kind"`
-	UnusedIdentity    *ebpf.VariableSpec `ebpf:"unused_identity"`
 	UnusedKill        *ebpf.VariableSpec `ebpf:"unused_kill"`
+	UnusedLimit       *ebpf.VariableSpec `ebpf:"unused_limit"`
 	UnusedMatchKey    *ebpf.VariableSpec `ebpf:"unused_match_key"`
 	UnusedRuleCounter *ebpf.VariableSpec `ebpf:"unused_rule_counter"`
 	UnusedSyscallId   *ebpf.VariableSpec `ebpf:"unused_syscall_id"`
+	UnusedTargetKind  *ebpf.VariableSpec `ebpf:"unused_target_kind"`
 	UnusedTier        *ebpf.VariableSpec `ebpf:"unused_tier"`
 	VetoHooked        *ebpf.VariableSpec `ebpf:"veto_hooked"`
 	WakeupIntervalNs  *ebpf.VariableSpec `ebpf:"wakeup_interval_ns"`
@@ -361,7 +377,6 @@ type GuardMaps struct {
 	Active       *ebpf.Map `ebpf:"active"`
 	Counters     *ebpf.Map `ebpf:"counters"`
 	Events       *ebpf.Map `ebpf:"events"`
-	Identities   *ebpf.Map `ebpf:"identities"`
 	Kills        *ebpf.Map `ebpf:"kills"`
 	Matchers     *ebpf.Map `ebpf:"matchers"`
 	PinMeta      *ebpf.Map `ebpf:"pin_meta"`
@@ -376,7 +391,6 @@ func (m *GuardMaps) Close() error {
 		m.Active,
 		m.Counters,
 		m.Events,
-		m.Identities,
 		m.Kills,
 		m.Matchers,
 		m.PinMeta,
@@ -392,16 +406,18 @@ func (m *GuardMaps) Close() error {
 // It can be passed to LoadGuardObjects or ebpf.CollectionSpec.LoadAndAssign.
 type GuardVariables struct {
 	LastWakeupNs      *ebpf.Variable `ebpf:"last_wakeup_ns"`
+	RouteTable        *ebpf.Variable `ebpf:"route_table"`
 	SelfStartTicks    *ebpf.Variable `ebpf:"self_start_ticks"`
 	SelfTgid          *ebpf.Variable `ebpf:"self_tgid"`
 	UnusedAction      *ebpf.Variable `ebpf:"unused_action"`
 	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
 	UnusedEventKind   *ebpf.Variable `ebpf:"unused_event_kind"`
-	UnusedIdentity    *ebpf.Variable `ebpf:"unused_identity"`
 	UnusedKill        *ebpf.Variable `ebpf:"unused_kill"`
+	UnusedLimit       *ebpf.Variable `ebpf:"unused_limit"`
 	UnusedMatchKey    *ebpf.Variable `ebpf:"unused_match_key"`
 	UnusedRuleCounter *ebpf.Variable `ebpf:"unused_rule_counter"`
 	UnusedSyscallId   *ebpf.Variable `ebpf:"unused_syscall_id"`
+	UnusedTargetKind  *ebpf.Variable `ebpf:"unused_target_kind"`
 	UnusedTier        *ebpf.Variable `ebpf:"unused_tier"`
 	VetoHooked        *ebpf.Variable `ebpf:"veto_hooked"`
 	WakeupIntervalNs  *ebpf.Variable `ebpf:"wakeup_interval_ns"`
@@ -422,10 +438,6 @@ type GuardPrograms struct {
 	SgPerfOpen         *ebpf.Program `ebpf:"sg_perf_open"`
 	SgPidfdGetfd       *ebpf.Program `ebpf:"sg_pidfd_getfd"`
 	SgPtrace           *ebpf.Program `ebpf:"sg_ptrace"`
-	SgTrackCgroup      *ebpf.Program `ebpf:"sg_track_cgroup"`
-	SgTrackExec        *ebpf.Program `ebpf:"sg_track_exec"`
-	SgTrackExit        *ebpf.Program `ebpf:"sg_track_exit"`
-	SgTrackFork        *ebpf.Program `ebpf:"sg_track_fork"`
 	SgUringComplete    *ebpf.Program `ebpf:"sg_uring_complete"`
 	SgUringCompleteRes *ebpf.Program `ebpf:"sg_uring_complete_res"`
 	SgUringFileGet     *ebpf.Program `ebpf:"sg_uring_file_get"`
@@ -448,10 +460,6 @@ func (p *GuardPrograms) Close() error {
 		p.SgPerfOpen,
 		p.SgPidfdGetfd,
 		p.SgPtrace,
-		p.SgTrackCgroup,
-		p.SgTrackExec,
-		p.SgTrackExit,
-		p.SgTrackFork,
 		p.SgUringComplete,
 		p.SgUringCompleteRes,
 		p.SgUringFileGet,

@@ -21,8 +21,11 @@
  */
 #define SG_GENERATIONS 2
 
-#define SG_MAX_ANCESTOR_DEPTH 32 /* parents walked for "ancestor" */
-#define SG_MAX_CGROUP_DEPTH 16   /* cgroup levels walked for "cgroup" */
+/* Bounds of the kernel side's walks; user space reads them from here. */
+enum limit {
+	SG_MAX_ANCESTOR_DEPTH = 32, /* parents walked for "ancestor" */
+	SG_MAX_CGROUP_DEPTH = 16,   /* cgroup levels (0 to 15) a rule can name */
+};
 
 /* What a matching rule does to the caller. */
 enum action {
@@ -70,17 +73,27 @@ enum match_key {
 	SG_KEY_ANCESTOR = 4,   /* a: tgid of any ancestor */
 	SG_KEY_CGROUP = 5,     /* a: cgroup v2 id of the caller's cgroup or an ancestor */
 	SG_KEY_REQUEST = 6,    /* a: ptrace request */
-	SG_KEY_TARGET_PID = 7, /* a: the pid the call names */
+	SG_KEY_TARGET_PID = 7, /* a: host pid (thread group id) of the process the call reaches */
 	SG_KEY_TARGET_EXE = 8, /* a: dev_t, b: inode of the target's executable */
-	SG_KEY_TARGET_CGROUP = 9, /* a: the target's cgroup v2 id or an ancestor's */
+	SG_KEY_TARGET_CGROUP = 9, /* a: the target thread's cgroup v2 id or an ancestor's */
 	SG_KEY_MAX = 10,
 };
 
 /* Most SIGKILLs awaiting the exit that proves them (see struct kill). */
 #define SG_MAX_PENDING_KILLS 16384
 
-/* Most tasks the kernel side keeps an identity for (see struct identity). */
-#define SG_MAX_IDENTITIES 65536
+/*
+ * What a call reaches, as the kernel resolves it: the task behind the pid
+ * the call names (in the caller's pid namespace), behind the pidfd, or
+ * behind the /proc/<pid> directory of the opened file.
+ */
+enum target_kind {
+	SG_TARGET_NONE = 0,       /* no other process (PTRACE_TRACEME) */
+	SG_TARGET_TASK = 1,       /* a task of another process */
+	SG_TARGET_EVERY = 2,      /* every process (perf_event_open of pid -1, or of a cgroup) */
+	SG_TARGET_MISSING = 3,    /* no task has that number in the caller's pid namespace: the call fails */
+	SG_TARGET_UNRESOLVED = 4, /* the kernel's tables could not be read: target rules hold */
+};
 
 /* What an event reports. */
 enum event_kind {
@@ -94,7 +107,7 @@ enum counter {
 	SG_COUNTER_SIGNALLED = 1,   /* signals the kernel accepted (helper returned 0) */
 	SG_COUNTER_SEND_FAILED = 2, /* signals the kernel refused (helper returned -errno) */
 	SG_COUNTER_EVENTS_LOST = 3, /* events dropped because the ring buffer was full */
-	SG_COUNTER_UNTRACKED = 4,   /* tasks whose identity did not fit in the table */
+	SG_COUNTER_UNRESOLVED = 4,  /* calls whose target could not be read (target rules held) */
 	SG_COUNTER_CONFIRMED = 5,   /* SIGKILLs followed by the process's exit */
 	SG_COUNTER_DENIED = 6,      /* calls refused in a deny tier */
 	SG_COUNTER_MAX = 7,
@@ -138,17 +151,6 @@ struct matcher_masks {
 	__u64 except;
 };
 
-/*
- * What target rules know of a task, kept per task id: a tracepoint program
- * cannot look a task up by pid, so fork, exec, exit and cgroup migration
- * keep this table current (and user space fills it at start).
- */
-struct identity {
-	__u64 exe_dev;                        /* kernel dev_t of the executable's file system */
-	__u64 exe_ino;
-	__u64 cgroups[SG_MAX_CGROUP_DEPTH];   /* cgroup v2 ids by level; 0 past the task's own */
-};
-
 /* kills[tgid]: a SIGKILL the kernel accepted, until the process exits. */
 struct kill {
 	__u64 call_ns;    /* when the offending syscall entered */
@@ -165,7 +167,7 @@ struct event {
 	__u64 boot_ns;    /* bpf_ktime_get_boot_ns() when the hook ran */
 	__u64 call_ns;    /* SG_EVENT_EXITED: when the offending syscall entered */
 	__s64 request;    /* ptrace: the request; io_uring: the opcode (0 from a deny tier); else 0 */
-	__s64 target;     /* the pid the call names; -1: every process (perf_event_open) */
+	__s64 target;     /* the target process's host pid (thread group id); -1: every process; 0: none */
 	__u32 tgid;
 	__u32 tid;
 	__u32 ppid;       /* tgid of the real parent */
@@ -183,7 +185,11 @@ struct event {
 	__u32 reap;       /* SG_EVENT_EXITED: the kill's struct kill.reap */
 	__u8 tier;        /* enum tier of the hook that judged the call */
 	__u8 denied;      /* the call was refused (-EPERM) */
-	__u8 reserved[6];
+	__u8 target_kind; /* enum target_kind */
+	__u8 reserved;
+	__u32 ns_tgid;    /* the caller's pid in its own pid namespace */
+	__u32 target_tid; /* the target thread's host id */
+	__s32 target_nr;  /* the target's pid as the caller's pid namespace names it; 0: not there */
 };
 
 #define SG_RULE_NAME_LEN 64

@@ -84,7 +84,7 @@ var (
 	confirmedDesc   = prometheus.NewDesc("sigguard_kills_confirmed_total", "SIGKILLs followed by the process's exit.", nil, nil)
 	unconfirmedDesc = prometheus.NewDesc("sigguard_kills_unconfirmed_total", "SIGKILLed processes still alive 1 s later.", nil, nil)
 	missedDesc      = prometheus.NewDesc("sigguard_missed_runs_total", "Calls the kernel did not run sigguard's programs for (another BPF program was running).", nil, nil)
-	untrackedDesc   = prometheus.NewDesc("sigguard_untracked_tasks_total", "Tasks whose identity did not fit in the kernel's table.", nil, nil)
+	unresolvedDesc  = prometheus.NewDesc("sigguard_unresolved_targets_total", "Matched calls whose target could not be read; target rules held for them.", nil, nil)
 	ruleDesc        = prometheus.NewDesc("sigguard_rule_matches_total", "Calls each rule matched, counted in the kernel (lost events included).", []string{"rule"}, nil)
 	ruleSentDesc    = prometheus.NewDesc("sigguard_rule_signals_sent_total", "Signals each rule had the kernel queue.", []string{"rule"}, nil)
 	ruleFailedDesc  = prometheus.NewDesc("sigguard_rule_failed_sends_total", "Signals the kernel refused, by rule.", []string{"rule"}, nil)
@@ -93,7 +93,7 @@ var (
 )
 
 func (k *kernelCounters) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{lostDesc, confirmedDesc, unconfirmedDesc, missedDesc, untrackedDesc, ruleDesc, ruleSentDesc, ruleFailedDesc, deniedDesc, fillDesc} {
+	for _, d := range []*prometheus.Desc{lostDesc, confirmedDesc, unconfirmedDesc, missedDesc, unresolvedDesc, ruleDesc, ruleSentDesc, ruleFailedDesc, deniedDesc, fillDesc} {
 		ch <- d
 	}
 }
@@ -102,7 +102,7 @@ func (k *kernelCounters) Collect(ch chan<- prometheus.Metric) {
 	if s, err := k.g.Stats(); err == nil {
 		for d, v := range map[*prometheus.Desc]uint64{
 			lostDesc: s.EventsLost, confirmedDesc: s.Confirmed, unconfirmedDesc: s.Unconfirmed,
-			missedDesc: s.MissedRuns, untrackedDesc: s.Untracked, deniedDesc: s.Denied,
+			missedDesc: s.MissedRuns, unresolvedDesc: s.Unresolved, deniedDesc: s.Denied,
 		} {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
 		}

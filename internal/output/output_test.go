@@ -19,7 +19,7 @@ func events() []guard.Event {
 	at := time.Date(2026, 11, 25, 13, 54, 45, 123000000, time.UTC)
 	killed := guard.Event{
 		Kind: guard.KindIntervention, Time: at, PID: 8857, TID: 8857, PPID: 8850, UID: 0,
-		Syscall: guard.SyscallPtrace, Request: 0x4206, Target: 8858, Action: guard.ActionSignalProcess,
+		Syscall: guard.SyscallPtrace, Request: 0x4206, Target: 8858, TargetTID: 8858, TargetNsPID: 12, TargetKind: guard.TargetProcess, NsPID: 11, Action: guard.ActionSignalProcess,
 		Signal: 9, Rule: "command-line", Tier: guard.TierSignal,
 	}
 	copy(killed.Comm[:], "strace")

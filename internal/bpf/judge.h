@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The verdict: every hook hands its call to judge(), which matches it
+ * against the policy in force and acts on the rule that wins.
+ */
+#pragma once
+
+#include "emit.h"
+
+#define EPERM 1
+#define SIGKILL 9
+
+/*
+ * The helpers only queue the signal (through irq_work here): 0 means queued,
+ * not dead. A SIGKILL queued in a syscall hook is delivered before the call
+ * returns to user space, but the syscall body still runs: this is no veto.
+ */
+static __always_inline long act(const struct rule *r)
+{
+	switch (r->action) {
+	case SG_ACTION_SIGNAL_PROCESS:
+	case SG_ACTION_DENY: /* only reached where the call cannot be refused */
+		return bpf_send_signal(r->signal);
+	case SG_ACTION_SIGNAL_THREAD:
+		return bpf_send_signal_thread(r->signal);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Whether the target is a child the caller made itself: strace's probe
+ * child, the command a tracer starts. Killing the caller would orphan it,
+ * stopped or in pause(), so it goes too. Bounded: a caller with more
+ * children than this keeps the rest.
+ */
+static __always_inline bool own_child(struct task_struct *task, __u32 tgid)
+{
+	struct list_head *head = (struct list_head *)((void *)task + bpf_core_field_offset(struct task_struct, children));
+	struct list_head *pos = BPF_CORE_READ(task, children.next);
+	__u64 sibling = bpf_core_field_offset(struct task_struct, sibling);
+
+	for (int i = 0; i < 64 && pos && pos != head; i++) {
+		struct task_struct *child = (struct task_struct *)((void *)pos - sibling);
+		if (BPF_CORE_READ(child, tgid) == tgid)
+			return true;
+		pos = BPF_CORE_READ(pos, next);
+	}
+	return false;
+}
+
+#define PTRACE_TRACEME_REQUEST 0
+#define PTRACE_ATTACH_REQUEST 16
+#define PTRACE_SEIZE_REQUEST 0x4206
+
+/*
+ * Whether the deny-tier hook judges this call: it sees every call that
+ * reaches the kernel's ptrace access check for another process. ptrace's
+ * other requests (TRACEME, and requests to a process already traced) never
+ * get there, and neither does perf_event_open of a perfmon-capable caller
+ * (CAP_PERFMON or CAP_SYS_ADMIN: the kernel checks ptrace access only for
+ * others), so perf_event_open is judged here, at syscall entry, in every
+ * tier.
+ */
+static __always_inline bool judged_by_veto(__u32 id, __s64 request)
+{
+	if (!veto_hooked)
+		return false;
+	switch (id) {
+	case SG_SYSCALL_PTRACE:
+		return request == PTRACE_ATTACH_REQUEST || request == PTRACE_SEIZE_REQUEST;
+	case SG_SYSCALL_PERF_EVENT_OPEN:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* The rules of the generation in force that guard syscall id, or 0. */
+static __always_inline __u64 candidates_for(__u32 id, __u32 *generation, const struct policy **policy)
+{
+	__u32 zero = 0;
+	__u32 *active_generation = bpf_map_lookup_elem(&active, &zero);
+
+	if (!active_generation)
+		return 0;
+	*generation = *active_generation & (SG_GENERATIONS - 1);
+	*policy = bpf_map_lookup_elem(&policies, generation);
+	if (!*policy)
+		return 0;
+	return (*policy)->rules & (*policy)->syscalls[id];
+}
+
+/*
+ * The rules that match c, cheapest and most selective keys first (rules
+ * are usually scoped by cgroup), out as soon as none is left: most calls
+ * match nothing, and they should pay as little as possible. The target is
+ * resolved last, and only for a call some rule still holds. Returns 0
+ * also for a call that reaches the caller's own thread group.
+ */
+static __always_inline __u64 matching_rules(struct matching *m, struct call *c)
+{
+	match_cgroups(m, SG_KEY_CGROUP, c->task);
+	match_value(m, SG_KEY_UID, c->uid, 0);
+	match_value(m, SG_KEY_REQUEST, (__u64)c->request, 0);
+	if (!m->candidates)
+		return 0;
+	/* Two reads through the task: only when a rule or the event needs them. */
+	if (wanted(m, SG_KEY_PPID)) {
+		c->ppid = parent_tgid(c->task);
+		match_value(m, SG_KEY_PPID, c->ppid, 0);
+	}
+	match_comm(m);
+	match_exe(m, SG_KEY_EXE, c->task);
+	match_ancestors(m, c->task);
+	if (!(m->candidates & ~m->exempt))
+		return 0;
+	resolve_target(&c->target);
+	if (targets_self(&c->target, c->tgid))
+		return 0;
+	if (c->target.kind == SG_TARGET_UNRESOLVED)
+		count_in(&counters, SG_COUNTER_UNRESOLVED);
+	if (wants_target(m))
+		match_target(m, &c->target);
+	return m->candidates & ~m->exempt;
+}
+
+/* The kill waiting for its proof (the exit), with what to clean up after it. */
+static __always_inline void note_kill(const struct call *c, __u32 index, __u32 generation, __u64 now, bool denied)
+{
+	struct kill k = { .call_ns = now, .rule = index, .generation = generation, .syscall = c->syscall, .denied = denied };
+
+	/* A refused attach touched no child: there is nothing to clean up. */
+	if (!denied && (c->syscall & ~SG_SYSCALL_COMPAT) == SG_SYSCALL_PTRACE && c->target.kind == SG_TARGET_TASK) {
+		__u32 target = task_tgid(c->target.task);
+		if (own_child(c->task, target))
+			k.reap = target;
+	}
+	bpf_map_update_elem(&kills, &c->tgid, &k, BPF_NOEXIST);
+}
+
+static __always_inline void count_verdict(__u32 generation, __u32 index, bool signals, long result, bool denied)
+{
+	count_in(&counters, SG_COUNTER_MATCHED);
+	count_rule(generation, index, SG_RULE_MATCHED);
+	if (signals) {
+		count_in(&counters, result == 0 ? SG_COUNTER_SIGNALLED : SG_COUNTER_SEND_FAILED);
+		count_rule(generation, index, result == 0 ? SG_RULE_SIGNALLED : SG_RULE_SEND_FAILED);
+	}
+	if (denied) {
+		count_in(&counters, SG_COUNTER_DENIED);
+		count_rule(generation, index, SG_RULE_DENIED);
+	}
+}
+
+/*
+ * judge matches a call against the policy and acts on the rule that wins.
+ * syscall is an enum syscall_id, possibly or'ed with SG_SYSCALL_COMPAT;
+ * tier says which hook asks. It returns the verdict: -EPERM to refuse
+ * (deny tiers only), else 0.
+ */
+static __always_inline int judge(__u16 syscall, __s64 request, struct target target, __u8 tier)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 id = syscall & ~SG_SYSCALL_COMPAT;
+	const struct policy *p = NULL;
+	__u32 generation = 0;
+
+	if (id >= SG_SYSCALL_MAX || is_sigguard(pid_tgid))
+		return 0;
+	if (tier == SG_TIER_SIGNAL && judged_by_veto(id, request))
+		return 0;
+	struct matching m = { .candidates = candidates_for(id, &generation, &p) };
+	if (!m.candidates || !p)
+		return 0;
+	m.p = p;
+	m.generation = generation;
+
+	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	struct call c = {
+		.task = current_task(),
+		.tgid = pid_tgid >> 32,
+		.tid = (__u32)pid_tgid,
+		.uid = (__u32)uid_gid,
+		.gid = uid_gid >> 32,
+		.syscall = syscall,
+		.request = request,
+		.target = target,
+	};
+	__u64 matched = matching_rules(&m, &c);
+	if (!matched)
+		return 0;
+	__u32 index = lowest_bit(matched);
+	__u32 slot = generation * SG_MAX_RULES + index;
+	const struct rule *r = bpf_map_lookup_elem(&rules, &slot);
+	if (!r)
+		return 0;
+
+	/*
+	 * A deny tier refuses every call a non-audit rule matches; a deny
+	 * rule then sends nothing. Signal first: every instruction before it
+	 * widens the window.
+	 */
+	bool denied = tier != SG_TIER_SIGNAL && r->action != SG_ACTION_AUDIT;
+	bool signals = r->action != SG_ACTION_AUDIT && !(denied && r->action == SG_ACTION_DENY);
+	long result = signals ? act(r) : 0;
+
+	if (!c.ppid)
+		c.ppid = parent_tgid(c.task);
+	/* A SIGKILL the kernel took is proven by the exit that follows. */
+	if (signals && r->signal == SIGKILL && result == 0)
+		note_kill(&c, index, generation, now, denied);
+	count_verdict(generation, index, signals, result, denied);
+	report(&c, r, generation, index, result, now, tier, denied);
+	return denied ? -EPERM : 0;
+}
+
+/* The tracepoints' entry to judge: they can signal, never refuse. */
+static __always_inline int guard_call(__u16 syscall, __s64 request, struct target target)
+{
+	judge(syscall, request, target, SG_TIER_SIGNAL);
+	return 0;
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every map and global the programs share, and the counters: each of them
+ * is defined here once, and only here.
+ */
+#pragma once
+
+/*
+ * The sigguard that reads the events: it is never matched, whatever the
+ * rules say. Writable, not a load-time constant, because pinned programs
+ * outlive the process that loaded them: a sigguard that adopts them writes
+ * its own identity here, and one that exits clears it. The start time
+ * (in the clock ticks of /proc/<pid>/stat) keeps a process that reuses a
+ * crashed sigguard's pid from inheriting its exemption.
+ */
+__u32 self_tgid = 0;
+__u64 self_start_ticks = 0;
+
+/*
+ * Set by user space once a deny-tier hook (lsm or fmod_ret) is attached:
+ * from then on the calls that hook judges are left to it, so that none is
+ * judged, and reported, twice.
+ */
+__u32 veto_hooked = 0;
+
+/*
+ * Waking the reader costs an interrupt and a context switch per event
+ * (~1.2 us measured here, against ~0.45 us without). So an event wakes the
+ * reader only if no event did in the last wakeup_interval_ns; the reader
+ * picks up the others as it drains, or by its own short deadline after
+ * a burst, so none waits for long and the reader never stalls.
+ */
+volatile const __u64 wakeup_interval_ns = 1000000;
+__u64 last_wakeup_ns = 0;
+
+/* active[0]: the generation in force. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} active SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_GENERATIONS);
+	__type(key, __u32);
+	__type(value, struct policy);
+} policies SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_GENERATIONS * SG_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct rule);
+} rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct matcher_key);
+	__type(value, struct matcher_masks);
+} matchers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SG_MAX_PENDING_KILLS);
+	__type(key, __u32);
+	__type(value, struct kill);
+} kills SEC(".maps");
+
+/* Size set from user space before load; must be a power of two pages. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+	__type(value, struct event);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SG_COUNTER_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SG_GENERATIONS * SG_MAX_RULES * SG_RULE_COUNTER_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} rule_counters SEC(".maps");
+
+/*
+ * What a pinned guard needs besides its programs' own maps: who reads its
+ * events and what that reader has seen (pin_meta[0]), and the rule names of
+ * each generation, so a sigguard that adopts the pins can name events and
+ * counters of a policy it did not load. The programs never touch these.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pin_record);
+} pin_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_GENERATIONS * SG_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct rule_name);
+} rule_names SEC(".maps");
+
+static __always_inline void count_in(void *map, __u32 index)
+{
+	__u64 *value = bpf_map_lookup_elem(map, &index);
+
+	/*
+	 * Per-CPU already; the atomic add costs next to nothing and stays
+	 * correct should the program ever run preemptibly (as BPF programs on
+	 * faultable tracepoints can).
+	 */
+	if (value)
+		__sync_fetch_and_add(value, 1);
+}
+
+static __always_inline void count_rule(__u32 generation, __u32 rule, __u32 which)
+{
+	count_in(&rule_counters, (generation * SG_MAX_RULES + rule) * SG_RULE_COUNTER_MAX + which);
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Matching a call against one generation of the policy. Rules are bits:
+ * for each property of the call, one hash lookup gives the rules that name
+ * its value, under match and under except. A key no rule uses is neither
+ * read nor looked up.
+ */
+#pragma once
+
+#include "maps.h"
+#include "target.h"
+
+/* What the rules are matched against. */
+struct call {
+	struct task_struct *task;
+	__u32 tgid;
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u16 syscall;
+	__s64 request;
+	struct target target;
+};
+
+/*
+ * Narrows candidates to the rules whose every match list holds, and
+ * collects in exempt the rules an except list exempts.
+ */
+struct matching {
+	const struct policy *p;
+	__u32 generation;
+	__u64 candidates;
+	__u64 exempt;
+};
+
+/* Ors into hit/except the rules that name this value of key. */
+static __always_inline void look_up(__u32 generation, __u32 key, __u64 a, __u64 b, __u64 *hit, __u64 *except)
+{
+	struct matcher_key k = { .generation = generation, .key = key, .a = a, .b = b };
+	struct matcher_masks *m = bpf_map_lookup_elem(&matchers, &k);
+
+	if (m) {
+		*hit |= m->match;
+		*except |= m->except;
+	}
+}
+
+static __always_inline bool wanted(struct matching *m, __u32 key)
+{
+	return (m->p->uses[key] | m->p->excepts[key]) & m->candidates;
+}
+
+static __always_inline void settle(struct matching *m, __u32 key, __u64 hit, __u64 except)
+{
+	/* A rule that lists values of key and matched none of them drops out. */
+	m->candidates &= ~m->p->uses[key] | hit;
+	m->exempt |= except;
+}
+
+static __always_inline void match_value(struct matching *m, __u32 key, __u64 a, __u64 b)
+{
+	__u64 hit = 0, except = 0;
+
+	if (!wanted(m, key))
+		return;
+	look_up(m->generation, key, a, b, &hit, &except);
+	settle(m, key, hit, except);
+}
+
+static __always_inline void match_comm(struct matching *m)
+{
+	char comm[SG_COMM_LEN] = {};
+	__u64 a, b;
+
+	if (!wanted(m, SG_KEY_COMM))
+		return;
+	caller_comm(comm);
+	__builtin_memcpy(&a, comm, 8);
+	__builtin_memcpy(&b, comm + 8, 8);
+	match_value(m, SG_KEY_COMM, a, b);
+}
+
+/* A task's executable by device and inode: renaming or a new comm does not escape. */
+static __always_inline void match_exe(struct matching *m, __u32 key, struct task_struct *task)
+{
+	if (!wanted(m, key))
+		return;
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	__u64 dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	__u64 ino = BPF_CORE_READ(exe, f_inode, i_ino);
+	match_value(m, key, dev, ino);
+}
+
+static __always_inline void match_ancestors(struct matching *m, struct task_struct *task)
+{
+	__u64 hit = 0, except = 0;
+
+	if (!wanted(m, SG_KEY_ANCESTOR))
+		return;
+	for (int depth = 0; depth < SG_MAX_ANCESTOR_DEPTH; depth++) {
+		task = BPF_CORE_READ(task, real_parent);
+		if (!task)
+			break;
+		__u32 tgid = BPF_CORE_READ(task, tgid);
+		if (!tgid)
+			break;
+		look_up(m->generation, SG_KEY_ANCESTOR, tgid, 0, &hit, &except);
+		if (tgid == 1)
+			break;
+	}
+	settle(m, SG_KEY_ANCESTOR, hit, except);
+}
+
+/*
+ * A cgroup rule covers its whole subtree: try every level of the task's
+ * path (levels 0 to SG_MAX_CGROUP_DEPTH - 1, where rules can name one).
+ * The task's cgroup is read where it is now, so a thread moved after it
+ * started is judged where it went. The path is walked up with CO-RE reads
+ * rather than with bpf_get_current_ancestor_cgroup_id: tracing programs
+ * may call that helper only from Linux 5.14 (and only for the caller),
+ * and the guard must load on 5.10.
+ */
+static __always_inline void match_cgroups(struct matching *m, __u32 key, struct task_struct *task)
+{
+	__u64 hit = 0, except = 0;
+
+	if (!wanted(m, key))
+		return;
+	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	for (int i = 0; i < 64 && cg; i++) {
+		int level = BPF_CORE_READ(cg, level);
+		if (level >= 0 && level < SG_MAX_CGROUP_DEPTH)
+			look_up(m->generation, key, BPF_CORE_READ(cg, kn, id), 0, &hit, &except);
+		if (level <= 0)
+			break;
+		/* self is struct cgroup's first member: its parent css is the parent cgroup. */
+		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
+	}
+	settle(m, key, hit, except);
+}
+
+static __always_inline bool wants_target(struct matching *m)
+{
+	return wanted(m, SG_KEY_TARGET_PID) || wanted(m, SG_KEY_TARGET_EXE) || wanted(m, SG_KEY_TARGET_CGROUP);
+}
+
+/*
+ * Rules on what the call reaches, read from the target task itself. A
+ * call that reaches no process matches no target rule. One that reaches
+ * every process, or whose target could not be read, holds every target
+ * rule and no target exception: a protected process is never left
+ * unprotected for want of a read.
+ */
+static __always_inline void match_target(struct matching *m, const struct target *t)
+{
+	switch (t->kind) {
+	case SG_TARGET_TASK:
+		match_value(m, SG_KEY_TARGET_PID, task_tgid(t->task), 0);
+		match_exe(m, SG_KEY_TARGET_EXE, t->task);
+		match_cgroups(m, SG_KEY_TARGET_CGROUP, t->task);
+		return;
+	case SG_TARGET_EVERY:
+	case SG_TARGET_UNRESOLVED:
+		return;
+	default:
+		settle(m, SG_KEY_TARGET_PID, 0, 0);
+		settle(m, SG_KEY_TARGET_EXE, 0, 0);
+		settle(m, SG_KEY_TARGET_CGROUP, 0, 0);
+	}
+}
+
+/* Index of the lowest set bit of a non-zero mask: the first rule in order. */
+static __always_inline __u32 lowest_bit(__u64 mask)
+{
+	__u32 index = 0;
+
+	if (!(mask & 0xffffffffULL)) { index += 32; mask >>= 32; }
+	if (!(mask & 0xffffULL)) { index += 16; mask >>= 16; }
+	if (!(mask & 0xffULL)) { index += 8; mask >>= 8; }
+	if (!(mask & 0xfULL)) { index += 4; mask >>= 4; }
+	if (!(mask & 0x3ULL)) { index += 2; mask >>= 2; }
+	if (!(mask & 0x1ULL)) { index += 1; }
+	return index;
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The syscall routes, one program each on the syscall's tracepoint. Each
+ * says how its target is found; judge() resolves it and decides.
+ */
+#pragma once
+
+#include "judge.h"
+
+/* perf_event_open's flag: pid is a cgroup's descriptor, not a pid. */
+#define PERF_FLAG_PID_CGROUP (1U << 2)
+
+/* ptrace's pid (its low 32 bits, as the kernel takes a long and uses an int). */
+static __always_inline struct target ptrace_target(__s64 request, __s64 pid)
+{
+	/* TRACEME hands the caller to its parent: it reaches no other process. */
+	if (request == PTRACE_TRACEME_REQUEST)
+		return target_kind(SG_TARGET_NONE);
+	return target_nr((int)pid);
+}
+
+/* perf_event_open's pid: 0 is the caller, -1 (or a cgroup) every process on a CPU. */
+static __always_inline struct target perf_target(__s64 pid, __u64 flags)
+{
+	if ((flags & PERF_FLAG_PID_CGROUP) || (int)pid == -1)
+		return target_kind(SG_TARGET_EVERY);
+	return target_nr((int)pid);
+}
+
+/* The process behind pidfd_getfd's pidfd. */
+static __always_inline struct target pidfd_target(int pidfd)
+{
+	struct pid *pid = pidfd_pid(fd_file(pidfd));
+
+	return pid ? target_pid(pid) : target_kind(SG_TARGET_MISSING);
+}
+
+/*
+ * A route judged at syscall entry, from its arguments (a0, a1, a4: the
+ * ones any route reads). The native tracepoints and the 32-bit hook both
+ * come here, so a route reads its arguments the same way from either.
+ */
+static __always_inline int guard_entry(__u16 syscall, __s64 a0, __s64 a1, __u64 a4)
+{
+	switch (syscall & ~SG_SYSCALL_COMPAT) {
+	case SG_SYSCALL_PTRACE:
+		return guard_call(syscall, a0, ptrace_target(a0, a1));
+	case SG_SYSCALL_PROCESS_VM_READV:
+	case SG_SYSCALL_PROCESS_VM_WRITEV:
+		return guard_call(syscall, 0, target_nr((int)a0));
+	case SG_SYSCALL_PIDFD_GETFD:
+		return guard_call(syscall, 0, pidfd_target((int)a0));
+	case SG_SYSCALL_PERF_EVENT_OPEN:
+		/* pid 0 is the caller itself. */
+		if ((int)a1 == 0)
+			return 0;
+		return guard_call(syscall, 0, perf_target(a1, a4));
+	}
+	return 0;
+}
+
+#define SG_ENTRY_PROGRAM(prog, tracepoint, route)                    \
+	SEC("tracepoint/syscalls/" tracepoint)                       \
+	int prog(struct trace_event_raw_sys_enter *ctx)               \
+	{                                                             \
+		return guard_entry(route, ctx->args[0], ctx->args[1], ctx->args[4]); \
+	}
+
+SG_ENTRY_PROGRAM(sg_ptrace, "sys_enter_ptrace", SG_SYSCALL_PTRACE)
+SG_ENTRY_PROGRAM(sg_vm_readv, "sys_enter_process_vm_readv", SG_SYSCALL_PROCESS_VM_READV)
+SG_ENTRY_PROGRAM(sg_vm_writev, "sys_enter_process_vm_writev", SG_SYSCALL_PROCESS_VM_WRITEV)
+SG_ENTRY_PROGRAM(sg_pidfd_getfd, "sys_enter_pidfd_getfd", SG_SYSCALL_PIDFD_GETFD)
+SG_ENTRY_PROGRAM(sg_perf_open, "sys_enter_perf_event_open", SG_SYSCALL_PERF_EVENT_OPEN)
+
+/*
+ * An open is judged on the file it installed, at syscall exit: the
+ * SIGKILL lands before user space sees the descriptor. Only a file that is
+ * /proc/<pid>/mem of some process goes further than two reads; relative
+ * paths, symlinks, dirfds and "//proc/./" spellings all end at that file.
+ */
+static __always_inline int guard_open(long fd, __u16 syscall)
+{
+	if (fd < 0)
+		return 0;
+	struct file *f = fd_file(fd);
+	if (!is_proc_mem(f))
+		return 0;
+	return guard_call(syscall, 0, target_pid(proc_file_pid(f)));
+}
+
+#define SG_EXIT_PROGRAM(prog, tracepoint, route)                     \
+	SEC("tracepoint/syscalls/" tracepoint)                       \
+	int prog(struct trace_event_raw_sys_exit *ctx)                \
+	{                                                             \
+		return guard_open(ctx->ret, route);                   \
+	}
+
+SG_EXIT_PROGRAM(sg_open_exit, "sys_exit_open", SG_SYSCALL_OPEN)
+SG_EXIT_PROGRAM(sg_openat_exit, "sys_exit_openat", SG_SYSCALL_OPENAT)
+SG_EXIT_PROGRAM(sg_creat_exit, "sys_exit_creat", SG_SYSCALL_CREAT)
+SG_EXIT_PROGRAM(sg_openat2_exit, "sys_exit_openat2", SG_SYSCALL_OPENAT2)
