@@ -103,15 +103,15 @@ type Event struct {
 	// loss was noticed).
 	Time time.Time
 
-	PID  int // thread group id, in the initial pid namespace
-	TID  int // the calling thread
+	PID int // thread group id, in the initial pid namespace
+	TID int // the calling thread
 	// NsPID is the caller's pid in its own pid namespace (a container's),
 	// equal to PID for a caller in the initial one.
 	NsPID int
-	PPID int // real parent's thread group id
-	UID  uint32
-	GID  uint32
-	Comm Comm
+	PPID  int // real parent's thread group id
+	UID   uint32
+	GID   uint32
+	Comm  Comm
 
 	Syscall Syscall
 	// Compat: the call came through the 32-bit syscall entry.
@@ -220,11 +220,11 @@ func decodeEvent(sample []byte, raw *bpf.GuardEvent, clock *bootClock, names *[2
 		TargetTID:   int(raw.TargetTid),
 		TargetNsPID: int(raw.TargetNr),
 		TargetKind:  TargetKind(raw.TargetKind),
-		Action:  Action(raw.Action),
-		Tier:    tierOf(raw.Tier),
-		Denied:  raw.Denied != 0,
-		Signal:  syscall.Signal(raw.Signal),
-		Result:  int(raw.Result),
+		Action:      Action(raw.Action),
+		Tier:        tierOf(raw.Tier),
+		Denied:      raw.Denied != 0,
+		Signal:      syscall.Signal(raw.Signal),
+		Result:      int(raw.Result),
 	}
 	if ev.Kind == KindExited {
 		ev.Latency = time.Duration(raw.BootNs - raw.CallNs)
