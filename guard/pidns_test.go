@@ -58,10 +58,13 @@ func TestPidNamespaceAttackerNamingItsVictimByANamespacePidIsKilled(t *testing.T
 				v := startNsVictim(t, cg, offender)
 				r := startGuard(t, cg, protecting(v.pid), guard.Config{}, 0)
 				args := []string{"attack", a.mode, strconv.Itoa(v.pid)}
+				// The event names the victim by host pid, and as the caller's namespace names it.
+				want := reached{pid: v.pid, nsPid: v.pid}
 				if inside {
 					args = []string{"pidns-join", strconv.Itoa(v.pid), "attack", a.mode, strconv.Itoa(v.nsPid)}
+					want.nsPid = v.nsPid
 				}
-				checkAttackCaught(t, r, runOffender(t, cg, offender, args...), a.want)
+				checkAttackCaught(t, r, runOffender(t, cg, offender, args...), a.want, want)
 				checkMarkerIntact(t, v.pid, v.report)
 			})
 		}
@@ -120,15 +123,20 @@ func TestPidNamespaceTargetPIDCoversEveryThreadOfTheProcess(t *testing.T) {
 			pid := v.cmd.Process.Pid
 			tid := otherThread(t, pid)
 			r := startGuard(t, cg, protecting(pid), guard.Config{}, 0)
-			checkAttackCaught(t, r, runOffender(t, cg, offender, "attack", a.mode, strconv.Itoa(tid)), a.want)
+			checkAttackCaught(t, r, runOffender(t, cg, offender, "attack", a.mode, strconv.Itoa(tid)), a.want,
+				reached{pid: pid, tid: tid, nsPid: tid})
 			checkMarkerIntact(t, pid, v.report)
 		})
 	}
 }
 
+// reached is the target an event must name: the process by host pid, the
+// thread (0: any), and the pid the caller's namespace knows it by.
+type reached struct{ pid, tid, nsPid int }
+
 // checkAttackCaught checks that the attacker died of SIGKILL before its
-// call returned, with an event for the call.
-func checkAttackCaught(t *testing.T, r *running, run offenderRun, want guard.Syscall) {
+// call returned, with an event for the call that names what it reached.
+func checkAttackCaught(t *testing.T, r *running, run offenderRun, want guard.Syscall, target reached) {
 	t.Helper()
 	if run.out.unsupported != "" {
 		t.Skipf("this kernel cannot make the attack: %s", run.out.unsupported)
@@ -147,7 +155,12 @@ func checkAttackCaught(t *testing.T, r *running, run offenderRun, want guard.Sys
 	if evs[0].Syscall != want || !evs[0].Success() {
 		t.Errorf("want a %s event with the signal sent, got %+v", want, evs[0])
 	}
-	t.Logf("the event names target %d", evs[0].Target)
+	ev := evs[0]
+	if ev.TargetKind != guard.TargetProcess || ev.Target != int64(target.pid) || ev.TargetNsPID != target.nsPid ||
+		(target.tid != 0 && ev.TargetTID != target.tid) {
+		t.Errorf("the event names target %s %d (thread %d, %d in the caller's namespace), want %+v",
+			ev.TargetKind, ev.Target, ev.TargetTID, ev.TargetNsPID, target)
+	}
 }
 
 // checkMarkerIntact checks that the victim was left neither traced nor
