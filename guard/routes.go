@@ -28,6 +28,12 @@ func (g *Guard) OpenRoutes() []string {
 	if !compat {
 		open = append(open, "32-bit syscalls (int $0x80) fire no syscall tracepoint (catch them: compat: true)")
 	}
+	if g.tier == TierSignal && cur.guardsAny(descriptorRoutes) {
+		open = append(open, descriptorsOpen)
+	}
+	if cur.guardsAny(Presets["memory-access"]) {
+		open = append(open, procDoorsOpen)
+	}
 	if cur.syscalls[SyscallIoUring] && ioUringEnabled() {
 		if why := uringOpen(g.tier); why != "" {
 			open = append(open, why+" (sysctl kernel.io_uring_disabled=2 turns io_uring off where the kernel has the switch)")
@@ -35,6 +41,26 @@ func (g *Guard) OpenRoutes() []string {
 	}
 	return open
 }
+
+// descriptorRoutes hand the caller a descriptor to another process's
+// memory or files, judged only once the kernel has installed it.
+var descriptorRoutes = []Syscall{SyscallOpen, SyscallOpenat, SyscallOpenat2, SyscallCreat, SyscallIoUring, SyscallPidfdGetfd}
+
+// descriptorsOpen is what the signal tier cannot take back from such a
+// route: the kill lands on the caller's process, the descriptor is in a
+// table that others may share or use first.
+const descriptorsOpen = "descriptors: an open of /proc/<pid>/mem is judged once the kernel has installed the descriptor, " +
+	"and pidfd_getfd still installs one after its kill is queued, so another thread of the caller, or a process sharing " +
+	"its descriptor table (CLONE_FILES), can use it before the kill lands; a descriptor moved by another thread (dup2) before the judgement is not seen, and io_uring " +
+	"with IORING_SETUP_DEFER_TASKRUN installs an opened descriptor before it posts the completion that is judged " +
+	"(deny tiers refuse the open itself: no descriptor is ever made)"
+
+// procDoorsOpen: /proc doors to another process that pass only the
+// kernel's read-mode access check, which no tier judges (every ps and top
+// passes it).
+const procDoorsOpen = "/proc/<pid>/environ, /proc/<pid>/fd/<n> (reopening the process's files) and /proc/<pid>/map_files " +
+	"pass only the kernel's read-mode ptrace check, which sigguard does not judge in any tier (restrict them with " +
+	"hidepid=invisible on /proc, or by running processes as separate users)"
 
 // uringOpen says what of io_uring's way to /proc/<pid>/mem a guard in
 // tier leaves open when a rule guards it.

@@ -193,7 +193,7 @@ func describe(w io.Writer, g *guard.Guard, rules []guard.Rule) {
 	if g.Tier() == guard.TierSignal {
 		fmt.Fprintln(w, "sigguard: warning: the signal tier cannot prevent what a call does before its signal lands: "+
 			"PTRACE_ATTACH and SEIZE attach (the victim is stopped until sigguard resumes it), TRACEME, SETREGS, POKEUSER and KILL "+
-			"take effect, and an opened /proc/<pid>/mem fd exists for an instant; reads and writes of memory do not go through")
+			"take effect; the calling thread's own reads and writes of memory do not go through (open routes below)")
 		for _, r := range rules {
 			if r.Action == guard.ActionDeny {
 				fmt.Fprintf(w, "sigguard: warning: rule %s: nothing can be refused in the signal tier, so it kills (SIGKILL) instead\n", r.Name)

@@ -30,6 +30,9 @@ func (r testRun) bin() string { return filepath.Base(r.pkg) }
 //   - the tier choice (SIGGUARD_EXPECT_TIER), each deny tier forced in
 //     turn, EPERM with and without a signal, the victim left untouched;
 //   - pinning from 5.15, and its refusal before;
+//   - targets resolved as the kernel does: self-access in and out of a
+//     pid namespace never matched, an attacker in its victim's pid
+//     namespace caught by the victim's host pid, in every tier;
 //   - the built binary end to end (the tier it picks, a refused or
 //     killed attach, its event).
 //
@@ -41,7 +44,8 @@ var fullRuns = []testRun{
 		"TestUnconfirmedKillIsReportedOnce|TestTierIsTheBestTheKernelOffers|" +
 		"TestDenyTierReturnsEPERMAndSignals|TestDenyTierKillsPerfEventOpenAtEntry|" +
 		"TestPinningBefore515IsRefused|TestPinnedGuardOutlivesItsProcessAndIsAdopted|TestReloadLeavesNoGap|" +
-		"TestOwnChildIsReapedOnlyWhenTheAttachRan" +
+		"TestOwnChildIsReapedOnlyWhenTheAttachRan|" +
+		"TestFalsePositiveSelfAccess|TestPidNamespaceAttackerNamingItsVictimByANamespacePidIsKilled" +
 		")$", ""},
 	{"guard-subtests", "./guard", "^(" +
 		"TestKillsPtraceCallersBeforeTheCallReturns|TestMatchers|TestEveryMemoryRouteIsGuarded|" +
