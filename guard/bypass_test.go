@@ -3,6 +3,7 @@ package guard_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -62,6 +63,10 @@ type bypass struct {
 	race   string // why, caught in the signal tier, its effect may still land
 	from   thread // where the signal tier's hook runs, when the route decides it
 	notes  string // for the coverage table
+	victim string // the victim's offender mode, when not "victim"
+	// everyTier: open in the deny tiers too, which judge the kernel's
+	// ATTACH-mode access checks only: the route passes READ-mode ones.
+	everyTier bool
 }
 
 var bypasses = []bypass{
@@ -125,6 +130,42 @@ var bypasses = []bypass{
 	{route: "32-bit open of /proc/pid/mem", mode: "compat-mem-open", want: guard.SyscallOpen,
 		open: "32-bit syscalls fire no syscall tracepoint", notes: "caught with compat: true (next row)"},
 	{route: "32-bit open of /proc/pid/mem, compat: true", mode: "compat-mem-open", want: guard.SyscallOpen, compat: true},
+	{route: "CLONE_FILES sharer: openat of /proc/pid/mem, the sharer pwrites", mode: "files-sharer-mem-marker", effect: effectMarker,
+		want: guard.SyscallOpenat, race: "the open installs the descriptor before its exit is judged, and the kill ends the opener's " +
+			"thread group only: the sharer, a process of its own sharing the descriptor table, writes through it (landed 20 of 20; deny tiers refuse the open)"},
+	{route: "CLONE_FILES sharer: pidfd_getfd of the victim's shared memfd, the sharer pwrites", mode: "files-sharer-getfd-marker",
+		victim: "victim-shared", effect: effectMarker, want: guard.SyscallPidfdGetfd,
+		race: "killed at entry, pidfd_getfd runs on and installs the descriptor; the sharer, which no kill reaches, writes " +
+			"through it (landed 20 of 20)"},
+	{route: "thread: pwrite racing another thread's openat of /proc/pid/mem", mode: "race-pwrite-mem-marker", effect: effectMarker,
+		want: guard.SyscallOpenat, race: "the descriptor is in the shared table from fd_install until the kill at the open's " +
+			"exit: a thread spinning on pwrite to its number can get there first (landed 51 of 220)"},
+	{route: "thread: dup2 swap racing another thread's openat of /proc/pid/mem, retried", mode: "race-swap-retry-mem-marker",
+		effect: effectMarker, want: guard.SyscallOpenat,
+		open: "a thread that copies the descriptor and puts /dev/null at its number between fd_install and the open's exit " +
+			"leaves nothing to judge there",
+		notes: "one try in 15 wins (15 of 220; the others were caught), so the offender tries in fresh processes until one does"},
+	{route: "io_uring OPENAT (IOSQE_ASYNC) on a DEFER_TASKRUN ring, pwrite(2), then reap", mode: "uring-defer-pwrite-marker",
+		effect: effectMarker, want: guard.SyscallIoUring, from: fromSubmitter,
+		race: "the worker installs the descriptor, but the open's completion, where it is judged, waits until the submitter " +
+			"asks for it (GETEVENTS): the pwrite landed before (20 of 20)"},
+	{route: "io_uring OPENAT (IOSQE_ASYNC) on a DEFER_TASKRUN ring, pwrite(2), close, then reap", mode: "uring-defer-close-marker",
+		effect: effectMarker, want: guard.SyscallIoUring, open: "the completion, posted when the submitter asks for it, names " +
+			"a descriptor already closed", notes: "deny tiers refuse the open itself"},
+	{route: "io_uring OPENAT (IOSQE_ASYNC) on a DEFER_TASKRUN ring, pwrite(2), exit without reaping", mode: "uring-defer-noreap-marker",
+		effect: effectMarker, want: guard.SyscallIoUring, open: "a completion never asked for is never judged",
+		notes: "deny tiers refuse the open itself"},
+	{route: "/proc/pid/fd/N reopened (the victim's memfd), pwrite", mode: "proc-fd-reopen-marker", victim: "victim-shared",
+		effect: effectMarker, want: guard.SyscallOpenat, everyTier: true,
+		open:  "the link opens the victim's own file, not a procfs mem file, past a PTRACE_MODE_READ check only",
+		notes: "open in deny tiers too: they judge ATTACH-mode checks"},
+	{route: "/proc/pid/map_files/RANGE of a shared writable mapping, pwrite", mode: "map-files-marker", victim: "victim-shared",
+		effect: effectMarker, want: guard.SyscallOpenat, everyTier: true,
+		open:  "the link opens the file behind the mapping past a PTRACE_MODE_READ check (and CAP_SYS_ADMIN)",
+		notes: "open in deny tiers too; only file-backed mappings, and only MAP_SHARED ones reach the victim's memory"},
+	{route: "/proc/pid/environ read", mode: "environ-read", want: guard.SyscallOpenat, everyTier: true,
+		open:  "only files named mem are judged, and the open checks PTRACE_MODE_READ only",
+		notes: "open in deny tiers too; reads the environment block only, not the marker or the secret"},
 }
 
 // inTier is what is open, and what may land, of b in tier: a deny tier
@@ -133,7 +174,7 @@ var bypasses = []bypass{
 // kernel has no hook for it.
 func (b bypass) inTier(tier guard.Tier, uringHooked bool) (open, race string) {
 	switch {
-	case tier != guard.TierSignal:
+	case tier != guard.TierSignal && !b.everyTier:
 		return "", ""
 	case b.want == guard.SyscallIoUring && !uringHooked:
 		return "this kernel has no io_uring tracepoint of the shape sigguard reads", ""
@@ -221,7 +262,7 @@ type scopedGuard struct {
 
 func runBypass(t *testing.T, offender string, g *scopedGuard, b bypass) outcome {
 	cg, r := g.cg, g.r
-	v := startSecretVictim(t, cg, offender)
+	v := startSecretVictimAs(t, cg, offender, cmp.Or(b.victim, "victim"))
 	dir := t.TempDir()
 	lootPath := filepath.Join(dir, "loot")
 	cmd := cg.Command(offender, "attack", b.mode, strconv.Itoa(v.cmd.Process.Pid))
@@ -454,8 +495,15 @@ type secretVictim struct {
 
 func startSecretVictim(t *testing.T, cg *testenv.Cgroup, offender string) *secretVictim {
 	t.Helper()
+	return startSecretVictimAs(t, cg, offender, "victim")
+}
+
+// startSecretVictimAs starts the victim as an offender mode of that kind
+// (victim-shared also holds a marker in memory it shares with a file).
+func startSecretVictimAs(t *testing.T, cg *testenv.Cgroup, offender, mode string) *secretVictim {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "secret")
-	v := &secretVictim{cmd: cg.Command(offender, "victim")}
+	v := &secretVictim{cmd: cg.Command(offender, mode)}
 	v.cmd.Env = append(os.Environ(), "OFFENDER_SECRET="+path)
 	stdout, err := v.cmd.StdoutPipe()
 	if err != nil {
