@@ -79,6 +79,8 @@ type Guard struct {
 
 	pin   *pinState  // nil unless Config.PinDir
 	pinMu sync.Mutex // guards pin.record
+
+	sharers sharerState // whether kills reach a caller's descriptor-table sharers
 }
 
 // Stats are the kernel-side counters, summed over CPUs.
@@ -101,6 +103,10 @@ type Stats struct {
 	Confirmed uint64
 	// Denied counts calls refused in a deny tier.
 	Denied uint64
+	// SharersKilled counts processes killed because they shared the
+	// descriptor table of a caller killed for an open of /proc/<pid>/mem
+	// or a pidfd_getfd (signal tier, Linux 6.13+).
+	SharersKilled uint64
 	// Unconfirmed counts SIGKILLed processes still alive UnconfirmedAfter
 	// later (reported as KindUnconfirmed).
 	Unconfirmed uint64
@@ -305,6 +311,9 @@ func (g *Guard) attachFor(next *compiled) error {
 		if err := g.attachOnce(bpf.GuardProgSgNoteStop); err != nil {
 			return err
 		}
+	}
+	if err := g.startSharerKills(next); err != nil {
+		return err
 	}
 	g.cleanup.Store(next.cleanup)
 	for s := range next.syscalls {
@@ -819,6 +828,7 @@ func counterFields(s *Stats) []counterField {
 		{bpf.GuardCounterSG_COUNTER_UNRESOLVED, &s.Unresolved},
 		{bpf.GuardCounterSG_COUNTER_CONFIRMED, &s.Confirmed},
 		{bpf.GuardCounterSG_COUNTER_DENIED, &s.Denied},
+		{bpf.GuardCounterSG_COUNTER_SHARERS, &s.SharersKilled},
 	}
 }
 

@@ -12,6 +12,7 @@ func (g *Guard) OpenRoutes() []string {
 	g.mu.Lock()
 	cur := g.current
 	compat := g.compatEnter != nil || g.compatExit != nil
+	sharers := g.sharers
 	g.mu.Unlock()
 	if cur == nil {
 		return nil
@@ -30,6 +31,9 @@ func (g *Guard) OpenRoutes() []string {
 	}
 	if g.tier == TierSignal && cur.guardsAny(descriptorRoutes) {
 		open = append(open, descriptorsOpen)
+		if sharers == sharersUnreachable {
+			open = append(open, sharersOpen)
+		}
 	}
 	if cur.guardsAny(Presets["memory-access"]) {
 		open = append(open, procDoorsOpen)
@@ -50,10 +54,15 @@ var descriptorRoutes = []Syscall{SyscallOpen, SyscallOpenat, SyscallOpenat2, Sys
 // route: the kill lands on the caller's process, the descriptor is in a
 // table that others may share or use first.
 const descriptorsOpen = "descriptors: an open of /proc/<pid>/mem is judged once the kernel has installed the descriptor, " +
-	"and pidfd_getfd still installs one after its kill is queued, so another thread of the caller, or a process sharing " +
-	"its descriptor table (CLONE_FILES), can use it before the kill lands; a descriptor moved by another thread (dup2) before the judgement is not seen, and io_uring " +
+	"and pidfd_getfd still installs one after its kill is queued, so another thread of the caller can use it before the " +
+	"kill lands; a descriptor moved by another thread (dup2) before the judgement is not seen, and io_uring " +
 	"with IORING_SETUP_DEFER_TASKRUN installs an opened descriptor before it posts the completion that is judged " +
 	"(deny tiers refuse the open itself: no descriptor is ever made)"
+
+// sharersOpen: where the kernel cannot signal another task from BPF, a
+// process sharing the killed caller's descriptor table keeps the descriptor.
+const sharersOpen = "descriptor sharers: this kernel has no bpf_send_signal_task (Linux 6.13), so a process sharing a killed " +
+	"caller's descriptor table (clone with CLONE_FILES) keeps the descriptor the call made"
 
 // procDoorsOpen: /proc doors to another process that pass only the
 // kernel's read-mode access check, which no tier judges (every ps and top

@@ -29,7 +29,8 @@ int BPF_PROG(sg_compat_enter, struct pt_regs *regs, long id)
 
 	if (!route || !in_compat_syscall())
 		return 0;
-	return guard_entry(route, (__s64)(__s32)regs->bx, (__s64)(__s32)regs->cx, (__u32)regs->di);
+	guard_entry(NULL, route, (__s64)(__s32)regs->bx, (__s64)(__s32)regs->cx, (__u32)regs->di);
+	return 0;
 }
 
 SEC("tp_btf/sys_exit")
@@ -42,5 +43,5 @@ int BPF_PROG(sg_compat_exit, struct pt_regs *regs, long ret)
 	route = compat_route_at(regs->orig_ax, SG_AT_EXIT);
 	if (!route || !in_compat_syscall())
 		return 0;
-	return guard_open(ret, route);
+	return guard_open(NULL, ret, route);
 }

@@ -32,7 +32,8 @@ const (
 	GuardCounterSG_COUNTER_UNRESOLVED  GuardCounter = 4
 	GuardCounterSG_COUNTER_CONFIRMED   GuardCounter = 5
 	GuardCounterSG_COUNTER_DENIED      GuardCounter = 6
-	GuardCounterSG_COUNTER_MAX         GuardCounter = 7
+	GuardCounterSG_COUNTER_SHARERS     GuardCounter = 7
+	GuardCounterSG_COUNTER_MAX         GuardCounter = 8
 )
 
 type GuardEvent struct {
@@ -128,7 +129,7 @@ type GuardPinRecord struct {
 	ReaderTgid   uint32
 	Tier         uint32
 	ReaderSeenNs uint64
-	Seen         [7]uint64
+	Seen         [8]uint64
 }
 
 type GuardPolicy struct {
@@ -167,6 +168,11 @@ const (
 type GuardRuleName struct {
 	_    structs.HostLayout
 	Name [64]int8
+}
+
+type GuardSharers struct {
+	_     structs.HostLayout
+	Tgids [8]uint32
 }
 
 type GuardSyscallId uint32
@@ -218,10 +224,14 @@ const (
 	GuardMapRuleCounters        = "rule_counters"
 	GuardMapRuleNames           = "rule_names"
 	GuardMapRules               = "rules"
+	GuardMapSharedFiles         = "shared_files"
+	GuardMapSharerKiller        = "sharer_killer"
 	GuardProgSgCompatEnter      = "sg_compat_enter"
 	GuardProgSgCompatExit       = "sg_compat_exit"
 	GuardProgSgConfirmExit      = "sg_confirm_exit"
 	GuardProgSgCreatExit        = "sg_creat_exit"
+	GuardProgSgKillSharers      = "sg_kill_sharers"
+	GuardProgSgNoteSharing      = "sg_note_sharing"
 	GuardProgSgNoteStop         = "sg_note_stop"
 	GuardProgSgOpenExit         = "sg_open_exit"
 	GuardProgSgOpenat2Exit      = "sg_openat2_exit"
@@ -300,6 +310,8 @@ type GuardProgramSpecs struct {
 	SgCompatExit       *ebpf.ProgramSpec `ebpf:"sg_compat_exit"`
 	SgConfirmExit      *ebpf.ProgramSpec `ebpf:"sg_confirm_exit"`
 	SgCreatExit        *ebpf.ProgramSpec `ebpf:"sg_creat_exit"`
+	SgKillSharers      *ebpf.ProgramSpec `ebpf:"sg_kill_sharers"`
+	SgNoteSharing      *ebpf.ProgramSpec `ebpf:"sg_note_sharing"`
 	SgNoteStop         *ebpf.ProgramSpec `ebpf:"sg_note_stop"`
 	SgOpenExit         *ebpf.ProgramSpec `ebpf:"sg_open_exit"`
 	SgOpenat2Exit      *ebpf.ProgramSpec `ebpf:"sg_openat2_exit"`
@@ -330,6 +342,8 @@ type GuardMapSpecs struct {
 	RuleCounters *ebpf.MapSpec `ebpf:"rule_counters"`
 	RuleNames    *ebpf.MapSpec `ebpf:"rule_names"`
 	Rules        *ebpf.MapSpec `ebpf:"rules"`
+	SharedFiles  *ebpf.MapSpec `ebpf:"shared_files"`
+	SharerKiller *ebpf.MapSpec `ebpf:"sharer_killer"`
 }
 
 // GuardVariableSpecs contains global variables before they are loaded into the kernel.
@@ -384,6 +398,8 @@ type GuardMaps struct {
 	RuleCounters *ebpf.Map `ebpf:"rule_counters"`
 	RuleNames    *ebpf.Map `ebpf:"rule_names"`
 	Rules        *ebpf.Map `ebpf:"rules"`
+	SharedFiles  *ebpf.Map `ebpf:"shared_files"`
+	SharerKiller *ebpf.Map `ebpf:"sharer_killer"`
 }
 
 func (m *GuardMaps) Close() error {
@@ -398,6 +414,8 @@ func (m *GuardMaps) Close() error {
 		m.RuleCounters,
 		m.RuleNames,
 		m.Rules,
+		m.SharedFiles,
+		m.SharerKiller,
 	)
 }
 
@@ -431,6 +449,8 @@ type GuardPrograms struct {
 	SgCompatExit       *ebpf.Program `ebpf:"sg_compat_exit"`
 	SgConfirmExit      *ebpf.Program `ebpf:"sg_confirm_exit"`
 	SgCreatExit        *ebpf.Program `ebpf:"sg_creat_exit"`
+	SgKillSharers      *ebpf.Program `ebpf:"sg_kill_sharers"`
+	SgNoteSharing      *ebpf.Program `ebpf:"sg_note_sharing"`
 	SgNoteStop         *ebpf.Program `ebpf:"sg_note_stop"`
 	SgOpenExit         *ebpf.Program `ebpf:"sg_open_exit"`
 	SgOpenat2Exit      *ebpf.Program `ebpf:"sg_openat2_exit"`
@@ -453,6 +473,8 @@ func (p *GuardPrograms) Close() error {
 		p.SgCompatExit,
 		p.SgConfirmExit,
 		p.SgCreatExit,
+		p.SgKillSharers,
+		p.SgNoteSharing,
 		p.SgNoteStop,
 		p.SgOpenExit,
 		p.SgOpenat2Exit,

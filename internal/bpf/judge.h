@@ -10,6 +10,9 @@
 #define EPERM 1
 #define SIGKILL 9
 
+/* judge's verdict in the signal tier when it queued a SIGKILL. */
+#define SG_KILLED 1
+
 /*
  * The helpers only queue the signal (through irq_work here): 0 means queued,
  * not dead. A SIGKILL queued in a syscall hook is delivered before the call
@@ -157,7 +160,8 @@ static __always_inline void count_verdict(__u32 generation, __u32 index, bool si
  * judge matches a call against the policy and acts on the rule that wins.
  * syscall is an enum syscall_id, possibly or'ed with SG_SYSCALL_COMPAT;
  * tier says which hook asks. It returns the verdict: -EPERM to refuse
- * (deny tiers only), else 0.
+ * (deny tiers only), SG_KILLED when the signal tier queued a SIGKILL,
+ * else 0.
  */
 static __always_inline int judge(__u16 syscall, __s64 request, struct target target, __u8 tier)
 {
@@ -213,12 +217,13 @@ static __always_inline int judge(__u16 syscall, __s64 request, struct target tar
 		note_kill(&c, index, generation, now, denied);
 	count_verdict(generation, index, signals, result, denied);
 	report(&c, r, generation, index, result, now, tier, denied);
-	return denied ? -EPERM : 0;
+	if (denied)
+		return -EPERM;
+	return signals && r->signal == SIGKILL && result == 0 ? SG_KILLED : 0;
 }
 
 /* The tracepoints' entry to judge: they can signal, never refuse. */
 static __always_inline int guard_call(__u16 syscall, __s64 request, struct target target)
 {
-	judge(syscall, request, target, SG_TIER_SIGNAL);
-	return 0;
+	return judge(syscall, request, target, SG_TIER_SIGNAL);
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "judge.h"
+#include "sharers.h"
 
 /* perf_event_open's flag: pid is a cgroup's descriptor, not a pid. */
 #define PERF_FLAG_PID_CGROUP (1U << 2)
@@ -39,8 +40,10 @@ static __always_inline struct target pidfd_target(int pidfd)
  * A route judged at syscall entry, from its arguments (a0, a1, a4: the
  * ones any route reads). The native tracepoints and the 32-bit hook both
  * come here, so a route reads its arguments the same way from either.
+ * ctx is the syscall tracepoint's, for the tail call to the sharers'
+ * killer; NULL from the 32-bit hook, whose program type cannot make it.
  */
-static __always_inline int guard_entry(__u16 syscall, __s64 a0, __s64 a1, __u64 a4)
+static __always_inline int guard_entry(void *ctx, __u16 syscall, __s64 a0, __s64 a1, __u64 a4)
 {
 	switch (syscall & ~SG_SYSCALL_COMPAT) {
 	case SG_SYSCALL_PTRACE:
@@ -49,7 +52,10 @@ static __always_inline int guard_entry(__u16 syscall, __s64 a0, __s64 a1, __u64 
 	case SG_SYSCALL_PROCESS_VM_WRITEV:
 		return guard_call(syscall, 0, target_nr((int)a0));
 	case SG_SYSCALL_PIDFD_GETFD:
-		return guard_call(syscall, 0, pidfd_target((int)a0));
+		/* Killed at entry, the call still installs the descriptor. */
+		if (guard_call(syscall, 0, pidfd_target((int)a0)) == SG_KILLED && ctx)
+			kill_sharers(ctx);
+		return 0;
 	case SG_SYSCALL_PERF_EVENT_OPEN:
 		/* pid 0 is the caller itself. */
 		if ((int)a1 == 0)
@@ -63,7 +69,8 @@ static __always_inline int guard_entry(__u16 syscall, __s64 a0, __s64 a1, __u64 
 	SEC("tracepoint/syscalls/" tracepoint)                       \
 	int prog(struct trace_event_raw_sys_enter *ctx)               \
 	{                                                             \
-		return guard_entry(route, ctx->args[0], ctx->args[1], ctx->args[4]); \
+		guard_entry(ctx, route, ctx->args[0], ctx->args[1], ctx->args[4]);   \
+		return 0;                                                     \
 	}
 
 SG_ENTRY_PROGRAM(sg_ptrace, "sys_enter_ptrace", SG_SYSCALL_PTRACE)
@@ -78,21 +85,23 @@ SG_ENTRY_PROGRAM(sg_perf_open, "sys_enter_perf_event_open", SG_SYSCALL_PERF_EVEN
  * /proc/<pid>/mem of some process goes further than two reads; relative
  * paths, symlinks, dirfds and "//proc/./" spellings all end at that file.
  */
-static __always_inline int guard_open(long fd, __u16 syscall)
+static __always_inline int guard_open(void *ctx, long fd, __u16 syscall)
 {
 	if (fd < 0)
 		return 0;
 	struct file *f = fd_file(fd);
 	if (!is_proc_mem(f))
 		return 0;
-	return guard_call(syscall, 0, target_pid(proc_file_pid(f)));
+	if (guard_call(syscall, 0, target_pid(proc_file_pid(f))) == SG_KILLED && ctx)
+		kill_sharers(ctx);
+	return 0;
 }
 
 #define SG_EXIT_PROGRAM(prog, tracepoint, route)                     \
 	SEC("tracepoint/syscalls/" tracepoint)                       \
 	int prog(struct trace_event_raw_sys_exit *ctx)                \
 	{                                                             \
-		return guard_open(ctx->ret, route);                   \
+		return guard_open(ctx, ctx->ret, route);              \
 	}
 
 SG_EXIT_PROGRAM(sg_open_exit, "sys_exit_open", SG_SYSCALL_OPEN)

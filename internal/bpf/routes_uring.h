@@ -70,7 +70,8 @@ static __always_inline int guard_uring_file(struct file *f, struct io_kiocb *req
 {
 	if (!is_proc_mem(f))
 		return 0;
-	return guard_call(SG_SYSCALL_IO_URING, BPF_CORE_READ(req, opcode), target_pid(proc_file_pid(f)));
+	guard_call(SG_SYSCALL_IO_URING, BPF_CORE_READ(req, opcode), target_pid(proc_file_pid(f)));
+	return 0;
 }
 
 /*

@@ -17,6 +17,7 @@
  *	routes_uring.h     io_uring's route
  *	syscalls_x86.h     the routes' table by x86 syscall number
  *	compat_x86.h       the 32-bit syscall hooks
+ *	sharers.h          kills that reach every process sharing the descriptor table
  *	veto.h             the deny tiers (BPF LSM, fmod_ret)
  *	confirm.h          proof of kill and clean-up
  *	core_fixes.h       CO-RE shims for older kernels

@@ -79,6 +79,18 @@ enum match_key {
 	SG_KEY_MAX = 10,
 };
 
+/*
+ * Processes that share one descriptor table (clone with CLONE_FILES and
+ * without CLONE_THREAD): shared_files[files_struct address] lists them, so
+ * that a kill for a descriptor reaches every process that holds it.
+ */
+#define SG_MAX_SHARERS 8
+#define SG_MAX_SHARED_TABLES 4096
+
+struct sharers {
+	__u32 tgids[SG_MAX_SHARERS]; /* host pids; 0: free; may be stale, checked at use */
+};
+
 /* Most SIGKILLs awaiting the exit that proves them (see struct kill). */
 #define SG_MAX_PENDING_KILLS 16384
 
@@ -110,7 +122,8 @@ enum counter {
 	SG_COUNTER_UNRESOLVED = 4,  /* calls whose target could not be read (target rules held) */
 	SG_COUNTER_CONFIRMED = 5,   /* SIGKILLs followed by the process's exit */
 	SG_COUNTER_DENIED = 6,      /* calls refused in a deny tier */
-	SG_COUNTER_MAX = 7,
+	SG_COUNTER_SHARERS = 7,     /* processes killed for sharing a killed caller's descriptor table */
+	SG_COUNTER_MAX = 8,
 };
 
 /* Per-rule counters: rule_counters[(generation * SG_MAX_RULES + rule) * SG_RULE_COUNTER_MAX + c]. */
