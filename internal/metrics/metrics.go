@@ -89,11 +89,12 @@ var (
 	ruleSentDesc    = prometheus.NewDesc("sigguard_rule_signals_sent_total", "Signals each rule had the kernel queue.", []string{"rule"}, nil)
 	ruleFailedDesc  = prometheus.NewDesc("sigguard_rule_failed_sends_total", "Signals the kernel refused, by rule.", []string{"rule"}, nil)
 	deniedDesc      = prometheus.NewDesc("sigguard_calls_denied_total", "Calls refused with EPERM in a deny tier (lsm, fmod_ret).", nil, nil)
+	sharersDesc     = prometheus.NewDesc("sigguard_sharers_killed_total", "Processes killed for sharing the descriptor table of a caller killed for a descriptor to another process.", nil, nil)
 	fillDesc        = prometheus.NewDesc("sigguard_ring_buffer_fill_ratio", "Share of the ring buffer holding unread events.", nil, nil)
 )
 
 func (k *kernelCounters) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{lostDesc, confirmedDesc, unconfirmedDesc, missedDesc, unresolvedDesc, ruleDesc, ruleSentDesc, ruleFailedDesc, deniedDesc, fillDesc} {
+	for _, d := range []*prometheus.Desc{lostDesc, confirmedDesc, unconfirmedDesc, missedDesc, unresolvedDesc, ruleDesc, ruleSentDesc, ruleFailedDesc, deniedDesc, sharersDesc, fillDesc} {
 		ch <- d
 	}
 }
@@ -102,7 +103,7 @@ func (k *kernelCounters) Collect(ch chan<- prometheus.Metric) {
 	if s, err := k.g.Stats(); err == nil {
 		for d, v := range map[*prometheus.Desc]uint64{
 			lostDesc: s.EventsLost, confirmedDesc: s.Confirmed, unconfirmedDesc: s.Unconfirmed,
-			missedDesc: s.MissedRuns, unresolvedDesc: s.Unresolved, deniedDesc: s.Denied,
+			missedDesc: s.MissedRuns, unresolvedDesc: s.Unresolved, deniedDesc: s.Denied, sharersDesc: s.SharersKilled,
 		} {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
 		}
