@@ -128,3 +128,22 @@ func TestCompatRoutes(t *testing.T) {
 		}
 	}
 }
+
+// Every route the guard knows is attacked somewhere: by a mode above, and
+// by a row of the bypass suite, which writes the README's coverage table.
+// A route added to the route table without its attacks fails here.
+func TestEveryRouteIsAttacked(t *testing.T) {
+	for _, s := range guard.Presets["memory-access"] {
+		inRoutes, inBypasses := false, false
+		for _, r := range routes {
+			inRoutes = inRoutes || r.syscall == s
+		}
+		for _, b := range bypasses {
+			inBypasses = inBypasses || b.want == s
+		}
+		// io_uring has no syscall of its own to call plainly: the bypass suite's rows attack it.
+		if (!inRoutes && s != guard.SyscallIoUring) || !inBypasses {
+			t.Errorf("route %s: attacked by a mode of TestEveryMemoryRouteIsGuarded %v, by a bypass row %v", s, inRoutes, inBypasses)
+		}
+	}
+}
