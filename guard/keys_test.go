@@ -54,16 +54,28 @@ func TestMatchKeysCoverMatchersAndKernel(t *testing.T) {
 	}
 }
 
+// keyNamed is the row of the key a policy calls name.
+func keyNamed(t *testing.T, name string) MatchKey {
+	t.Helper()
+	for _, k := range MatchKeys() {
+		if k.Name() == name {
+			return k
+		}
+	}
+	t.Fatalf("no key %s", name)
+	return MatchKey{}
+}
+
 // The exported settings are the keys' own.
 func TestMatchKeySettings(t *testing.T) {
-	want := []Setting{SettingUID, SettingComm, SettingExe, SettingParentPID, SettingAncestor, SettingCgroup,
-		SettingRequest, SettingTargetPID, SettingTargetExe, SettingTargetCg}
-	var got []Setting
-	for _, k := range MatchKeys() {
-		got = append(got, k.Setting())
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("settings %q, want %q", got, want)
+	for name, want := range map[string]Setting{
+		"uid": SettingUID, "comm": SettingComm, "exe": SettingExe, "ppid": SettingParentPID, "ancestor": SettingAncestor,
+		"cgroup": SettingCgroup, "request": SettingRequest, "target.pid": SettingTargetPID, "target.exe": SettingTargetExe,
+		"target.cgroup": SettingTargetCg,
+	} {
+		if got := keyNamed(t, name).Setting(); got != want {
+			t.Errorf("%s: setting %q, want %q", name, got, want)
+		}
 	}
 }
 
@@ -86,16 +98,7 @@ func TestMatchKeysAdd(t *testing.T) {
 		{"target.exe", "/bin/y", ""},
 		{"target.cgroup", "/b", ""},
 	} {
-		i := -1
-		for j, k := range MatchKeys() {
-			if k.Name() == tc.key {
-				i = j
-			}
-		}
-		if i < 0 {
-			t.Fatalf("no key %s", tc.key)
-		}
-		err := MatchKeys()[i].Add(&m, tc.value)
+		err := keyNamed(t, tc.key).Add(&m, tc.value)
 		if (err == nil) != (tc.err == "") || err != nil && !strings.HasPrefix(err.Error(), tc.err) {
 			t.Errorf("%s %q: error %v, want %q", tc.key, tc.value, err, tc.err)
 		}
