@@ -1,7 +1,6 @@
 package guard
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"syscall"
@@ -122,56 +121,11 @@ func (c *compiled) addMatchers(gen uint32, bit uint64, m Matchers, except bool) 
 // keyValues resolves every listed value to what the kernel compares.
 func (m Matchers) keyValues() ([]keyValue, error) {
 	var out []keyValue
-	for _, uid := range m.UID {
-		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_UID, uint64(uid), 0})
-	}
-	for _, comm := range m.Comm {
-		var buf [16]byte
-		copy(buf[:], comm)
-		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_COMM,
-			binary.NativeEndian.Uint64(buf[:8]), binary.NativeEndian.Uint64(buf[8:])})
-	}
-	for _, path := range m.Exe {
-		dev, ino, err := executableID(path)
-		if err != nil {
-			return nil, &ConfigError{Setting: SettingExe, Err: err}
-		}
-		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_EXE, dev, ino})
-	}
-	for _, pid := range m.PPID {
-		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_PPID, uint64(pid), 0})
-	}
-	for _, pid := range m.Ancestor {
-		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_ANCESTOR, uint64(pid), 0})
-	}
-	for _, path := range m.Cgroup {
-		cg, err := resolveCgroup(path)
-		if err != nil {
-			return nil, &ConfigError{Setting: SettingCgroup, Err: err}
-		}
-		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_CGROUP, cg.ID, 0})
-	}
-	for _, req := range m.Request {
-		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_REQUEST, uint64(req), 0})
-	}
-	for _, pid := range m.TargetPID {
-		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_TARGET_PID, uint64(pid), 0})
-	}
-	for _, path := range m.TargetExe {
-		dev, ino, err := executableID(path)
-		if err != nil {
-			return nil, &ConfigError{Setting: SettingTargetExe, Err: err}
-		}
-		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_TARGET_EXE, dev, ino})
-	}
-	for _, path := range m.TargetCgroup {
-		cg, err := resolveCgroup(path)
-		if err != nil {
-			return nil, &ConfigError{Setting: SettingTargetCg, Err: err}
-		}
-		out = append(out, keyValue{bpf.GuardMatchKeySG_KEY_TARGET_CGROUP, cg.ID, 0})
-	}
-	return out, nil
+	err := eachKey(func(k MatchKey) (err error) {
+		out, err = k.values.compile(m, k.kernel, out)
+		return err
+	})
+	return out, err
 }
 
 // executableID is what the kernel sees of a file: its superblock's dev_t,

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"unicode/utf8"
 
 	"github.com/sigguard/sigguard/internal/bpf"
 )
@@ -75,7 +74,9 @@ type Rule struct {
 	Signal syscall.Signal
 }
 
-// Matchers are lists of values; an empty list does not constrain.
+// Matchers are lists of values; an empty list does not constrain. Each field
+// is a key, a row of matchKeys (keys.go), which parses, checks, compiles and
+// describes it.
 type Matchers struct {
 	UID  []uint32
 	Comm []string // the calling thread's command name, at most 15 bytes
@@ -99,8 +100,12 @@ type Matchers struct {
 }
 
 func (m Matchers) empty() bool {
-	return len(m.UID)+len(m.Comm)+len(m.Exe)+len(m.PPID)+len(m.Ancestor)+len(m.Cgroup)+
-		len(m.Request)+len(m.TargetPID)+len(m.TargetExe)+len(m.TargetCgroup) == 0
+	for _, k := range matchKeys {
+		if k.values.count(m) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Config is everything a Guard enforces.
@@ -226,35 +231,22 @@ func (r Rule) validate() error {
 	return nil
 }
 
+// validate checks the lists against the limits, then every value, then
+// that the rule's syscalls allow each key listed.
 func (m Matchers) validate(syscalls []Syscall) error {
-	for setting, n := range map[Setting]int{
-		SettingUID: len(m.UID), SettingComm: len(m.Comm), SettingExe: len(m.Exe), SettingParentPID: len(m.PPID),
-		SettingAncestor: len(m.Ancestor), SettingCgroup: len(m.Cgroup), SettingRequest: len(m.Request),
-		SettingTargetPID: len(m.TargetPID), SettingTargetExe: len(m.TargetExe), SettingTargetCg: len(m.TargetCgroup),
-	} {
-		if n > MaxValues {
-			return configError(setting, "%d values, at most %d per list (split the rule)", n, MaxValues)
+	return eachKey(func(k MatchKey) error {
+		if n := k.values.count(m); n > MaxValues {
+			return fmt.Errorf("%d values, at most %d per list (split the rule)", n, MaxValues)
 		}
-	}
-	for _, c := range m.Comm {
-		if c == "" || len(c) > 15 || !utf8.ValidString(c) {
-			return configError(SettingComm, "%q is not a command name (1 to 15 bytes, as in /proc/PID/comm)", c)
+		return nil
+	}, func(k MatchKey) error {
+		return k.values.check(m)
+	}, func(k MatchKey) error {
+		if k.fits == nil || k.values.count(m) == 0 {
+			return nil
 		}
-	}
-	for setting, pids := range map[Setting][]int{SettingParentPID: m.PPID, SettingAncestor: m.Ancestor, SettingTargetPID: m.TargetPID} {
-		for _, pid := range pids {
-			if pid <= 0 {
-				return configError(setting, "%d is not a process id (use a positive number)", pid)
-			}
-			if setting != SettingTargetPID && !processExists(pid) {
-				return configError(setting, "no process %d (check the pid with ps)", pid)
-			}
-		}
-	}
-	if len(m.Request) > 0 && (len(syscalls) != 1 || syscalls[0] != SyscallPtrace) {
-		return configError(SettingRequest, "ptrace requests only apply to a rule that guards ptrace alone (put the other syscalls in a rule of their own)")
-	}
-	return nil
+		return k.fits(syscalls)
+	})
 }
 
 func processExists(pid int) bool {
@@ -304,26 +296,11 @@ func (r Rule) String() string {
 
 func (m Matchers) String() string {
 	var parts []string
-	add := func(name string, n int, format func(i int) string) {
-		if n == 0 {
-			return
+	for _, k := range matchKeys {
+		if vals := k.values.format(m); len(vals) > 0 {
+			parts = append(parts, string(k.Setting())+" "+strings.Join(vals, "|"))
 		}
-		vals := make([]string, n)
-		for i := range vals {
-			vals[i] = format(i)
-		}
-		parts = append(parts, name+" "+strings.Join(vals, "|"))
 	}
-	add("uid", len(m.UID), func(i int) string { return strconv.Itoa(int(m.UID[i])) })
-	add("comm", len(m.Comm), func(i int) string { return m.Comm[i] })
-	add("exe", len(m.Exe), func(i int) string { return m.Exe[i] })
-	add("ppid", len(m.PPID), func(i int) string { return strconv.Itoa(m.PPID[i]) })
-	add("ancestor", len(m.Ancestor), func(i int) string { return strconv.Itoa(m.Ancestor[i]) })
-	add("cgroup", len(m.Cgroup), func(i int) string { return m.Cgroup[i] })
-	add("request", len(m.Request), func(i int) string { return PtraceRequestName(m.Request[i]) })
-	add("target pid", len(m.TargetPID), func(i int) string { return strconv.Itoa(m.TargetPID[i]) })
-	add("target exe", len(m.TargetExe), func(i int) string { return m.TargetExe[i] })
-	add("target cgroup", len(m.TargetCgroup), func(i int) string { return m.TargetCgroup[i] })
 	return strings.Join(parts, " and ")
 }
 

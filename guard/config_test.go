@@ -18,18 +18,24 @@ func TestConfigValidate(t *testing.T) {
 		cfg     Config
 		wantErr string
 	}{
-		"one rule":          {Config{Rules: []Rule{ok}}, ""},
-		"own parent":        {Config{Rules: []Rule{{Match: Matchers{PPID: []int{os.Getpid()}}, Action: ActionAudit, Signal: 9}}}, ""},
-		"page ring":         {Config{Rules: []Rule{ok}, RingBufferBytes: os.Getpagesize()}, ""},
-		"no rules":          {Config{}, "no rules"},
-		"too many rules":    {Config{Rules: many}, "at most 64"},
-		"signal zero":       {Config{Rules: []Rule{{Action: ActionAudit}}}, "rule rule-1: signal: signal 0"},
-		"signal 65":         {Config{Rules: []Rule{{Action: ActionAudit, Signal: 65}}}, "out of range"},
-		"negative parent":   {Config{Rules: []Rule{{Name: "x", Match: Matchers{PPID: []int{-1}}, Action: ActionAudit, Signal: 9}}}, "rule x: ppid"},
-		"missing parent":    {Config{Rules: []Rule{{Except: Matchers{Ancestor: []int{1 << 30}}, Action: ActionAudit, Signal: 9}}}, "ancestor: no process"},
-		"unknown action":    {Config{Rules: []Rule{{Action: 7, Signal: 9}}}, "unknown action"},
-		"ring not pow2":     {Config{Rules: []Rule{ok}, RingBufferBytes: 5000}, "power of two"},
-		"ring below a page": {Config{Rules: []Rule{ok}, RingBufferBytes: 64}, "power of two"},
+		"one rule":           {Config{Rules: []Rule{ok}}, ""},
+		"own parent":         {Config{Rules: []Rule{{Match: Matchers{PPID: []int{os.Getpid()}}, Action: ActionAudit, Signal: 9}}}, ""},
+		"page ring":          {Config{Rules: []Rule{ok}, RingBufferBytes: os.Getpagesize()}, ""},
+		"no rules":           {Config{}, "no rules"},
+		"too many rules":     {Config{Rules: many}, "at most 64"},
+		"signal zero":        {Config{Rules: []Rule{{Action: ActionAudit}}}, "rule rule-1: signal: signal 0"},
+		"signal 65":          {Config{Rules: []Rule{{Action: ActionAudit, Signal: 65}}}, "out of range"},
+		"negative parent":    {Config{Rules: []Rule{{Name: "x", Match: Matchers{PPID: []int{-1}}, Action: ActionAudit, Signal: 9}}}, "rule x: ppid"},
+		"missing parent":     {Config{Rules: []Rule{{Except: Matchers{Ancestor: []int{1 << 30}}, Action: ActionAudit, Signal: 9}}}, "ancestor: no process"},
+		"future target":      {Config{Rules: []Rule{{Match: Matchers{TargetPID: []int{1 << 30}}, Action: ActionAudit, Signal: 9}}}, ""},
+		"target pid zero":    {Config{Rules: []Rule{{Name: "t", Match: Matchers{TargetPID: []int{0}}, Action: ActionAudit, Signal: 9}}}, "rule t: target pid: 0 is not a process id"},
+		"long comm":          {Config{Rules: []Rule{{Except: Matchers{Comm: []string{"0123456789abcdef"}}, Action: ActionAudit, Signal: 9}}}, "comm: \"0123456789abcdef\" is not a command name"},
+		"request, open":      {Config{Rules: []Rule{{Syscalls: []Syscall{SyscallPtrace, SyscallOpenat}, Match: Matchers{Request: []int64{16}}, Action: ActionAudit, Signal: 9}}}, "request: ptrace requests only apply"},
+		"missing target exe": {Config{Rules: []Rule{{Match: Matchers{TargetExe: []string{"/no/such"}}, Action: ActionAudit, Signal: 9}}}, "target exe: /no/such: no such file"},
+		"long list":          {Config{Rules: []Rule{{Match: Matchers{TargetCgroup: make([]string, MaxValues+1)}, Action: ActionAudit, Signal: 9}}}, "target cgroup: 257 values, at most 256 per list"},
+		"unknown action":     {Config{Rules: []Rule{{Action: 7, Signal: 9}}}, "unknown action"},
+		"ring not pow2":      {Config{Rules: []Rule{ok}, RingBufferBytes: 5000}, "power of two"},
+		"ring below a page":  {Config{Rules: []Rule{ok}, RingBufferBytes: 64}, "power of two"},
 	} {
 		err := tc.cfg.Validate()
 		if tc.wantErr == "" {

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -244,75 +244,43 @@ func (p *parser) list(n *yaml.Node, what string, each func(item *yaml.Node) erro
 }
 
 func (p *parser) matchers(n *yaml.Node, what string, m *guard.Matchers, at map[guard.Setting]*yaml.Node) error {
-	return p.mapping(n, what, func(key string, k, v *yaml.Node) error {
-		field := key + " (under " + what + ")"
-		switch key {
-		case "uid":
-			at[guard.SettingUID] = v
-			return p.list(v, field, func(item *yaml.Node) error {
-				uid, err := parseUID(item.Value)
-				if err != nil {
-					return p.errorAt(item, "%v", err)
-				}
-				m.UID = append(m.UID, uid)
-				return nil
-			})
-		case "comm":
-			at[guard.SettingComm] = v
-			return p.list(v, field, func(item *yaml.Node) error { m.Comm = append(m.Comm, item.Value); return nil })
-		case "exe":
-			at[guard.SettingExe] = v
-			return p.list(v, field, func(item *yaml.Node) error { m.Exe = append(m.Exe, item.Value); return nil })
-		case "cgroup":
-			at[guard.SettingCgroup] = v
-			return p.list(v, field, func(item *yaml.Node) error { m.Cgroup = append(m.Cgroup, item.Value); return nil })
-		case "ppid":
-			at[guard.SettingParentPID] = v
-			return p.pids(v, field, &m.PPID)
-		case "ancestor":
-			at[guard.SettingAncestor] = v
-			return p.pids(v, field, &m.Ancestor)
-		case "request":
-			at[guard.SettingRequest] = v
-			return p.list(v, field, func(item *yaml.Node) error {
-				req, err := guard.ParsePtraceRequest(item.Value)
-				if err != nil {
-					return p.errorAt(item, "%v", err)
-				}
-				m.Request = append(m.Request, req)
-				return nil
-			})
-		case "target":
-			return p.mapping(v, "target", func(key string, k, v *yaml.Node) error {
-				switch key {
-				case "pid":
-					at[guard.SettingTargetPID] = v
-					return p.pids(v, "pid (under target)", &m.TargetPID)
-				case "exe":
-					at[guard.SettingTargetExe] = v
-					return p.list(v, "exe (under target)", func(item *yaml.Node) error { m.TargetExe = append(m.TargetExe, item.Value); return nil })
-				case "cgroup":
-					at[guard.SettingTargetCg] = v
-					return p.list(v, "cgroup (under target)", func(item *yaml.Node) error {
-						m.TargetCgroup = append(m.TargetCgroup, item.Value)
-						return nil
-					})
-				}
-				return p.errorAt(k, "unknown key %q under target (use pid, exe, cgroup)", key)
-			})
-		}
-		return p.errorAt(k, "unknown key %q under %s (use uid, comm, exe, ppid, ancestor, cgroup, request, target)", key, what)
-	})
+	return p.keys(n, what, "", m, at)
 }
 
-func (p *parser) pids(n *yaml.Node, what string, into *[]int) error {
-	return p.list(n, what, func(item *yaml.Node) error {
-		pid, err := strconv.Atoi(item.Value)
-		if err != nil || pid <= 0 {
-			return p.errorAt(item, "%q is not a process id (use a positive number)", item.Value)
+// keys reads the match keys named prefix+key from the mapping n: a key is
+// a list of values, or a mapping of the keys under it (target: {pid: ...}
+// holds target.pid).
+func (p *parser) keys(n *yaml.Node, what, prefix string, m *guard.Matchers, at map[guard.Setting]*yaml.Node) error {
+	var names []string // the keys at this level, in the guard's order
+	lists := map[string]guard.MatchKey{}
+	for _, key := range guard.MatchKeys() {
+		rest, ok := strings.CutPrefix(key.Name(), prefix)
+		if !ok {
+			continue
 		}
-		*into = append(*into, pid)
-		return nil
+		name, _, nested := strings.Cut(rest, ".")
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+		if !nested {
+			lists[name] = key
+		}
+	}
+	return p.mapping(n, what, func(name string, k, v *yaml.Node) error {
+		key, ok := lists[name]
+		switch {
+		case ok:
+			at[key.Setting()] = v
+			return p.list(v, name+" (under "+what+")", func(item *yaml.Node) error {
+				if err := key.Add(m, item.Value); err != nil {
+					return p.errorAt(item, "%v", err)
+				}
+				return nil
+			})
+		case slices.Contains(names, name):
+			return p.keys(v, name, prefix+name+".", m, at)
+		}
+		return p.errorAt(k, "unknown key %q under %s (use %s)", name, what, strings.Join(names, ", "))
 	})
 }
 
@@ -362,20 +330,4 @@ func (p *parser) action(n *yaml.Node, r *guard.Rule, at map[guard.Setting]*yaml.
 		r.Action = guard.ActionSignalThread
 	}
 	return nil
-}
-
-// parseUID takes a number or a user name.
-func parseUID(s string) (uint32, error) {
-	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
-		return uint32(n), nil
-	}
-	u, err := user.Lookup(s)
-	if err != nil {
-		return 0, fmt.Errorf("uid %q is neither a number nor a known user", s)
-	}
-	n, err := strconv.ParseUint(u.Uid, 10, 32)
-	if err != nil {
-		return 0, fmt.Errorf("user %q has uid %q, not a number", s, u.Uid)
-	}
-	return uint32(n), nil
 }

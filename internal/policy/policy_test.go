@@ -36,7 +36,8 @@ rules:
       uid: [1000]
       ancestor: [1]
     action: { signal: USR1, scope: thread }
-  - match: { cgroup: [/] }
+  - match: { cgroup: [/], target: { cgroup: [/] } }
+    except: { target: { exe: [` + self + `], pid: 7 } }
 `
 	cfg, err := Parse("p.yaml", []byte(src))
 	if err != nil {
@@ -49,7 +50,9 @@ rules:
 			Action: guard.ActionSignalThread, Signal: 10,
 			Match:  guard.Matchers{Comm: []string{"strace", "gdb"}, Request: []int64{16, 0x4206, 5}, PPID: []int{1}, TargetPID: []int{4242}},
 			Except: guard.Matchers{UID: []uint32{1000}, Ancestor: []int{1}}},
-		{Name: "rule-3", Action: guard.ActionSignalProcess, Signal: 9, Match: guard.Matchers{Cgroup: []string{"/"}}},
+		{Name: "rule-3", Action: guard.ActionSignalProcess, Signal: 9,
+			Match:  guard.Matchers{Cgroup: []string{"/"}, TargetCgroup: []string{"/"}},
+			Except: guard.Matchers{TargetExe: []string{self}, TargetPID: []int{7}}},
 	}}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("parsed\n%+v\nwant\n%+v", cfg, want)
@@ -84,7 +87,13 @@ func TestParseErrors(t *testing.T) {
 		{"rules:\n  - syscalls: [memory-access]\n    match: { request: [ATTACH] }\n", "p.yaml:3:23: rule rule-1: request: ptrace requests only apply to a rule that guards ptrace alone"},
 		{"rules:\n  - match: { target: { uid: [0] } }\n", `p.yaml:2:24: unknown key "uid" under target (use pid, exe, cgroup)`},
 		{"rules:\n  - match: { target: { exe: [/no/such] } }\n", `p.yaml:2:29: rule rule-1: target exe: /no/such: no such file`},
-		{"rules:\n  - match: { colour: [red] }\n", `p.yaml:2:14: unknown key "colour" under match`},
+		{"rules:\n  - match: { colour: [red] }\n", `p.yaml:2:14: unknown key "colour" under match (use uid, comm, exe, ppid, ancestor, cgroup, request, target)`},
+		{"rules:\n  - except: { target.pid: [1] }\n", `p.yaml:2:15: unknown key "target.pid" under except (use uid, comm, exe, ppid, ancestor, cgroup, request, target)`},
+		{"rules:\n  - except: { target: 5 }\n", "p.yaml:2:23: target must be a mapping of keys to values"},
+		{"rules:\n  - match: { target: { pid: [0] } }\n", `p.yaml:2:30: "0" is not a process id (use a positive number)`},
+		{"rules:\n  - match: { target: { pid: 1, pid: 2 } }\n", `p.yaml:2:32: key "pid" appears twice in target`},
+		{"rules:\n  - match: { target: { cgroup: [] } }\n", "p.yaml:2:32: cgroup (under target) is an empty list"},
+		{"rules:\n  - match:\n      target: { cgroup: [no-such-cgroup-x] }\n", "p.yaml:3:25: rule rule-1: target cgroup: no cgroup"},
 		{"rules:\n  - match: { uid: [] }\n", "p.yaml:2:19: uid (under match) is an empty list"},
 		{"rules:\n  - match: { uid: [[1]] }\n", "p.yaml:2:20: uid (under match) takes plain values"},
 		{"rules:\n  - name: a\n  - name: a\n", `p.yaml:3:11: rule name "a" is used twice (first on line 2; names must be unique)`},

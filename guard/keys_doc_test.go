@@ -1,0 +1,110 @@
+package guard
+
+import (
+	"flag"
+	"os"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite what the docs say of generated things (the Keys table)")
+
+const (
+	policyDoc = "../docs/policy.md"
+	// The lines between these two are made from matchKeys.
+	keysBegin = "<!-- made from the rows of guard/keys.go; go test ./guard -run TestKeysTableInDocs -update rewrites it -->\n"
+	keysEnd   = "<!-- end of the keys -->\n"
+)
+
+// docs/policy.md's Keys table, and what loading checks of each key, are
+// the rows of matchKeys.
+func TestKeysTableInDocs(t *testing.T) {
+	data, err := os.ReadFile(policyDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	before, rest, ok := strings.Cut(doc, keysBegin)
+	old, after, ok2 := strings.Cut(rest, keysEnd)
+	if !ok || !ok2 {
+		t.Fatalf("%s has no %q and %q around its Keys table", policyDoc, keysBegin, keysEnd)
+	}
+	keys := keysDoc(t)
+	if keys == old {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(policyDoc, []byte(before+keysBegin+keys+keysEnd+after), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	have, want := strings.Split(old, "\n"), strings.Split(keys, "\n")
+	line := 0
+	for line < min(len(have), len(want))-1 && have[line] == want[line] {
+		line++
+	}
+	t.Errorf("docs/policy.md's Keys table is not what guard/keys.go makes (go test ./guard -run %s -update rewrites it); "+
+		"its line %d:\n\thas  %q\n\twant %q", t.Name(), line+1, have[line], want[line])
+}
+
+// keysDoc is the table of the keys, and a paragraph on what loading a
+// policy checks of their values.
+func keysDoc(t *testing.T) string {
+	var b strings.Builder
+	b.WriteString("| key | holds when | notes |\n|---|---|---|\n")
+	byKind := map[string][]string{}
+	for _, k := range matchKeys {
+		b.WriteString("| `" + k.name + "` | " + k.holds + " | " + k.notes + " |\n")
+		kind := k.values.kindName()
+		byKind[kind] = append(byKind[kind], "`"+k.name+"`")
+	}
+	for kind := range byKind {
+		switch kind {
+		case "uid", "name", "request", "process", "path", "cgroup", "pid":
+		default:
+			t.Fatalf("keysDoc does not know what loading checks of values of kind %q (say it there)", kind)
+		}
+	}
+	var checks []string
+	if keys := byKind["process"]; len(keys) > 0 {
+		checks = append(checks, and(keys)+" must name running processes")
+	}
+	if keys := append(byKind["path"], byKind["cgroup"]...); len(keys) > 0 {
+		checks = append(checks, "the files and cgroups named by "+and(keys)+" must exist")
+	}
+	text := "When the policy loads, " + strings.Join(checks, ", and ") + "."
+	if keys := byKind["pid"]; len(keys) > 0 {
+		text += " " + and(keys) + " may name a pid no process has yet."
+	}
+	b.WriteString("\n" + wrap(text, 98))
+	return b.String()
+}
+
+// and joins words as a list in prose: "a, b and c".
+func and(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+// wrap breaks text into lines of at most width bytes, where it can.
+func wrap(text string, width int) string {
+	var b strings.Builder
+	line := 0
+	for i, word := range strings.Fields(text) {
+		switch {
+		case i == 0:
+		case line+1+len(word) > width:
+			b.WriteString("\n")
+			line = 0
+		default:
+			b.WriteString(" ")
+			line++
+		}
+		b.WriteString(word)
+		line += len(word)
+	}
+	return b.String() + "\n"
+}
