@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite what the docs say of generated things (the Keys table)")
+var update = flag.Bool("update", false, "rewrite what the docs say of generated things (the Keys and Syscalls tables)")
 
 const (
 	policyDoc = "../docs/policy.md"
@@ -19,33 +19,38 @@ const (
 // docs/policy.md's Keys table, and what loading checks of each key, are
 // the rows of matchKeys.
 func TestKeysTableInDocs(t *testing.T) {
+	checkDocBlock(t, "Keys table", keysBegin, keysEnd, keysDoc(t))
+}
+
+// checkDocBlock checks that docs/policy.md holds want between begin and
+// end; with -update it writes it there.
+func checkDocBlock(t *testing.T, what, begin, end, want string) {
+	t.Helper()
 	data, err := os.ReadFile(policyDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := string(data)
-	before, rest, ok := strings.Cut(doc, keysBegin)
-	old, after, ok2 := strings.Cut(rest, keysEnd)
+	before, rest, ok := strings.Cut(string(data), begin)
+	old, after, ok2 := strings.Cut(rest, end)
 	if !ok || !ok2 {
-		t.Fatalf("%s has no %q and %q around its Keys table", policyDoc, keysBegin, keysEnd)
+		t.Fatalf("%s has no %q and %q around its %s", policyDoc, begin, end, what)
 	}
-	keys := keysDoc(t)
-	if keys == old {
+	if want == old {
 		return
 	}
 	if *update {
-		if err := os.WriteFile(policyDoc, []byte(before+keysBegin+keys+keysEnd+after), 0o644); err != nil {
+		if err := os.WriteFile(policyDoc, []byte(before+begin+want+end+after), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	have, want := strings.Split(old, "\n"), strings.Split(keys, "\n")
+	have, lines := strings.Split(old, "\n"), strings.Split(want, "\n")
 	line := 0
-	for line < min(len(have), len(want))-1 && have[line] == want[line] {
+	for line < min(len(have), len(lines))-1 && have[line] == lines[line] {
 		line++
 	}
-	t.Errorf("docs/policy.md's Keys table is not what guard/keys.go makes (go test ./guard -run %s -update rewrites it); "+
-		"its line %d:\n\thas  %q\n\twant %q", t.Name(), line+1, have[line], want[line])
+	t.Errorf("docs/policy.md's %s is not what its rows make (go test ./guard -run %s -update rewrites it); "+
+		"its line %d:\n\thas  %q\n\twant %q", what, t.Name(), line+1, have[line], lines[line])
 }
 
 // keysDoc is the table of the keys, and a paragraph on what loading a

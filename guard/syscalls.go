@@ -46,6 +46,7 @@ type route struct {
 	atExit     bool     // judged at syscall exit, on what the call made
 	target     string   // how the kernel side finds what the call reaches
 	presets    []string // presets that include it
+	guards     string   // what it guards, for the policy reference
 }
 
 const (
@@ -56,21 +57,31 @@ const (
 
 var routes = []route{
 	{SyscallPtrace, "ptrace", "sys_enter_ptrace", bpf.GuardProgSgPtrace, nil, 101, 26, false,
-		byPid + "; none for PTRACE_TRACEME", []string{"memory-access"}},
+		byPid + "; none for PTRACE_TRACEME", []string{"memory-access"},
+		"ptrace(2), every request"},
 	{SyscallProcessVMReadv, "process_vm_readv", "sys_enter_process_vm_readv", bpf.GuardProgSgVmReadv, nil, 310, 347, false,
-		byPid, []string{"memory-access"}},
+		byPid, []string{"memory-access"},
+		"reading another process's memory directly"},
 	{SyscallProcessVMWritev, "process_vm_writev", "sys_enter_process_vm_writev", bpf.GuardProgSgVmWritev, nil, 311, 348, false,
-		byPid, []string{"memory-access"}},
+		byPid, []string{"memory-access"},
+		"writing another process's memory directly"},
 	{SyscallPidfdGetfd, "pidfd_getfd", "sys_enter_pidfd_getfd", bpf.GuardProgSgPidfdGetfd, nil, 438, 438, false,
-		"the process the pidfd refers to (its struct pid)", []string{"memory-access"}},
+		"the process the pidfd refers to (its struct pid)", []string{"memory-access"},
+		"taking a copy of another process's file descriptor"},
 	{SyscallPerfEventOpen, "perf_event_open", "sys_enter_perf_event_open", bpf.GuardProgSgPerfOpen, nil, 298, 336, false,
-		byPid + "; every process for pid -1 or a cgroup; the caller for pid 0", []string{"memory-access"}},
-	{SyscallOpen, "open", "sys_exit_open", bpf.GuardProgSgOpenExit, nil, 2, 5, true, byFile, strings.Fields(memPresets)},
-	{SyscallOpenat, "openat", "sys_exit_openat", bpf.GuardProgSgOpenatExit, nil, 257, 295, true, byFile, strings.Fields(memPresets)},
-	{SyscallOpenat2, "openat2", "sys_exit_openat2", bpf.GuardProgSgOpenat2Exit, nil, 437, 437, true, byFile, strings.Fields(memPresets)},
-	{SyscallCreat, "creat", "sys_exit_creat", bpf.GuardProgSgCreatExit, nil, 85, 8, true, byFile, strings.Fields(memPresets)},
+		byPid + "; every process for pid -1 or a cgroup; the caller for pid 0", []string{"memory-access"},
+		"perf events on another process, or on every process of a CPU (pid -1)"},
+	{SyscallOpen, "open", "sys_exit_open", bpf.GuardProgSgOpenExit, nil, 2, 5, true, byFile, strings.Fields(memPresets),
+		"opens of another process's `/proc/<pid>/mem` (or `/proc/<pid>/task/<tid>/mem`)"},
+	{SyscallOpenat, "openat", "sys_exit_openat", bpf.GuardProgSgOpenatExit, nil, 257, 295, true, byFile, strings.Fields(memPresets),
+		"the same, by openat(2)"},
+	{SyscallOpenat2, "openat2", "sys_exit_openat2", bpf.GuardProgSgOpenat2Exit, nil, 437, 437, true, byFile, strings.Fields(memPresets),
+		"the same, by openat2(2)"},
+	{SyscallCreat, "creat", "sys_exit_creat", bpf.GuardProgSgCreatExit, nil, 85, 8, true, byFile, strings.Fields(memPresets),
+		"the same, by creat(2), which opens for writing"},
 	{SyscallIoUring, "io_uring", "", "", []string{bpf.GuardProgSgUringComplete, bpf.GuardProgSgUringCompleteRes,
-		bpf.GuardProgSgUringFileGet}, 0, 0, true, byFile, strings.Fields(memPresets)},
+		bpf.GuardProgSgUringFileGet}, 0, 0, true, byFile, strings.Fields(memPresets),
+		"the same opens made by io_uring (`IORING_OP_OPENAT`, `OPENAT2`), and io_uring requests on such a file; events name the opcode as the request (`IORING_OP_OPENAT`, `IORING_OP_WRITE`...)"},
 }
 
 // hooks indexes routes by syscall.
