@@ -7,6 +7,7 @@
 
 #include "judge.h"
 #include "sharers.h"
+#include "syscalls_x86.h"
 
 /* perf_event_open's flag: pid is a cgroup's descriptor, not a pid. */
 #define PERF_FLAG_PID_CGROUP (1U << 2)
@@ -65,19 +66,14 @@ static __always_inline int guard_entry(void *ctx, __u16 syscall, __s64 a0, __s64
 	return 0;
 }
 
-#define SG_ENTRY_PROGRAM(prog, tracepoint, route)                    \
-	SEC("tracepoint/syscalls/" tracepoint)                       \
-	int prog(struct trace_event_raw_sys_enter *ctx)               \
-	{                                                             \
-		guard_entry(ctx, route, ctx->args[0], ctx->args[1], ctx->args[4]);   \
-		return 0;                                                     \
+/* A route judged at entry: its program on sys_enter_<name>. */
+#define SG_ENTRY_PROGRAM(prog, name, route)                                \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                         \
+	int prog(struct trace_event_raw_sys_enter *ctx)                      \
+	{                                                                    \
+		guard_entry(ctx, route, ctx->args[0], ctx->args[1], ctx->args[4]); \
+		return 0;                                                    \
 	}
-
-SG_ENTRY_PROGRAM(sg_ptrace, "sys_enter_ptrace", SG_SYSCALL_PTRACE)
-SG_ENTRY_PROGRAM(sg_vm_readv, "sys_enter_process_vm_readv", SG_SYSCALL_PROCESS_VM_READV)
-SG_ENTRY_PROGRAM(sg_vm_writev, "sys_enter_process_vm_writev", SG_SYSCALL_PROCESS_VM_WRITEV)
-SG_ENTRY_PROGRAM(sg_pidfd_getfd, "sys_enter_pidfd_getfd", SG_SYSCALL_PIDFD_GETFD)
-SG_ENTRY_PROGRAM(sg_perf_open, "sys_enter_perf_event_open", SG_SYSCALL_PERF_EVENT_OPEN)
 
 /*
  * An open is judged on the file it installed, at syscall exit: the
@@ -97,14 +93,14 @@ static __always_inline int guard_open(void *ctx, long fd, __u16 syscall)
 	return 0;
 }
 
-#define SG_EXIT_PROGRAM(prog, tracepoint, route)                     \
-	SEC("tracepoint/syscalls/" tracepoint)                       \
-	int prog(struct trace_event_raw_sys_exit *ctx)                \
-	{                                                             \
-		return guard_open(ctx, ctx->ret, route);              \
+/* A route judged at exit, on the file the call opened: sys_exit_<name>. */
+#define SG_EXIT_PROGRAM(prog, name, route)                                 \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                          \
+	int prog(struct trace_event_raw_sys_exit *ctx)                       \
+	{                                                                    \
+		return guard_open(ctx, ctx->ret, route);                     \
 	}
 
-SG_EXIT_PROGRAM(sg_open_exit, "sys_exit_open", SG_SYSCALL_OPEN)
-SG_EXIT_PROGRAM(sg_openat_exit, "sys_exit_openat", SG_SYSCALL_OPENAT)
-SG_EXIT_PROGRAM(sg_creat_exit, "sys_exit_creat", SG_SYSCALL_CREAT)
-SG_EXIT_PROGRAM(sg_openat2_exit, "sys_exit_openat2", SG_SYSCALL_OPENAT2)
+/* Every syscall route of the table gets its program. */
+#define SG_ROUTE_PROGRAM(route, native, compat, at, prog, name) SG_##at##_PROGRAM(prog, name, route)
+SG_SYSCALL_ROUTES(SG_ROUTE_PROGRAM)
