@@ -108,7 +108,7 @@ func (g *Guard) releasePin() error {
 		// that one left unreported. Only the exemption goes.
 		var err error
 		if g.coll != nil {
-			err = g.setSelf(0, 0)
+			err = g.clearSelf()
 		}
 		return errors.Join(err, g.pin.lock.Close())
 	}
@@ -118,7 +118,7 @@ func (g *Guard) releasePin() error {
 		err = g.maps.PinMeta.Update(uint32(0), &g.pin.record, ebpf.UpdateAny)
 	}
 	// Nothing is exempt while no sigguard runs.
-	err = errors.Join(err, g.setSelf(0, 0))
+	err = errors.Join(err, g.clearSelf())
 	return errors.Join(err, g.pin.lock.Close())
 }
 

@@ -19,6 +19,10 @@ func (g *Guard) exemptSelf() error {
 	return g.setSelf(uint32(os.Getpid()), ticks)
 }
 
+// clearSelf exempts no process: nothing is exempt while no sigguard reads
+// the events.
+func (g *Guard) clearSelf() error { return g.setSelf(0, 0) }
+
 // setSelf writes which process the programs exempt: the reader.
 // The two words are written in the order that never exempts a process
 // that is not the reader, even between the writes.
