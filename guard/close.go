@@ -2,29 +2,15 @@ package guard
 
 import (
 	"errors"
-	"fmt"
 )
 
-// A pinned guard's hooks stay attached through their pins: closing them
-// here only lets go of this process's hold.
+// detach lets go of every hook. A pinned guard's hooks stay attached
+// through their pins: closing them here only lets go of this process's
+// hold.
 func (g *Guard) detach() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var errs []error
-	for s, ls := range g.links {
-		for _, l := range ls {
-			if err := l.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("detach %s: %w", s, err))
-			}
-		}
-		delete(g.links, s)
-	}
-	errs = append(errs, g.detachCompat())
-	for name, l := range g.onceLinks {
-		errs = append(errs, l.Close())
-		delete(g.onceLinks, name)
-	}
-	return errors.Join(errs...)
+	return g.hooks.closeAll()
 }
 
 // Close detaches and unloads everything. It is safe to call more than once

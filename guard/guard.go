@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/sigguard/sigguard/internal/bpf"
@@ -26,15 +25,12 @@ type Guard struct {
 	allMaps map[string]*ebpf.Map // every map by name, for loading programs into
 	reader  *ringbuf.Reader
 
-	// mu serialises Reload, and guards links and current against it.
-	mu          sync.Mutex
-	progs       map[string]*ebpf.Program // loaded when a policy first needs them
-	links       map[Syscall][]link.Link
-	compatEnter link.Link // whole-table hooks for 32-bit syscalls
-	compatExit  link.Link
-	onceLinks   map[string]link.Link // tracing hooks attached once needed, kept until Close
-	current     *compiled            // the generation in force
-	previous    *compiled            // the one before, whose tables are cleared on reuse
+	// mu serialises Reload, and guards hooks and current against it.
+	mu       sync.Mutex
+	progs    map[string]*ebpf.Program // loaded when a policy first needs them
+	hooks    hookRegistry             // every hook attached or adopted, pinned or not
+	current  *compiled                // the generation in force
+	previous *compiled                // the one before, whose tables are cleared on reuse
 	// names holds each generation's rule names for the reader, which
 	// must name events of the generation that matched them.
 	names [2]atomic.Pointer[[]string]

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -17,12 +16,12 @@ import (
 
 // attach hooks a syscall's tracepoint, once.
 func (g *Guard) attach(s Syscall) error {
-	if len(g.links[s]) > 0 {
+	if g.hooks.hooked(s) {
 		return nil
 	}
 	h := hooks[s]
 	if h.tracepoint == "" {
-		return g.attachTracing(s)
+		return g.attachTracing()
 	}
 	prog, err := g.program(h.program)
 	if err != nil {
@@ -36,14 +35,13 @@ func (g *Guard) attach(s Syscall) error {
 		}
 		return fmt.Errorf("attach tracepoint syscalls/%s: %w%s", h.tracepoint, err, hint)
 	}
-	g.links[s] = []link.Link{l}
-	return g.keepLink(h.tracepoint, l)
+	return g.hooks.add(h.tracepoint, l)
 }
 
 // attachTracing hooks the route that has no syscall, io_uring, with the
 // tp_btf programs this kernel takes: all of them, or, on a kernel that
 // lacks them, none (OpenRoutes says so).
-func (g *Guard) attachTracing(s Syscall) error {
+func (g *Guard) attachTracing() error {
 	programs, why := uringPrograms()
 	if why != "" {
 		return nil
@@ -53,8 +51,7 @@ func (g *Guard) attachTracing(s Syscall) error {
 		if err != nil {
 			return err
 		}
-		g.links[s] = append(g.links[s], l)
-		if err := g.keepLink(name, l); err != nil {
+		if err := g.hooks.add(name, l); err != nil {
 			return err
 		}
 	}
@@ -69,15 +66,14 @@ func isExist(err error) bool {
 
 // attachOnce attaches a tracing program (tp_btf) if it is not yet.
 func (g *Guard) attachOnce(name string) error {
-	if g.onceLinks[name] != nil {
+	if g.hooks.find(name) != nil {
 		return nil
 	}
 	l, err := g.attachProgram(name, name, false)
 	if err != nil {
 		return err
 	}
-	g.onceLinks[name] = l
-	return g.keepLink(name, l)
+	return g.hooks.add(name, l)
 }
 
 // attachProgram loads a program and attaches it to the kernel hook it
@@ -118,29 +114,27 @@ func attachBTF(p *ebpf.Program) (link.Link, error) {
 // /proc/<pid>/mem. Each costs every syscall of every process, so each runs
 // only when the policy needs it.
 func (g *Guard) syncCompat(c *compiled, detach bool) error {
-	for _, h := range []struct {
-		link *link.Link
+	for _, want := range []struct {
 		prog string
 		need bool
 	}{
-		{&g.compatEnter, bpf.GuardProgSgCompatEnter, c.compat && c.guardsAny(compatEnterSyscalls)},
-		{&g.compatExit, bpf.GuardProgSgCompatExit, c.compat && c.guardsAny(Presets["proc-mem"])},
+		{bpf.GuardProgSgCompatEnter, c.compat && c.guardsAny(compatEnterSyscalls)},
+		{bpf.GuardProgSgCompatExit, c.compat && c.guardsAny(Presets["proc-mem"])},
 	} {
+		h := g.hooks.find(want.prog)
 		switch {
-		case !detach && h.need && *h.link == nil:
-			l, err := g.attachProgram(h.prog, "32-bit syscall hook", true)
+		case !detach && want.need && h == nil:
+			l, err := g.attachProgram(want.prog, "32-bit syscall hook", true)
 			if err != nil {
 				return err
 			}
-			*h.link = l
-			if err := g.keepLink(h.prog, l); err != nil {
+			if err := g.hooks.add(want.prog, l); err != nil {
 				return err
 			}
-		case detach && !h.need && *h.link != nil:
-			if err := g.dropLink(*h.link); err != nil {
+		case detach && !want.need && h != nil:
+			if err := g.hooks.drop(h); err != nil {
 				return fmt.Errorf("detach 32-bit syscall hook: %w", err)
 			}
-			*h.link = nil
 		}
 	}
 	return nil
@@ -161,59 +155,16 @@ func retryWhileHeld(attach func() (link.Link, error)) (link.Link, error) {
 	return l, err
 }
 
-func (g *Guard) detachCompat() error {
-	var errs []error
-	for _, l := range []*link.Link{&g.compatEnter, &g.compatExit} {
-		if *l != nil {
-			errs = append(errs, (*l).Close())
-			*l = nil
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// keepLink pins a newly attached hook, when the guard is pinned.
-func (g *Guard) keepLink(name string, l link.Link) error {
-	if g.pin == nil {
-		return nil
-	}
-	if err := l.Pin(g.pin.linkPath(name)); err != nil {
-		hint := ""
-		if errors.Is(err, ebpf.ErrNotSupported) {
-			hint = " (pinning syscall tracepoint links needs Linux 5.15 or later; run without --pin)"
-		}
-		return fmt.Errorf("pin %s: %w%s", name, err, hint)
-	}
-	return nil
-}
-
-// dropLink detaches a hook for good: unpinned first, or it would stay.
-func (g *Guard) dropLink(l link.Link) error {
-	if g.pin != nil {
-		if err := l.Unpin(); err != nil {
-			return err
-		}
-	}
-	return l.Close()
-}
-
 // Compat reports whether 32-bit syscalls are hooked.
 func (g *Guard) Compat() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.compatEnter != nil || g.compatExit != nil
+	return g.hooks.compat()
 }
 
 // Hooked lists the syscalls whose hooks are attached.
 func (g *Guard) Hooked() []Syscall {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var out []Syscall
-	for s := range hooks {
-		if len(g.links[s]) > 0 {
-			out = append(out, s)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
+	return g.hooks.syscalls()
 }

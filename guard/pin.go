@@ -119,8 +119,11 @@ func (p *pinState) mapPath(name string) string {
 }
 
 func (p *pinState) linkPath(name string) string {
-	return filepath.Join(p.dir, pinLinksDir, name)
+	return filepath.Join(p.linksDir(), name)
 }
+
+// linksDir is where the hooks are pinned.
+func (p *pinState) linksDir() string { return filepath.Join(p.dir, pinLinksDir) }
 
 // pinName turns ".bss" into "bss": internal maps pin without the dot.
 func pinName(mapName string) string { return strings.TrimPrefix(mapName, ".") }

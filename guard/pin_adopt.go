@@ -108,39 +108,20 @@ func (p *pinState) checkSameBuild() error {
 	return errOtherBuild
 }
 
-// adoptLinks takes over the hooks pinned by an earlier sigguard, so that
-// install finds them attached and attaches nothing twice.
+// adoptLinks takes over the hooks pinned by an earlier sigguard into the
+// hook registry, so that install finds them attached and attaches nothing
+// twice.
 func (g *Guard) adoptLinks() error {
-	entries, err := os.ReadDir(filepath.Join(g.pin.dir, pinLinksDir))
+	entries, err := os.ReadDir(g.pin.linksDir())
 	if err != nil {
 		return fmt.Errorf("read pinned links: %w (sigguard unpin --pin-dir %s removes the pin)", err, g.pin.dir)
-	}
-	bySlot := map[string]*link.Link{
-		bpf.GuardProgSgCompatEnter: &g.compatEnter,
-		bpf.GuardProgSgCompatExit:  &g.compatExit,
-	}
-	bySyscall := map[string]Syscall{}
-	for s, h := range hooks {
-		if h.tracepoint != "" {
-			bySyscall[h.tracepoint] = s
-		}
-		for _, name := range h.tracing {
-			bySyscall[name] = s
-		}
 	}
 	for _, e := range entries {
 		l, err := link.LoadPinnedLink(g.pin.linkPath(e.Name()), nil)
 		if err != nil {
 			return fmt.Errorf("open pinned link %s: %w (sigguard unpin --pin-dir %s removes the pin)", e.Name(), err, g.pin.dir)
 		}
-		switch s, isSyscall := bySyscall[e.Name()]; {
-		case isSyscall:
-			g.links[s] = append(g.links[s], l)
-		case bySlot[e.Name()] != nil:
-			*bySlot[e.Name()] = l
-		default:
-			g.onceLinks[e.Name()] = l
-		}
+		g.hooks.adopt(e.Name(), l)
 	}
 	return nil
 }

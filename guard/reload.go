@@ -84,16 +84,8 @@ func (g *Guard) install(next *compiled) (err error) {
 // after a switch, those only the policy before it used; after an install
 // that failed, those it attached for nothing.
 func (g *Guard) detachUnneeded(c *compiled) error {
-	for s, ls := range g.links {
-		if c.syscalls[s] {
-			continue
-		}
-		for _, l := range ls {
-			if err := g.dropLink(l); err != nil {
-				return fmt.Errorf("detach %s: %w", s, err)
-			}
-		}
-		delete(g.links, s)
+	if err := g.hooks.dropRoutes(c.syscalls); err != nil {
+		return err
 	}
 	return g.syncCompat(c, true)
 }

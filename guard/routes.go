@@ -10,7 +10,7 @@ import (
 func (g *Guard) OpenRoutes() []string {
 	g.mu.Lock()
 	cur := g.current
-	compat := g.compatEnter != nil || g.compatExit != nil
+	compat := g.hooks.compat()
 	g.mu.Unlock()
 	if cur == nil {
 		return nil

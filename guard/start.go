@@ -6,7 +6,6 @@ import (
 	"maps"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
@@ -43,7 +42,10 @@ func Start(cfg Config) (_ *Guard, err error) {
 		return nil, err
 	}
 
-	g := &Guard{links: map[Syscall][]link.Link{}, progs: map[string]*ebpf.Program{}, onceLinks: map[string]link.Link{}, pin: pin}
+	g := &Guard{progs: map[string]*ebpf.Program{}, pin: pin}
+	if pin != nil {
+		g.hooks.linksDir = pin.linksDir()
+	}
 	defer func() {
 		if err != nil {
 			g.abandonPin()
