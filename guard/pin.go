@@ -43,14 +43,11 @@ var errOtherBuild = errors.New("pinned by another sigguard build")
 
 // pinState is a guard's hold on its pin directory.
 type pinState struct {
-	dir      string
-	found    bool     // a complete pin was there at start: adopt it
-	setAside bool     // another build's pin waits in old-* until ours is complete
-	lock     *os.File // flock'ed for the guard's life: one reader per pin
-	owned    bool     // the pin is this guard's: complete, or adopted to the end
-	foreign  bool     // an incomplete pin of another sigguard: never removed here
-	record   bpf.GuardPinRecord
-	adopted  *Adoption
+	dir     string
+	phase   pinPhase // where Start stands with the pin (pin_phase.go)
+	lock    *os.File // flock'ed for the guard's life: one reader per pin
+	record  bpf.GuardPinRecord
+	adopted *Adoption
 }
 
 // claimPinDir makes dir (on the BPF filesystem) and locks it against a
@@ -75,12 +72,14 @@ func claimPinDir(dir string) (*pinState, error) {
 		return nil, err
 	}
 	p := &pinState{dir: dir, lock: lock}
-	p.found = p.complete()
+	if p.complete() {
+		p.phase = pinAdopting
+	}
 	return p, nil
 }
 
 // adopting says whether this guard took over an existing pin.
-func (g *Guard) adopting() bool { return g.pin != nil && g.pin.found }
+func (g *Guard) adopting() bool { return g.pin != nil && g.pin.phase == pinAdopting }
 
 // lockDir takes an exclusive flock on a directory; it holds until the
 // file is closed or the process ends, crash included.

@@ -245,7 +245,7 @@ func (p *pinState) setAsideOtherBuild() error {
 			return fmt.Errorf("create pin directory: %w (is %s on a writable bpf filesystem?)", err, p.dir)
 		}
 	}
-	p.found, p.setAside = false, true
+	p.phase = pinUpgrading
 	return nil
 }
 
@@ -259,14 +259,14 @@ func (p *pinState) removeSetAside() error {
 // pin is left behind; an adopted pin stays, still enforcing its rules.
 func (g *Guard) abandonPin() {
 	p := g.pin
-	if p == nil || p.found || p.foreign || p.lock == nil {
+	if p == nil || !p.phase.madeHere() || p.lock == nil {
 		return
 	}
 	for _, sub := range []string{pinLinksDir, pinMapsDir} {
 		_ = removePins(filepath.Join(p.dir, sub))
 	}
 	// Another build's guard, set aside, goes back in force as it was.
-	if p.setAside {
+	if p.phase.setAside() {
 		_ = os.Rename(filepath.Join(p.dir, oldLinksDir), filepath.Join(p.dir, pinLinksDir))
 		_ = os.Rename(filepath.Join(p.dir, oldMapsDir), filepath.Join(p.dir, pinMapsDir))
 	} else {

@@ -72,7 +72,7 @@ func (g *Guard) pinMaps() error {
 	if err := g.maps.PinMeta.Pin(g.pin.mapPath(bpf.GuardMapPinMeta)); err != nil {
 		return fmt.Errorf("pin map %s: %w%s", bpf.GuardMapPinMeta, err, hintFor(err))
 	}
-	g.pin.owned = true
+	g.pin.phase = g.pin.phase.completed()
 	return nil
 }
 
@@ -102,7 +102,7 @@ func (g *Guard) writeRecordLocked() error {
 func (g *Guard) releasePin() error {
 	g.pinMu.Lock()
 	defer g.pinMu.Unlock()
-	if !g.pin.owned {
+	if !g.pin.phase.owned() {
 		// Start failed before this guard took the pin over: the record
 		// stays the last owner's, so the next sigguard still reports what
 		// that one left unreported. Only the exemption goes.
@@ -130,7 +130,7 @@ func (g *Guard) recordPolicy(c *compiled) error {
 	g.pinMu.Lock()
 	defer g.pinMu.Unlock()
 	g.pin.record.Policy[c.gen] = c.digest()
-	if !g.pin.found && !g.pin.owned {
+	if !g.pin.phase.recording() {
 		return nil // pinMaps writes the record when the pin is complete
 	}
 	return g.writeRecordLocked()

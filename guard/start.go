@@ -66,7 +66,7 @@ func Start(cfg Config) (_ *Guard, err error) {
 		if err := g.takeOver(cfg); err != nil {
 			return nil, err
 		}
-		g.pin.owned = true
+		g.pin.phase = pinAdopted
 		// An upgrade that died between pinning its own hooks and removing
 		// the old build's left both enforcing: finish it.
 		if err := g.pin.removeSetAside(); err != nil {
@@ -139,7 +139,7 @@ func (g *Guard) load(cfg Config) error {
 	} else if g.pin != nil && !g.pin.empty() {
 		// Whatever hooks it did pin still enforce: they stay until a
 		// human removes them.
-		g.pin.foreign = true
+		g.pin.phase = pinForeign
 		return fmt.Errorf("%s holds an incomplete pin, left by a sigguard that failed while pinning "+
 			"(sigguard unpin --pin-dir %s removes it)", g.pin.dir, g.pin.dir)
 	}
