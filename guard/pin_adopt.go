@@ -163,6 +163,18 @@ func crashedReader(r bpf.GuardPinRecord) int {
 	return int(r.ReaderTgid)
 }
 
+// adoptPin puts cfg's rules in force over the adopted pin, and makes the
+// pin this guard's.
+func (g *Guard) adoptPin(cfg Config) error {
+	if err := g.takeOver(cfg); err != nil {
+		return err
+	}
+	g.pin.phase = pinAdopted
+	// An upgrade that died between pinning its own hooks and removing
+	// the old build's left both enforcing: finish it.
+	return g.pin.removeSetAside()
+}
+
 // takeOver puts cfg's rules in force over adopted pins. The pinned hooks
 // never stopped: with the same rules nothing changes and the per-rule
 // counters continue; with other rules, they are installed as a reload
@@ -183,24 +195,35 @@ func (g *Guard) takeOver(cfg Config) error {
 		return err
 	}
 	if same.digest() == g.pin.record.Policy[active] {
-		if err := g.adopt(); err != nil {
-			return err
-		}
-		g.pin.adopted.SamePolicy = true
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		g.names[active].Store(&same.names)
-		g.current = same
-		// The other slot may hold an older policy's matchers (a running
-		// guard clears a slot only when it reuses it): the next reload must
-		// clear them before writing there.
-		g.previous = &compiled{gen: 1 - active}
-		g.cleanup.Store(same.cleanup)
-		if err := g.attachFor(same); err != nil {
-			return err
-		}
-		return g.noteReaderProgress()
+		return g.keepPinnedPolicy(same)
 	}
+	return g.replacePinnedPolicy(cfg, active)
+}
+
+// keepPinnedPolicy takes the pinned rules, the same as same, as they are.
+func (g *Guard) keepPinnedPolicy(same *compiled) error {
+	if err := g.adopt(); err != nil {
+		return err
+	}
+	g.pin.adopted.SamePolicy = true
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.names[same.gen].Store(&same.names)
+	g.current = same
+	// The other slot may hold an older policy's matchers (a running
+	// guard clears a slot only when it reuses it): the next reload must
+	// clear them before writing there.
+	g.previous = &compiled{gen: 1 - same.gen}
+	g.cleanup.Store(same.cleanup)
+	if err := g.attachFor(same); err != nil {
+		return err
+	}
+	return g.noteReaderProgress()
+}
+
+// replacePinnedPolicy installs cfg's rules over the pinned ones, in force
+// in generation active, as a reload would.
+func (g *Guard) replacePinnedPolicy(cfg Config, active uint32) error {
 	var policy bpf.GuardPolicy
 	if err := g.maps.Policies.Lookup(active, &policy); err != nil {
 		return fmt.Errorf("read pinned policy: %w", err)

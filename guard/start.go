@@ -17,31 +17,10 @@ import (
 // rules and attaches the hooks they need. When Start returns without error,
 // enforcement is live; on error nothing is left loaded.
 func Start(cfg Config) (_ *Guard, err error) {
-	if err := validateRingBufferSize(cfg.RingBufferBytes); err != nil {
-		return nil, err
-	}
-	policy, err := compile(cfg, 0)
+	policy, pin, err := checkStart(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPrivileges(); err != nil {
-		return nil, err
-	}
-	// Before any bpf(2) call: a bad directory is bad input.
-	var pin *pinState
-	if cfg.PinDir != "" {
-		if pin, err = claimPinDir(cfg.PinDir); err != nil {
-			return nil, err
-		}
-	}
-	raiseMemlock()
-	if err := checkKernelAndTracefs(); err != nil {
-		if pin != nil {
-			pin.lock.Close()
-		}
-		return nil, err
-	}
-
 	g := &Guard{progs: map[string]*ebpf.Program{}, pin: pin}
 	if pin != nil {
 		g.hooks.linksDir = pin.linksDir()
@@ -52,47 +31,87 @@ func Start(cfg Config) (_ *Guard, err error) {
 			_ = g.Close()
 		}
 	}()
-	if err := g.load(cfg); err != nil {
+	if err := g.open(cfg); err != nil {
 		return nil, err
+	}
+	if g.adopting() {
+		err = g.adoptPin(cfg)
+	} else {
+		err = g.enforce(cfg, policy)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// checkStart does what Start does before it loads anything: it compiles
+// cfg's rules, checks privileges and the kernel, and claims the pin
+// directory, if any (a bad directory is bad input, found before any bpf(2)
+// call).
+func checkStart(cfg Config) (*compiled, *pinState, error) {
+	if err := validateRingBufferSize(cfg.RingBufferBytes); err != nil {
+		return nil, nil, err
+	}
+	policy, err := compile(cfg, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkPrivileges(); err != nil {
+		return nil, nil, err
+	}
+	var pin *pinState
+	if cfg.PinDir != "" {
+		if pin, err = claimPinDir(cfg.PinDir); err != nil {
+			return nil, nil, err
+		}
+	}
+	raiseMemlock()
+	if err := checkKernelAndTracefs(); err != nil {
+		if pin != nil {
+			pin.lock.Close()
+		}
+		return nil, nil, err
+	}
+	return policy, pin, nil
+}
+
+// open creates the maps (or opens the pinned ones), exempts this process
+// and opens the event reader.
+func (g *Guard) open(cfg Config) (err error) {
+	if err := g.load(cfg); err != nil {
+		return err
 	}
 	if err := g.exemptSelf(); err != nil {
-		return nil, err
+		return err
 	}
 	if g.reader, err = ringbuf.NewReader(g.maps.Events); err != nil {
-		return nil, fmt.Errorf("open ring buffer reader: %w", err)
+		return fmt.Errorf("open ring buffer reader: %w", err)
 	}
 	g.clock.sync()
-	if g.adopting() {
-		if err := g.takeOver(cfg); err != nil {
-			return nil, err
-		}
-		g.pin.phase = pinAdopted
-		// An upgrade that died between pinning its own hooks and removing
-		// the old build's left both enforcing: finish it.
-		if err := g.pin.removeSetAside(); err != nil {
-			return nil, err
-		}
-		return g, nil
-	}
+	return nil
+}
+
+// enforce puts policy in force on a guard that adopted nothing, and
+// completes its pin.
+func (g *Guard) enforce(cfg Config, policy *compiled) error {
 	// The deny tier's hook goes first: from the moment a rule is in force,
 	// the calls it judges are judged there.
 	if err := g.chooseTier(cfg.Tier); err != nil {
-		return nil, err
+		return err
 	}
 	// Hooks attach last, onto a policy already in place.
 	if err := g.install(policy); err != nil {
-		return nil, err
+		return err
 	}
-	if g.pin != nil {
-		if err := g.pinMaps(); err != nil {
-			return nil, err
-		}
-		// Only now may the hooks of a guard this one replaces go.
-		if err := g.pin.removeSetAside(); err != nil {
-			return nil, err
-		}
+	if g.pin == nil {
+		return nil
 	}
-	return g, nil
+	if err := g.pinMaps(); err != nil {
+		return err
+	}
+	// Only now may the hooks of a guard this one replaces go.
+	return g.pin.removeSetAside()
 }
 
 func checkKernelAndTracefs() error {
