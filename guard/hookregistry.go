@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -35,24 +36,20 @@ const (
 	roleUnknown
 )
 
-func (r hookRole) String() string {
-	switch r {
-	case roleRoute:
-		return "route"
-	case roleCompatEnter:
-		return "32-bit entry"
-	case roleCompatExit:
-		return "32-bit exit"
-	case roleVeto:
-		return "veto"
-	case roleConfirmExit:
-		return "exit confirmation"
-	case roleNoteStop:
-		return "stop note"
-	case roleUnknown:
-		return "unknown"
+var hookRoleNames = [...]string{
+	roleRoute: "route", roleCompatEnter: "32-bit entry", roleCompatExit: "32-bit exit", roleVeto: "veto",
+	roleConfirmExit: "exit confirmation", roleNoteStop: "stop note", roleUnknown: "unknown",
+}
+
+func (r hookRole) String() string { return enumName(r, hookRoleNames[:], "role") }
+
+// enumName names v, a value of one of this package's small enum types,
+// from its table of names, or as kind-N when the table has none.
+func enumName[T ~uint8](v T, names []string, kind string) string {
+	if int(v) < len(names) && names[v] != "" {
+		return names[v]
 	}
-	return fmt.Sprintf("role-%d", uint8(r))
+	return kind + "-" + strconv.Itoa(int(v))
 }
 
 // hook is one attached hook.

@@ -1,7 +1,5 @@
 package guard
 
-import "fmt"
-
 // pinPhase is where a pinned guard stands with its pin directory. It
 // starts as what claimPinDir found there and moves on as Start goes:
 //
@@ -30,25 +28,12 @@ const (
 	pinUpgraded
 )
 
-func (ph pinPhase) String() string {
-	switch ph {
-	case pinCreating:
-		return "creating"
-	case pinAdopting:
-		return "adopting"
-	case pinUpgrading:
-		return "upgrading"
-	case pinForeign:
-		return "foreign"
-	case pinCreated:
-		return "created"
-	case pinAdopted:
-		return "adopted"
-	case pinUpgraded:
-		return "upgraded"
-	}
-	return fmt.Sprintf("pin-phase-%d", uint8(ph))
+var pinPhaseNames = [...]string{
+	pinCreating: "creating", pinAdopting: "adopting", pinUpgrading: "upgrading", pinForeign: "foreign",
+	pinCreated: "created", pinAdopted: "adopted", pinUpgraded: "upgraded",
 }
+
+func (ph pinPhase) String() string { return enumName(ph, pinPhaseNames[:], "pin-phase") }
 
 // owned says whether the pin is this guard's: complete, or adopted to the
 // end. Its record then names this guard as the reader.
