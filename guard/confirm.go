@@ -3,7 +3,6 @@ package guard
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -71,19 +70,6 @@ func bootNow() (uint64, error) {
 	return uint64(ts.Nano()), nil
 }
 
-func readComm(pid int) (Comm, error) {
-	var c Comm
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	if err != nil {
-		return c, err
-	}
-	n := copy(c[:15], b)
-	if n > 0 && c[n-1] == '\n' {
-		c[n-1] = 0
-	}
-	return c, nil
-}
-
 // cleanUpAfter acts on what the kernel noted about a confirmed kill: the
 // process the killed caller stopped gets SIGCONT, its own child that the
 // call targeted is killed. Both go through a pidfd, and only to a process
@@ -116,19 +102,4 @@ func signalPid(pid int, sig unix.Signal, bootNs uint64) bool {
 		return false
 	}
 	return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
-}
-
-// tickNs is a clock tick of /proc/<pid>/stat (USER_HZ is 100).
-const tickNs = uint64(10 * time.Millisecond)
-
-// startTicks reads when a process started, in clock ticks since boot
-// (CLOCK_BOOTTIME, the kernel's bpf_ktime_get_boot_ns clock). A process
-// that started within the tick of the call passes: a pid is not recycled
-// that fast in practice.
-func startTicks(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	return parseStartTicks(b)
 }

@@ -1,7 +1,6 @@
 package guard
 
 import (
-	"os"
 	"strings"
 )
 
@@ -11,7 +10,7 @@ import (
 func (g *Guard) OpenRoutes() []string {
 	g.mu.Lock()
 	cur := g.current
-	compat := g.compatEnter != nil || g.compatExit != nil
+	compat := g.hooks.compat()
 	sharers := g.sharers
 	g.mu.Unlock()
 	if cur == nil {
@@ -86,11 +85,4 @@ func uringOpen(tier Tier) string {
 	return "io_uring opens flagged IOSQE_CQE_SKIP_SUCCESS post no completion: their file is not seen when a read or " +
 		"write syscall or a fixed-file slot uses it, and an io_uring write on it is caught but may land before the kill " +
 		"(deny tiers refuse such opens)"
-}
-
-// ioUringEnabled reads kernel.io_uring_disabled (Linux 6.6+): 2 disables
-// io_uring for everyone. Older kernels have no switch.
-func ioUringEnabled() bool {
-	b, err := os.ReadFile("/proc/sys/kernel/io_uring_disabled")
-	return err != nil || strings.TrimSpace(string(b)) != "2"
 }

@@ -181,7 +181,7 @@ func (g *Guard) adoptTier(want Tier) error {
 // adoptedTier is the tier of a pinned guard, told by its veto hook.
 func (g *Guard) adoptedTier() Tier {
 	for _, v := range vetoes {
-		if g.onceLinks[v.program] != nil {
+		if g.hooks.find(v.program) != nil {
 			return v.tier
 		}
 	}
