@@ -34,7 +34,12 @@ func (r testRun) bin() string { return filepath.Base(r.pkg) }
 //     pid namespace never matched, an attacker in its victim's pid
 //     namespace caught by the victim's host pid, in every tier;
 //   - the built binary end to end (the tier it picks, a refused or
-//     killed attach, its event).
+//     killed attach, its event);
+//   - the kernel side's target resolution and matching on their own,
+//     run with BPF_PROG_TEST_RUN (internal/bpf/unittest): the pid tree
+//     walk, pidfds (anonymous inodes before 6.9, pidfs after), proc
+//     inodes, and matching_rules over compiled rules; no guard starts,
+//     so they cost seconds. The helper they re-execute is not a test.
 //
 // Tests that drive strace, gdb or setpriv are left out: the guest has
 // none. go test matches -test.run level by level, so the second run's
@@ -45,7 +50,8 @@ var fullRuns = []testRun{
 		"TestDenyTierReturnsEPERMAndSignals|TestDenyTierKillsPerfEventOpenAtEntry|" +
 		"TestPinningBefore515IsRefused|TestPinnedGuardOutlivesItsProcessAndIsAdopted|TestReloadLeavesNoGap|" +
 		"TestOwnChildIsReapedOnlyWhenTheAttachRan|" +
-		"TestFalsePositiveSelfAccess|TestPidNamespaceAttackerNamingItsVictimByANamespacePidIsKilled" +
+		"TestFalsePositiveSelfAccess|TestPidNamespaceAttackerNamingItsVictimByANamespacePidIsKilled|" +
+		"TestBPFMatch" +
 		")$", ""},
 	{"guard-subtests", "./guard", "^(" +
 		"TestKillsPtraceCallersBeforeTheCallReturns|TestMatchers|TestEveryMemoryRouteIsGuarded|" +
@@ -59,6 +65,7 @@ var fullRuns = []testRun{
 		// tracepoint is TestKills', and pidfd_getfd's is not worth the
 		// seconds.
 		"^TestEveryMemoryRouteIsGuarded$/^(attach|pidfd-getfd)$"},
+	{"bpf-unit", "./internal/bpf/unittest", "^TestBPF", "^TestBPFHelperProcess$"},
 	{"e2e", "./test/e2e", "^TestBinaryPicksTheBestTier$", ""},
 }
 
