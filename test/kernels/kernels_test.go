@@ -48,6 +48,7 @@ func TestParseConsoleAndJudge(t *testing.T) {
 		"--- SKIP: TestPinnedGuardOutlivesItsProcessAndIsAdopted (0.00s)",
 		"sigguard-guest: exit guard 0",
 		"sigguard-guest: exit guard-subtests 0",
+		"sigguard-guest: exit bpf-unit 0",
 		"sigguard-guest: exit e2e 0",
 		"sigguard-guest: done",
 	}

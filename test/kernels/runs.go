@@ -36,7 +36,12 @@ func (r testRun) bin() string { return filepath.Base(r.pkg) }
 //     its victim's pid namespace caught (process_vm_writev, from the host
 //     and from inside);
 //   - the built binary end to end (the tier it picks, a refused or
-//     killed attach, its event).
+//     killed attach, its event);
+//   - the kernel side's target resolution and matching on their own,
+//     run with BPF_PROG_TEST_RUN (internal/bpf/unittest): the pid tree
+//     walk, pidfds (anonymous inodes before 6.9, pidfs after), proc
+//     inodes, and matching_rules over compiled rules; no guard starts,
+//     so they cost seconds. The helper they re-execute is not a test.
 //
 // Tests that drive strace, gdb or setpriv are left out: the guest has
 // none. go test matches -test.run level by level, so the second run's
@@ -46,7 +51,7 @@ var fullRuns = []testRun{
 		"TestUnconfirmedKillIsReportedOnce|TestTierIsTheBestTheKernelOffers|" +
 		"TestDenyTierReturnsEPERMAndSignals|TestDenyTierKillsPerfEventOpenAtEntry|" +
 		"TestPinningBefore515IsRefused|TestPinnedGuardOutlivesItsProcessAndIsAdopted|TestReloadLeavesNoGap|" +
-		"TestOwnChildIsReapedOnlyWhenTheAttachRan" +
+		"TestOwnChildIsReapedOnlyWhenTheAttachRan|TestBPFMatch" +
 		")$", ""},
 	{"guard-subtests", "./guard", "^(" +
 		"TestKillsPtraceCallersBeforeTheCallReturns|TestMatchers|TestEveryMemoryRouteIsGuarded|" +
@@ -61,6 +66,7 @@ var fullRuns = []testRun{
 		// tracepoint is TestKills', and pidfd_getfd's is not worth the
 		// seconds.
 		"^TestEveryMemoryRouteIsGuarded$/^(attach|pidfd-getfd)$"},
+	{"bpf-unit", "./internal/bpf/unittest", "^TestBPF", "^TestBPFHelperProcess$"},
 	{"e2e", "./test/e2e", "^TestBinaryPicksTheBestTier$", ""},
 }
 

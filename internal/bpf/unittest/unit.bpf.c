@@ -1,0 +1,240 @@
+//go:build ignore
+
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Test programs for the kernel side's target resolution and matching, on
+ * their own. They include the real headers and call the real functions;
+ * being raw_tp programs, they can be run with BPF_PROG_TEST_RUN (Linux
+ * 5.10+), which runs them in the calling thread: bpf_get_current_task()
+ * is the Go test's thread. Arguments come in the context (u64 args);
+ * results go to one-entry array maps the test reads back.
+ *
+ * Nothing here is loaded by sigguard itself.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "sigguard.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#include "maps.h"
+#include "judge.h"
+
+/* What resolve found. */
+struct resolve_result {
+	__u8 kind;       /* enum target_kind of the resolved target */
+	__u8 found_ns;   /* the namespace to look in was found */
+	__u8 reserved[2];
+	__u32 ns_level;  /* that namespace's level (0: the initial one) */
+	__u32 tgid;      /* SG_TARGET_TASK: the task's host thread group id */
+	__u32 tid;       /* SG_TARGET_TASK: the task's host thread id */
+	__s32 nr;        /* SG_TARGET_TASK: pid_nr_ns of its pid in that namespace */
+	__s32 caller_nr; /* SG_TARGET_TASK: pid_nr_ns of its pid in the caller's namespace */
+};
+
+/* What the file probes found behind a descriptor. */
+struct file_result {
+	__u8 has_file;   /* fd_file found an open file */
+	__u8 pidfd;      /* pidfd_pid gave a struct pid */
+	__u8 proc_mem;   /* is_proc_mem */
+	__u8 pidfd_kind; /* enum target_kind of target_pid(pidfd_pid(f)), when pidfd */
+	__u8 mem_kind;   /* enum target_kind of target_pid(proc_file_pid(f)), when proc_mem */
+	__u8 reserved[3];
+	__u32 pidfd_tgid;
+	__u32 pidfd_tid;
+	__u32 mem_tgid;
+	__u32 mem_tid;
+};
+
+/* What match found. */
+struct match_result {
+	__u64 candidates;  /* rules of the active generation that guard the syscall */
+	__u64 matched;     /* matching_rules: the rules that match the call */
+	__u64 exempt;      /* rules an except list exempted */
+	__u64 left;        /* candidates still standing after matching (before exempt) */
+	__u32 generation;  /* the active generation */
+	__u32 tgid;        /* the caller, as the call saw it */
+	__u32 tid;
+	__u32 target_tgid; /* SG_TARGET_TASK: the target's host thread group id */
+	__u32 target_tid;  /* SG_TARGET_TASK: the target's host thread id */
+	__u8 resolved;     /* matching_rules went as far as resolving the target */
+	__u8 target_kind;  /* enum target_kind, once resolved */
+	__u8 reserved[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct resolve_result);
+} resolve_results SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct file_result);
+} file_results SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct match_result);
+} match_results SEC(".maps");
+
+/* The namespace of the deepest level of a struct pid: the one its task sees others in. */
+static __always_inline struct pid_namespace *pid_own_ns(struct pid *pid)
+{
+	__u32 level = BPF_CORE_READ(pid, level) & 63;
+
+	return BPF_CORE_READ(upid_at(pid, level), ns);
+}
+
+/*
+ * resolve: args[0] a pid number, args[1] a descriptor. With a descriptor
+ * of -1 the number is resolved as a syscall's is, by resolve_target (in
+ * the caller's active pid namespace); else in the pid namespace of the
+ * process behind the pidfd, by find_pid_ns and target_pid as
+ * resolve_target does.
+ */
+SEC("raw_tp")
+int resolve(struct bpf_raw_tracepoint_args *ctx)
+{
+	__s64 nr = (__s64)ctx->args[0];
+	int fd = (int)ctx->args[1];
+	__u32 zero = 0;
+	struct resolve_result *out = bpf_map_lookup_elem(&resolve_results, &zero);
+	struct pid_namespace *ns;
+	struct target t = {};
+
+	if (!out)
+		return 1;
+	__builtin_memset(out, 0, sizeof(*out));
+	if (fd < 0) {
+		ns = active_pid_ns(current_task());
+		t = target_nr(nr);
+		resolve_target(&t);
+	} else {
+		struct pid *owner = pidfd_pid(fd_file(fd));
+		struct pid *pid = NULL;
+
+		if (!owner)
+			return 0;
+		ns = pid_own_ns(owner);
+		t.kind = find_pid_ns((int)nr, ns, &pid);
+		if (t.kind == SG_TARGET_TASK)
+			t = target_pid(pid);
+	}
+	out->found_ns = 1;
+	out->ns_level = BPF_CORE_READ(ns, level);
+	out->kind = t.kind;
+	if (t.kind == SG_TARGET_TASK) {
+		out->tgid = task_tgid(t.task);
+		out->tid = task_tid(t.task);
+		out->nr = pid_nr_ns(t.pid, ns);
+		out->caller_nr = pid_nr_ns(t.pid, active_pid_ns(current_task()));
+	}
+	return 0;
+}
+
+/*
+ * file: args[0] a descriptor of the caller. Reports what pidfd_pid and
+ * is_proc_mem + proc_file_pid make of it, each followed by target_pid as
+ * the routes do.
+ */
+SEC("raw_tp")
+int file(struct bpf_raw_tracepoint_args *ctx)
+{
+	int fd = (int)ctx->args[0];
+	__u32 zero = 0;
+	struct file_result *out = bpf_map_lookup_elem(&file_results, &zero);
+	struct file *f;
+	struct target t = {};
+
+	if (!out)
+		return 1;
+	__builtin_memset(out, 0, sizeof(*out));
+	f = fd_file(fd);
+	out->has_file = f != NULL;
+	struct pid *pid = pidfd_pid(f);
+	if (pid) {
+		out->pidfd = 1;
+		t = target_pid(pid);
+		out->pidfd_kind = t.kind;
+		if (t.kind == SG_TARGET_TASK) {
+			out->pidfd_tgid = task_tgid(t.task);
+			out->pidfd_tid = task_tid(t.task);
+		}
+	}
+	if (is_proc_mem(f)) {
+		out->proc_mem = 1;
+		t = target_pid(proc_file_pid(f));
+		out->mem_kind = t.kind;
+		if (t.kind == SG_TARGET_TASK) {
+			out->mem_tgid = task_tgid(t.task);
+			out->mem_tid = task_tid(t.task);
+		}
+	}
+	return 0;
+}
+
+/*
+ * match: args[0] the pid a call names (in the caller's pid namespace),
+ * args[1] the syscall (enum syscall_id), args[2] the ptrace request. Builds
+ * the call as judge() does, from the calling thread, and runs
+ * matching_rules against the active generation of the policy maps. It
+ * only matches: nothing is signalled, counted as a verdict or reported.
+ */
+SEC("raw_tp")
+int match(struct bpf_raw_tracepoint_args *ctx)
+{
+	__s64 nr = (__s64)ctx->args[0];
+	__u16 syscall = (__u16)ctx->args[1];
+	__s64 request = (__s64)ctx->args[2];
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	__u32 id = syscall & ~SG_SYSCALL_COMPAT;
+	const struct policy *p = NULL;
+	__u32 generation = 0, zero = 0;
+	struct match_result *out = bpf_map_lookup_elem(&match_results, &zero);
+
+	if (!out)
+		return 1;
+	__builtin_memset(out, 0, sizeof(*out));
+	out->tgid = pid_tgid >> 32;
+	out->tid = (__u32)pid_tgid;
+	if (id >= SG_SYSCALL_MAX)
+		return 0;
+	struct matching m = { .candidates = candidates_for(id, &generation, &p) };
+	out->candidates = m.candidates;
+	out->generation = generation;
+	if (!m.candidates || !p)
+		return 0;
+	m.p = p;
+	m.generation = generation;
+
+	struct call c = {
+		.task = current_task(),
+		.tgid = pid_tgid >> 32,
+		.tid = (__u32)pid_tgid,
+		.uid = (__u32)uid_gid,
+		.gid = uid_gid >> 32,
+		.syscall = syscall,
+		.request = request,
+		.target = target_nr(nr),
+	};
+	out->matched = matching_rules(&m, &c);
+	out->exempt = m.exempt;
+	out->left = m.candidates;
+	out->resolved = !c.target.by_nr;
+	out->target_kind = c.target.kind;
+	if (out->resolved && c.target.kind == SG_TARGET_TASK) {
+		out->target_tgid = task_tgid(c.target.task);
+		out->target_tid = task_tid(c.target.task);
+	}
+	return 0;
+}
