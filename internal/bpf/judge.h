@@ -85,7 +85,12 @@ static __always_inline __u64 candidates_for(__u32 id, __u32 *generation, const s
 	__u32 zero = 0;
 	__u32 *active_generation = bpf_map_lookup_elem(&active, &zero);
 
-	if (!active_generation)
+	/*
+	 * The bound is checked on the very register that indexes: without
+	 * the barrier, clang may compute id again, unchecked, for the index.
+	 */
+	barrier_var(id);
+	if (!active_generation || id >= SG_SYSCALL_MAX)
 		return 0;
 	*generation = *active_generation & (SG_GENERATIONS - 1);
 	*policy = bpf_map_lookup_elem(&policies, generation);
@@ -128,6 +133,37 @@ static __always_inline __u64 matching_rules(struct matching *m, struct call *c)
 	return m->candidates & ~m->exempt;
 }
 
+/*
+ * The call as the rules see it, built from the calling thread, and the
+ * rules of the generation in force that match it (0: none). Matching
+ * only: nothing is signalled, counted or reported.
+ */
+static __always_inline __u64 judge_match(__u16 syscall, __s64 request, struct target target, struct matching *m,
+					 struct call *c)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	const struct policy *p = NULL;
+	__u32 generation = 0;
+
+	m->candidates = candidates_for(syscall & ~SG_SYSCALL_COMPAT, &generation, &p);
+	if (!m->candidates || !p)
+		return 0;
+	m->p = p;
+	m->generation = generation;
+	*c = (struct call){
+		.task = current_task(),
+		.tgid = pid_tgid >> 32,
+		.tid = (__u32)pid_tgid,
+		.uid = (__u32)uid_gid,
+		.gid = uid_gid >> 32,
+		.syscall = syscall,
+		.request = request,
+		.target = target,
+	};
+	return matching_rules(m, c);
+}
+
 /* The kill waiting for its proof (the exit), with what to clean up after it. */
 static __always_inline void note_kill(const struct call *c, __u32 index, __u32 generation, __u64 now, bool denied)
 {
@@ -165,36 +201,19 @@ static __always_inline void count_verdict(__u32 generation, __u32 index, bool si
  */
 static __always_inline int judge(__u16 syscall, __s64 request, struct target target, __u8 tier)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 id = syscall & ~SG_SYSCALL_COMPAT;
-	const struct policy *p = NULL;
-	__u32 generation = 0;
 
-	if (id >= SG_SYSCALL_MAX || is_sigguard(pid_tgid))
+	if (id >= SG_SYSCALL_MAX || is_sigguard(bpf_get_current_pid_tgid()))
 		return 0;
 	if (tier == SG_TIER_SIGNAL && judged_by_veto(id, request))
 		return 0;
-	struct matching m = { .candidates = candidates_for(id, &generation, &p) };
-	if (!m.candidates || !p)
-		return 0;
-	m.p = p;
-	m.generation = generation;
-
-	__u64 now = bpf_ktime_get_boot_ns();
-	__u64 uid_gid = bpf_get_current_uid_gid();
-	struct call c = {
-		.task = current_task(),
-		.tgid = pid_tgid >> 32,
-		.tid = (__u32)pid_tgid,
-		.uid = (__u32)uid_gid,
-		.gid = uid_gid >> 32,
-		.syscall = syscall,
-		.request = request,
-		.target = target,
-	};
-	__u64 matched = matching_rules(&m, &c);
+	struct matching m = {};
+	struct call c = {};
+	__u64 matched = judge_match(syscall, request, target, &m, &c);
 	if (!matched)
 		return 0;
+	__u32 generation = m.generation;
+	__u64 now = bpf_ktime_get_boot_ns();
 	__u32 index = lowest_bit(matched);
 	__u32 slot = generation * SG_MAX_RULES + index;
 	const struct rule *r = bpf_map_lookup_elem(&rules, &slot);

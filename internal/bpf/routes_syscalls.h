@@ -29,14 +29,6 @@ static __always_inline struct target perf_target(__s64 pid, __u64 flags)
 	return target_nr((int)pid);
 }
 
-/* The process behind pidfd_getfd's pidfd. */
-static __always_inline struct target pidfd_target(int pidfd)
-{
-	struct pid *pid = pidfd_pid(fd_file(pidfd));
-
-	return pid ? target_pid(pid) : target_kind(SG_TARGET_MISSING);
-}
-
 /*
  * A route judged at syscall entry, from its arguments (a0, a1, a4: the
  * ones any route reads). The native tracepoints and the 32-bit hook both
@@ -85,10 +77,10 @@ static __always_inline int guard_open(void *ctx, long fd, __u16 syscall)
 {
 	if (fd < 0)
 		return 0;
-	struct file *f = fd_file(fd);
-	if (!is_proc_mem(f))
+	struct pid *pid = proc_mem_pid(fd_file(fd));
+	if (!pid)
 		return 0;
-	if (guard_call(syscall, 0, target_pid(proc_file_pid(f))) == SG_KILLED && ctx)
+	if (guard_call(syscall, 0, target_pid(pid)) == SG_KILLED && ctx)
 		kill_sharers(ctx);
 	return 0;
 }

@@ -68,9 +68,11 @@ static __always_inline struct file *uring_opened(struct io_ring_ctx *ctx, struct
 /* The opcode is read only for a /proc/<pid>/mem file. */
 static __always_inline int guard_uring_file(struct file *f, struct io_kiocb *req)
 {
-	if (!is_proc_mem(f))
+	struct pid *pid = proc_mem_pid(f);
+
+	if (!pid)
 		return 0;
-	guard_call(SG_SYSCALL_IO_URING, BPF_CORE_READ(req, opcode), target_pid(proc_file_pid(f)));
+	guard_call(SG_SYSCALL_IO_URING, BPF_CORE_READ(req, opcode), target_pid(pid));
 	return 0;
 }
 

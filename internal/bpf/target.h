@@ -43,21 +43,35 @@ static __always_inline struct target target_task(struct task_struct *task)
 	return (struct target){ .task = task, .pid = BPF_CORE_READ(task, thread_pid), .kind = SG_TARGET_TASK };
 }
 
+/* The process behind a pidfd; one that is no pidfd reaches nobody. */
+static __always_inline struct target pidfd_target(int pidfd)
+{
+	struct pid *pid = pidfd_pid(fd_file(pidfd));
+
+	return pid ? target_pid(pid) : target_kind(SG_TARGET_MISSING);
+}
+
 /*
- * Looks a by-number target up as find_task_by_vpid does: in the caller's
- * active pid namespace, the task whose (thread) id the number is. The
- * kernel uses the pid's low 32 bits.
+ * Looks a by-number target up in ns as find_pid_ns does: the task whose
+ * (thread) id the number is there. The kernel uses the pid's low 32 bits.
  */
-static __always_inline void resolve_target(struct target *t)
+static __always_inline void resolve_target_in(struct target *t, struct pid_namespace *ns)
 {
 	struct pid *pid = NULL;
 
 	if (!t->by_nr)
 		return;
 	t->by_nr = false;
-	t->kind = find_pid_ns((int)t->nr, active_pid_ns(current_task()), &pid);
+	t->kind = find_pid_ns((int)t->nr, ns, &pid);
 	if (t->kind == SG_TARGET_TASK)
 		*t = target_pid(pid);
+}
+
+/* A syscall's pid is a number in the caller's active pid namespace (find_task_by_vpid). */
+static __always_inline void resolve_target(struct target *t)
+{
+	if (t->by_nr)
+		resolve_target_in(t, active_pid_ns(current_task()));
 }
 
 /* Whether the call reaches the caller's own thread group: no threat. */

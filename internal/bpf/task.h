@@ -95,6 +95,15 @@ static __always_inline struct upid *upid_at(struct pid *pid, __u32 level)
 	return (void *)pid + bpf_core_field_offset(struct pid, numbers) + level * sizeof(struct upid);
 }
 
+/* ns_of_pid: the namespace of a pid's deepest level, where it was made. */
+static __always_inline struct pid_namespace *pid_ns_of(struct pid *pid)
+{
+	__u32 level = BPF_CORE_READ(pid, level) & 63;
+	struct upid *up = upid_at(pid, level);
+
+	return BPF_CORE_READ(up, ns);
+}
+
 /*
  * The pid namespace a task sees others in (task_active_pid_ns): the one
  * of its own pid's deepest level. Pids the task passes to syscalls are
@@ -102,11 +111,7 @@ static __always_inline struct upid *upid_at(struct pid *pid, __u32 level)
  */
 static __always_inline struct pid_namespace *active_pid_ns(struct task_struct *task)
 {
-	struct pid *pid = BPF_CORE_READ(task, thread_pid);
-	__u32 level = BPF_CORE_READ(pid, level) & 63;
-	struct upid *up = upid_at(pid, level);
-
-	return BPF_CORE_READ(up, ns);
+	return pid_ns_of(BPF_CORE_READ(task, thread_pid));
 }
 
 /* pid_nr_ns: pid's number in ns, or 0 when the pid is not visible there. */
@@ -209,15 +214,25 @@ static __always_inline struct pid *proc_file_pid(struct file *f)
 	return BPF_CORE_READ(pi, pid);
 }
 
-/* Whether an open file is /proc/<pid>/mem or /proc/<pid>/task/<tid>/mem. */
+/*
+ * Whether an open file is /proc/<pid>/mem or /proc/<pid>/task/<tid>/mem.
+ * The name is read into one byte more than "mem" needs, so that "meminfo"
+ * or "memory" is read as what it is and not cut to "mem".
+ */
 static __always_inline bool is_proc_mem(struct file *f)
 {
-	char name[4] = {};
+	char name[5] = {};
 
 	if (!f || BPF_CORE_READ(f, f_inode, i_sb, s_magic) != PROC_SUPER_MAGIC)
 		return false;
 	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
 	return name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 0;
+}
+
+/* The process a /proc/<pid>/mem file gives access to, or NULL for any other file. */
+static __always_inline struct pid *proc_mem_pid(struct file *f)
+{
+	return is_proc_mem(f) ? proc_file_pid(f) : NULL;
 }
 
 /*

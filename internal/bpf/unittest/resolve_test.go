@@ -262,22 +262,6 @@ func TestBPFResolveFiles(t *testing.T) {
 			return openPath(path)(t)
 		}
 	}
-	// What is_proc_mem makes today of /proc files whose name starts with
-	// "mem": it reads the name into 4 bytes, so "meminfo" reads as "mem".
-	// The routes then judge the open with a target that is no process
-	// (SG_TARGET_MISSING), which every rule without target lists matches.
-	// Known bugs of the headers, by case: while a case gets exactly this,
-	// it is skipped, naming the bug, instead of failing.
-	memPrefix := UnitFileResult{HasFile: 1, ProcMem: 1, MemKind: kindMissing}
-	const memPrefixBug = "is_proc_mem takes a /proc file named mem* for mem (task.h reads the name into 4 bytes)"
-	knownBugs := map[string]struct {
-		got UnitFileResult
-		why string
-	}{
-		"/proc/meminfo":             {memPrefix, memPrefixBug},
-		"/proc/pressure/memory":     {memPrefix, memPrefixBug},
-		"/proc/sys/vm/memfd_noexec": {memPrefix, memPrefixBug},
-	}
 	cases := []struct {
 		name string
 		open func(t *testing.T) int
@@ -312,9 +296,6 @@ func TestBPFResolveFiles(t *testing.T) {
 			got, err := o.File(fd)
 			if err != nil {
 				t.Fatal(err)
-			}
-			if bug, ok := knownBugs[c.name]; ok && got == bug.got && got != c.want {
-				t.Skipf("KNOWN BUG: %s: got %+v, want %+v", bug.why, got, c.want)
 			}
 			if got != c.want {
 				t.Errorf("got %+v, want %+v", got, c.want)

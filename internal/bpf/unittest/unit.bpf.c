@@ -86,20 +86,11 @@ struct {
 	__type(value, struct match_result);
 } match_results SEC(".maps");
 
-/* The namespace of the deepest level of a struct pid: the one its task sees others in. */
-static __always_inline struct pid_namespace *pid_own_ns(struct pid *pid)
-{
-	__u32 level = BPF_CORE_READ(pid, level) & 63;
-
-	return BPF_CORE_READ(upid_at(pid, level), ns);
-}
-
 /*
  * resolve: args[0] a pid number, args[1] a descriptor. With a descriptor
  * of -1 the number is resolved as a syscall's is, by resolve_target (in
- * the caller's active pid namespace); else in the pid namespace of the
- * process behind the pidfd, by find_pid_ns and target_pid as
- * resolve_target does.
+ * the caller's active pid namespace); else by resolve_target_in the pid
+ * namespace of the process behind the pidfd.
  */
 SEC("raw_tp")
 int resolve(struct bpf_raw_tracepoint_args *ctx)
@@ -120,14 +111,12 @@ int resolve(struct bpf_raw_tracepoint_args *ctx)
 		resolve_target(&t);
 	} else {
 		struct pid *owner = pidfd_pid(fd_file(fd));
-		struct pid *pid = NULL;
 
 		if (!owner)
 			return 0;
-		ns = pid_own_ns(owner);
-		t.kind = find_pid_ns((int)nr, ns, &pid);
-		if (t.kind == SG_TARGET_TASK)
-			t = target_pid(pid);
+		ns = pid_ns_of(owner);
+		t = target_nr(nr);
+		resolve_target_in(&t, ns);
 	}
 	out->found_ns = 1;
 	out->ns_level = BPF_CORE_READ(ns, level);
@@ -142,9 +131,8 @@ int resolve(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /*
- * file: args[0] a descriptor of the caller. Reports what pidfd_pid and
- * is_proc_mem + proc_file_pid make of it, each followed by target_pid as
- * the routes do.
+ * file: args[0] a descriptor of the caller. Reports what pidfd_target and
+ * proc_mem_pid + target_pid (the open routes' steps) make of it.
  */
 SEC("raw_tp")
 int file(struct bpf_raw_tracepoint_args *ctx)
@@ -160,19 +148,19 @@ int file(struct bpf_raw_tracepoint_args *ctx)
 	__builtin_memset(out, 0, sizeof(*out));
 	f = fd_file(fd);
 	out->has_file = f != NULL;
-	struct pid *pid = pidfd_pid(f);
-	if (pid) {
+	if (pidfd_pid(f)) {
 		out->pidfd = 1;
-		t = target_pid(pid);
+		t = pidfd_target(fd);
 		out->pidfd_kind = t.kind;
 		if (t.kind == SG_TARGET_TASK) {
 			out->pidfd_tgid = task_tgid(t.task);
 			out->pidfd_tid = task_tid(t.task);
 		}
 	}
-	if (is_proc_mem(f)) {
+	struct pid *mem = proc_mem_pid(f);
+	if (mem) {
 		out->proc_mem = 1;
-		t = target_pid(proc_file_pid(f));
+		t = target_pid(mem);
 		out->mem_kind = t.kind;
 		if (t.kind == SG_TARGET_TASK) {
 			out->mem_tgid = task_tgid(t.task);
@@ -196,11 +184,11 @@ int match(struct bpf_raw_tracepoint_args *ctx)
 	__u16 syscall = (__u16)ctx->args[1];
 	__s64 request = (__s64)ctx->args[2];
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 uid_gid = bpf_get_current_uid_gid();
 	__u32 id = syscall & ~SG_SYSCALL_COMPAT;
-	const struct policy *p = NULL;
-	__u32 generation = 0, zero = 0;
+	__u32 zero = 0;
 	struct match_result *out = bpf_map_lookup_elem(&match_results, &zero);
+	struct matching m = {};
+	struct call c = {};
 
 	if (!out)
 		return 1;
@@ -209,28 +197,13 @@ int match(struct bpf_raw_tracepoint_args *ctx)
 	out->tid = (__u32)pid_tgid;
 	if (id >= SG_SYSCALL_MAX)
 		return 0;
-	struct matching m = { .candidates = candidates_for(id, &generation, &p) };
-	out->candidates = m.candidates;
-	out->generation = generation;
-	if (!m.candidates || !p)
-		return 0;
-	m.p = p;
-	m.generation = generation;
-
-	struct call c = {
-		.task = current_task(),
-		.tgid = pid_tgid >> 32,
-		.tid = (__u32)pid_tgid,
-		.uid = (__u32)uid_gid,
-		.gid = uid_gid >> 32,
-		.syscall = syscall,
-		.request = request,
-		.target = target_nr(nr),
-	};
-	out->matched = matching_rules(&m, &c);
+	out->matched = judge_match(syscall, request, target_nr(nr), &m, &c);
+	/* What the policy offers before matching narrows it. */
+	const struct policy *p = NULL;
+	out->candidates = candidates_for(id, &out->generation, &p);
 	out->exempt = m.exempt;
 	out->left = m.candidates;
-	out->resolved = !c.target.by_nr;
+	out->resolved = out->candidates && !c.target.by_nr;
 	out->target_kind = c.target.kind;
 	if (out->resolved && c.target.kind == SG_TARGET_TASK) {
 		out->target_tgid = task_tgid(c.target.task);

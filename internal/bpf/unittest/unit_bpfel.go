@@ -106,7 +106,7 @@ type UnitPinRecord struct {
 	ReaderTgid   uint32
 	Tier         uint32
 	ReaderSeenNs uint64
-	Seen         [7]uint64
+	Seen         [8]uint64
 }
 
 type UnitPolicy struct {
