@@ -222,8 +222,18 @@ func (r *Ring) Enter(wait uint32) error {
 			return fmt.Errorf("io_uring_enter: %w", errno)
 		}
 		r.sqlen = 0
-		return nil
+		// A signal (the Go runtime's preemption, say) cuts the wait short
+		// without an error once the submission went through: wait again,
+		// submitting nothing, until the completions are there.
+		if r.ready() >= wait {
+			return nil
+		}
 	}
+}
+
+// ready is how many completions are posted and not yet reaped.
+func (r *Ring) ready() uint32 {
+	return atomic.LoadUint32(r.word(r.cq, r.p.cqOff.tail)) - *r.word(r.cq, r.p.cqOff.head)
 }
 
 // Reap takes every posted completion off the completion ring.
