@@ -39,16 +39,19 @@ static __always_inline struct event *reserve_event(void)
 /*
  * The target as the event names it: its host pid and thread, and the pid
  * the caller's own namespace knows it by (what the caller passed, for a
- * number the kernel did not find).
+ * number the kernel did not find). In the initial namespace that is the
+ * thread's host id, with no more reads.
  */
-static __always_inline void describe_target(struct event *e, const struct target *t, struct pid_namespace *ns)
+static __always_inline void describe_target(struct event *e, const struct call *c)
 {
+	const struct target *t = &c->target;
+
 	e->target_kind = t->kind;
 	switch (t->kind) {
 	case SG_TARGET_TASK:
 		e->target = task_tgid(t->task);
 		e->target_tid = task_tid(t->task);
-		e->target_nr = pid_nr_ns(t->pid, ns);
+		e->target_nr = c->ns_level ? pid_nr_ns(t->pid, c->ns) : e->target_tid;
 		break;
 	case SG_TARGET_EVERY:
 		e->target = -1;
@@ -73,13 +76,12 @@ static __always_inline void report(const struct call *c, const struct rule *r, _
 	 */
 	if (!e)
 		return;
-	struct pid_namespace *ns = active_pid_ns(c->task);
 	e->boot_ns = now;
 	e->call_ns = now;
 	e->request = c->request;
 	e->tgid = c->tgid;
 	e->tid = c->tid;
-	e->ns_tgid = pid_nr_ns(leader_pid(c->task), ns);
+	e->ns_tgid = c->ns_level ? pid_nr_ns(leader_pid(c->task), c->ns) : c->tgid;
 	e->ppid = c->ppid;
 	e->uid = c->uid;
 	e->gid = c->gid;
@@ -93,6 +95,6 @@ static __always_inline void report(const struct call *c, const struct rule *r, _
 	e->generation = generation;
 	e->tier = tier;
 	e->denied = denied;
-	describe_target(e, &c->target, ns);
+	describe_target(e, c);
 	bpf_ringbuf_submit(e, wakeup_flags(now));
 }

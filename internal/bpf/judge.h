@@ -123,7 +123,10 @@ static __always_inline __u64 matching_rules(struct matching *m, struct call *c)
 	match_ancestors(m, c->task);
 	if (!(m->candidates & ~m->exempt))
 		return 0;
-	resolve_target(&c->target);
+	struct pid_namespace *ns = active_pid_ns(c->task);
+	c->ns = ns;
+	c->ns_level = BPF_CORE_READ(ns, level);
+	resolve_target_in(&c->target, c->ns);
 	if (targets_self(&c->target, c->tgid))
 		return 0;
 	if (c->target.kind == SG_TARGET_UNRESOLVED)

@@ -21,6 +21,8 @@ struct call {
 	__u16 syscall;
 	__s64 request;
 	struct target target;
+	struct pid_namespace *ns; /* the caller's active pid namespace, once the target is resolved */
+	__u32 ns_level;           /* its level: 0 is the initial namespace */
 };
 
 /*
