@@ -19,6 +19,7 @@ import (
 	"github.com/sigguard/sigguard/guard"
 	"github.com/sigguard/sigguard/internal/testenv"
 	"github.com/sigguard/sigguard/internal/uring"
+	"github.com/sigguard/sigguard/test/kernels/plan"
 )
 
 // effect is what an attack achieves when it goes through, as the test
@@ -51,7 +52,8 @@ const (
 
 // bypass is one way to another process's memory, with what the suite
 // expects of it in the signal tier. In a deny tier every route is refused
-// at the kernel's ptrace access check, so none is open.
+// at the kernel's ptrace access check (those marked atEntry are killed at
+// syscall entry instead), so none is open but the everyTier ones.
 type bypass struct {
 	route  string // the coverage table's name for it
 	mode   string // `offender attack MODE PID`
@@ -62,8 +64,11 @@ type bypass struct {
 	open   string // why the signal tier leaves it open; "" when it is caught
 	race   string // why, caught in the signal tier, its effect may still land
 	from   thread // where the signal tier's hook runs, when the route decides it
-	notes  string // for the coverage table
-	victim string // the victim's offender mode, when not "victim"
+	notes  string // for the coverage table, in every tier
+	// signalNotes and denyNotes are for the coverage table of the signal
+	// tier and of a deny tier only.
+	signalNotes, denyNotes string
+	victim                 string // the victim's offender mode, when not "victim"
 	// sharer: the caller shares its descriptor table with a process of its
 	// own, which the kill reaches only where the kernel lets BPF signal
 	// another task (Linux 6.13); before, the sharer writes every time.
@@ -71,15 +76,22 @@ type bypass struct {
 	// everyTier: open in the deny tiers too, which judge the kernel's
 	// ATTACH-mode access checks only: the route passes READ-mode ones.
 	everyTier bool
+	// atEntry: the call never reaches the ptrace access check, so a deny
+	// tier judges it at syscall entry, with the signal, as the signal tier
+	// does (TRACEME, requests to a process not traced, perf_event_open).
+	atEntry bool
 }
 
 var bypasses = []bypass{
 	{route: "ptrace ATTACH, then POKEDATA", mode: "ptrace-attach-poke-marker", effect: effectMarker, want: guard.SyscallPtrace,
-		notes: "signal tier: the attach runs, the victim is resumed after the kill"},
+		signalNotes: "signal tier: the attach runs, the victim is resumed after the kill",
+		denyNotes:   "the attach is refused: the victim is never stopped"},
 	{route: "ptrace ATTACH, then PEEKDATA", mode: "ptrace-attach-peek-loot", effect: effectLoot, want: guard.SyscallPtrace},
 	{route: "ptrace SEIZE", mode: "seize", effect: effectTraced, want: guard.SyscallPtrace},
-	{route: "ptrace TRACEME", mode: "traceme", want: guard.SyscallPtrace, notes: "targets no other process"},
-	{route: "ptrace SETREGS", mode: "ptrace-setregs", want: guard.SyscallPtrace, notes: "every request is caught, attached or not"},
+	{route: "ptrace TRACEME", mode: "traceme", want: guard.SyscallPtrace, notes: "targets no other process", atEntry: true,
+		denyNotes: "never reaches the access check: killed at syscall entry"},
+	{route: "ptrace SETREGS", mode: "ptrace-setregs", want: guard.SyscallPtrace, notes: "every request is caught, attached or not",
+		atEntry: true, denyNotes: "a request to a process the caller does not trace never reaches the access check: killed at syscall entry"},
 	{route: "ptrace, pid with junk in the high bits", mode: "attach-hibits", effect: effectTraced, want: guard.SyscallPtrace},
 	{route: "process_vm_readv", mode: "vm-readv-loot", effect: effectLoot, want: guard.SyscallProcessVMReadv},
 	{route: "process_vm_writev", mode: "vm-writev-marker", effect: effectMarker, want: guard.SyscallProcessVMWritev},
@@ -91,7 +103,8 @@ var bypasses = []bypass{
 	{route: "/proc/pid/mem: openat on a dirfd of /proc/pid", mode: "mem-dirfd", want: guard.SyscallOpenat},
 	{route: "/proc/pid/mem: through a symlink", mode: "mem-symlink", want: guard.SyscallOpenat},
 	{route: "pidfd_getfd", mode: "pidfd-getfd", want: guard.SyscallPidfdGetfd},
-	{route: "perf_event_open", mode: "perf-open", want: guard.SyscallPerfEventOpen},
+	{route: "perf_event_open", mode: "perf-open", want: guard.SyscallPerfEventOpen, atEntry: true,
+		denyNotes: "judged at syscall entry in every tier: a caller with CAP_PERFMON passes no access check"},
 	{route: "io_uring OPENAT, then READ", mode: "uring-read-loot", effect: effectLoot, want: guard.SyscallIoUring,
 		from: fromIoThread, notes: "a first open of the path goes to an io-wq worker, which sends the signal; the whole process dies"},
 	{route: "io_uring OPENAT, then WRITE", mode: "uring-write-marker", effect: effectMarker, want: guard.SyscallIoUring, from: fromIoThread},
@@ -105,9 +118,9 @@ var bypasses = []bypass{
 	{route: "io_uring OPENAT linked to a WRITE on the guessed fd", mode: "uring-link-marker", effect: effectMarker,
 		want: guard.SyscallIoUring},
 	{route: "io_uring OPENAT into a fixed-file slot, then WRITE", mode: "uring-direct-marker", effect: effectMarker,
-		want: guard.SyscallIoUring, notes: "the file is read from the ring's slot"},
+		want: guard.SyscallIoUring, signalNotes: "the file is read from the ring's slot"},
 	{route: "io_uring OPENAT with CQE_SKIP_SUCCESS, then io_uring WRITE", mode: "uring-skip-write-marker", effect: effectMarker,
-		want: guard.SyscallIoUring, notes: "no completion: caught when the WRITE looks the descriptor up",
+		want: guard.SyscallIoUring, signalNotes: "no completion: caught when the WRITE looks the descriptor up",
 		race: "the write runs in an io-wq worker, which drops the SIGKILL when it sees it and may finish the write (3 of 10 landed)"},
 	{route: "io_uring OPENAT with CQE_SKIP_SUCCESS, then pwrite(2)", mode: "uring-skip-pwrite-marker", effect: effectMarker,
 		want: guard.SyscallIoUring, open: "an open that posts no completion is not seen, nor is a write by syscall",
@@ -128,32 +141,39 @@ var bypasses = []bypass{
 	{route: "CLONE_VM child: ptrace ATTACH", mode: "clonevm:ptrace-attach", effect: effectTraced, want: guard.SyscallPtrace,
 		caller: callerHelper, notes: "the child dies; the offender lives on"},
 	{route: "32-bit ptrace ATTACH (int 0x80)", mode: "compat-attach", effect: effectTraced, want: guard.SyscallPtrace,
-		open: "32-bit syscalls fire no syscall tracepoint", notes: "caught with compat: true (next row)"},
+		open: "32-bit syscalls fire no syscall tracepoint", signalNotes: "caught with compat: true (next row)",
+		denyNotes: "the access check judges 32-bit calls too"},
 	{route: "32-bit ptrace ATTACH, compat: true", mode: "compat-attach", effect: effectTraced, want: guard.SyscallPtrace, compat: true,
 		notes: "whole-table hook, costs every syscall"},
 	{route: "32-bit open of /proc/pid/mem", mode: "compat-mem-open", want: guard.SyscallOpen,
-		open: "32-bit syscalls fire no syscall tracepoint", notes: "caught with compat: true (next row)"},
+		open: "32-bit syscalls fire no syscall tracepoint", signalNotes: "caught with compat: true (next row)",
+		denyNotes: "the access check judges 32-bit calls too"},
 	{route: "32-bit open of /proc/pid/mem, compat: true", mode: "compat-mem-open", want: guard.SyscallOpen, compat: true},
 	{route: "CLONE_FILES sharer: openat of /proc/pid/mem, the sharer pwrites", mode: "files-sharer-mem-marker", effect: effectMarker,
 		want: guard.SyscallOpenat, sharer: true,
 		race: "the open installs the descriptor before its exit is judged; the kill then reaches the sharer too, a process of " +
-			"its own sharing the descriptor table, but it can write in that instant (landed 3 of 20; deny tiers refuse the open)"},
+			"its own sharing the descriptor table, but it can write in that instant (landed 3 of 20; deny tiers refuse the open)",
+		denyNotes: "the open is refused: no descriptor is made"},
 	{route: "CLONE_FILES sharer: pidfd_getfd of the victim's shared memfd, the sharer pwrites", mode: "files-sharer-getfd-marker",
 		victim: "victim-shared", effect: effectMarker, want: guard.SyscallPidfdGetfd, sharer: true,
-		notes: "killed at entry, pidfd_getfd runs on and installs the descriptor; the kill reaches the sharer before it is there " +
-			"(landed 0 of 20)"},
+		signalNotes: "killed at entry, pidfd_getfd runs on and installs the descriptor; the kill reaches the sharer before it is there " +
+			"(landed 0 of 20)",
+		denyNotes: "pidfd_getfd is refused: no descriptor is made"},
 	{route: "thread: pwrite racing another thread's openat of /proc/pid/mem", mode: "race-pwrite-mem-marker", effect: effectMarker,
 		want: guard.SyscallOpenat, race: "the descriptor is in the shared table from fd_install until the kill at the open's " +
-			"exit: a thread spinning on pwrite to its number can get there first (landed 51 of 220)"},
+			"exit: a thread spinning on pwrite to its number can get there first (landed 51 of 220)",
+		denyNotes: "the open is refused: no descriptor is made"},
 	{route: "thread: dup2 swap racing another thread's openat of /proc/pid/mem, retried", mode: "race-swap-retry-mem-marker",
 		effect: effectMarker, want: guard.SyscallOpenat,
 		open: "a thread that copies the descriptor and puts /dev/null at its number between fd_install and the open's exit " +
 			"leaves nothing to judge there",
-		notes: "one try in 15 wins (15 of 220; the others were caught), so the offender tries in fresh processes until one does"},
+		signalNotes: "one try in 15 wins (15 of 220; the others were caught), so the offender tries in fresh processes until one does",
+		denyNotes:   "every try is refused, and killed; after 3 s of tries in fresh processes the offender makes one itself"},
 	{route: "io_uring OPENAT (IOSQE_ASYNC) on a DEFER_TASKRUN ring, pwrite(2), then reap", mode: "uring-defer-pwrite-marker",
 		effect: effectMarker, want: guard.SyscallIoUring, from: fromSubmitter,
 		race: "the worker installs the descriptor, but the open's completion, where it is judged, waits until the submitter " +
-			"asks for it (GETEVENTS): the pwrite landed before (20 of 20)"},
+			"asks for it (GETEVENTS): the pwrite landed before (20 of 20)",
+		denyNotes: "the worker's open is refused: no descriptor is made"},
 	{route: "io_uring OPENAT (IOSQE_ASYNC) on a DEFER_TASKRUN ring, pwrite(2), close, then reap", mode: "uring-defer-close-marker",
 		effect: effectMarker, want: guard.SyscallIoUring, open: "the completion, posted when the submitter asks for it, names " +
 			"a descriptor already closed", notes: "deny tiers refuse the open itself"},
@@ -190,6 +210,15 @@ func (b bypass) inTier(tier guard.Tier, uringHooked, sharersReached bool) (open,
 	return b.open, b.race
 }
 
+// notesIn is the coverage table's notes on b in tier, but for why it is
+// open or racing.
+func (b bypass) notesIn(tier guard.Tier) string {
+	if tier == guard.TierSignal {
+		return strings.Join(nonEmpty(b.notes, b.signalNotes), "; ")
+	}
+	return strings.Join(nonEmpty(b.notes, b.denyNotes), "; ")
+}
+
 // outcome is what one attack did, measured.
 type outcome struct {
 	killed   bool // the caller died of SIGKILL
@@ -205,7 +234,9 @@ type outcome struct {
 // one event at least) and whether what it was after happened. Routes the
 // tier leaves open are asserted open, so that a change is noticed. With
 // SIGGUARD_COVERAGE_TABLE set, it writes the coverage table there
-// (scripts/coverage-table.sh puts it in the README).
+// (scripts/coverage-table.sh puts it in the README). It also logs the
+// table, line by line, for the kernel matrix, which runs it in the lsm
+// tier in a guest and compares it with the README's second table.
 func TestBypassSuite(t *testing.T) {
 	testenv.RequireRoot(t)
 	offender := testenv.Offender(t)
@@ -229,6 +260,7 @@ func TestBypassSuite(t *testing.T) {
 	for _, b := range bypasses {
 		t.Run(b.route, func(t *testing.T) {
 			b.open, b.race = b.inTier(tier, uringHooked, guardFor(false).r.g.SharersReached())
+			b.notes = b.notesIn(tier)
 			out := runBypass(t, offender, guardFor(b.compat), b)
 			checkBypass(t, tier, b, out)
 			rows = append(rows, coverageRow(b, out))
@@ -241,7 +273,11 @@ func TestBypassSuite(t *testing.T) {
 	if said := strings.Contains(routes, "io_uring opens"); said != want {
 		t.Errorf("tier %s: the open io_uring routes are said at start: %v, want %v:\n%s", tier, said, want, routes)
 	}
-	writeCoverageTable(t, tier, rows)
+	if !t.Failed() {
+		table := coverageTable(tier, rows)
+		writeCoverageTable(t, table)
+		logCoverageTable(t, table)
+	}
 }
 
 // bypassTier is the best tier the kernel offers, or the one
@@ -415,14 +451,21 @@ func checkBypass(t *testing.T, tier guard.Tier, b bypass, out outcome) {
 	if len(out.events) == 0 {
 		t.Fatalf("no event")
 	}
-	// A deny tier judges 32-bit calls without compat: true; and what
-	// never reaches the ptrace access check (TRACEME, requests to a
-	// process not traced) is left to the syscall hooks.
+	// A deny tier judges 32-bit calls without compat: true, and refuses
+	// every call at the ptrace access check but those that never reach it
+	// (atEntry), which are left to the syscall hooks, as in the signal
+	// tier. So the table's hook column is one per row in every tier.
 	compat := strings.HasPrefix(b.mode, "compat-")
+	judgedIn := tier
+	if b.atEntry {
+		judgedIn = guard.TierSignal
+	}
 	for _, ev := range out.events {
 		checkThread(t, tier, b, &ev)
-		if ev.Syscall != b.want || ev.Compat != compat || !ev.Success() || (ev.Tier != tier && ev.Tier != guard.TierSignal) {
-			t.Errorf("want %s events (compat %v) in tier %s, got %+v", b.want, compat, tier, ev)
+		if ev.Syscall != b.want || ev.Compat != compat || !ev.Success() || ev.Tier != judgedIn ||
+			ev.Denied != (judgedIn != guard.TierSignal) {
+			t.Errorf("want %s events (compat %v) judged in tier %s (denied %v), got %+v", b.want, compat, judgedIn,
+				judgedIn != guard.TierSignal, ev)
 		}
 	}
 }
@@ -474,22 +517,42 @@ func coverageRow(b bypass, out outcome) string {
 	return fmt.Sprintf("| %s | %s | %s | %s | %s |", b.route, "`"+hook+"`", caught, prevented, notes)
 }
 
-// writeCoverageTable writes the table where SIGGUARD_COVERAGE_TABLE says.
-func writeCoverageTable(t *testing.T, tier guard.Tier, rows []string) {
-	path := os.Getenv("SIGGUARD_COVERAGE_TABLE")
-	if path == "" || t.Failed() {
-		return
-	}
+// coverageTable is the coverage table the README shows for tier, rows
+// and what they mean.
+func coverageTable(tier guard.Tier, rows []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Produced by `TestBypassSuite` in the %s tier (a kill rule over `memory-access`). "+
 		"Caught: the caller died of SIGKILL before its call returned, with an event. Effect prevented: "+
-		"the victim's marker word was not overwritten, its secret not read, it is not left traced or stopped.\n\n", tier)
-	b.WriteString("| route | hook | caught | effect prevented | notes |\n|---|---|---|---|---|\n")
+		"the victim's marker word was not overwritten, its secret not read, it is not left traced or stopped.", tier)
+	if tier != guard.TierSignal {
+		fmt.Fprintf(&b, " Where the hook is `%s`, the call was refused at the kernel's ptrace access check "+
+			"before it took effect, and the rule's SIGKILL sent there; the other hooks are the signal tier's, at "+
+			"syscall entry.", hookOf(&guard.Event{Tier: tier}))
+	}
+	b.WriteString("\n\n| route | hook | caught | effect prevented | notes |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
 		b.WriteString(r + "\n")
 	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+	return b.String()
+}
+
+// writeCoverageTable writes the table where SIGGUARD_COVERAGE_TABLE says.
+func writeCoverageTable(t *testing.T, table string) {
+	path := os.Getenv("SIGGUARD_COVERAGE_TABLE")
+	if path == "" {
+		return
+	}
+	if err := os.WriteFile(path, []byte(table), 0o644); err != nil {
 		t.Fatalf("write coverage table: %v", err)
+	}
+}
+
+// logCoverageTable logs the table a line at a time, each after
+// plan.CoveragePrefix and a space: the kernel matrix reads it from a
+// guest's console (go test -v) and compares it with README.md.
+func logCoverageTable(t *testing.T, table string) {
+	for _, line := range strings.Split(strings.TrimSuffix(table, "\n"), "\n") {
+		t.Log(plan.CoveragePrefix + " " + line)
 	}
 }
 

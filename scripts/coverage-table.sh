@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The README's coverage table is what the bypass suite (TestBypassSuite in
-# ./guard) measured, never written by hand.
+# ./guard) measured, never written by hand. This script keeps the table of
+# the tier this machine's kernel gives (the signal tier on ours); the
+# README's second table, the lsm tier's, is measured and checked by the
+# kernel matrix in its sid guest (test/kernels/coverage.go; rewrite it with
+# go run ./test/kernels -kernels sid -readme).
 #
 #   scripts/coverage-table.sh          run the suite (as root) and put its table in README.md
 #   scripts/coverage-table.sh --check TABLE

@@ -124,8 +124,13 @@ func TestParseFlags(t *testing.T) {
 		return out
 	}
 	o, err := parseFlags(nil)
-	if err != nil || !slices.Equal(ids(o.targets), ids(targets)) || o.jobs != 2 || o.doc != "" {
-		t.Errorf("no flags: %+v, %v; want every kernel, 2 jobs, no doc", o, err)
+	if err != nil || !slices.Equal(ids(o.targets), ids(targets)) || o.jobs != 2 || o.doc != "" || o.readme {
+		t.Errorf("no flags: %+v, %v; want every kernel, 2 jobs, no doc, README left alone", o, err)
+	}
+	for _, args := range [][]string{{"-doc", "docs/kernels.md"}, {"-kernels", "sid", "-readme"}, {"-readme"}} {
+		if o, err := parseFlags(args); err != nil || !o.readme {
+			t.Errorf("%q: %+v, %v; want README.md's lsm coverage table rewritten", args, o, err)
+		}
 	}
 	o, err = parseFlags([]string{"-kernels", "sid, bullseye", "-jobs", "8", "-v"})
 	if err != nil || !slices.Equal(ids(o.targets), []string{"sid", "bullseye"}) || o.jobs != 8 || !o.echo {
@@ -149,6 +154,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-jobs", "0"}, "-jobs 0: use 1 to 8"},
 		{[]string{"-jobs", "9"}, "-jobs 9: use 1 to 8"},
 		{[]string{"-kernels", "bullseye,buster"}, `unknown kernel "buster"`},
+		{[]string{"-kernels", "bullseye", "-readme"}, "-readme needs the sid kernel"},
 		{[]string{"-v", "bullseye"}, `unexpected argument "bullseye"`},
 	} {
 		if _, err := parseFlags(c.args); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -234,6 +240,7 @@ func TestWriteDoc(t *testing.T) {
 		"- guard-subtests (`./guard`): `^(TestKillsPtraceCallersBeforeTheCallReturns|",
 		", skipping `^TestEveryMemoryRouteIsGuarded$/^(attach|pidfd-getfd)$`\n",
 		"- e2e (`./test/e2e`): `^TestBinaryPicksTheBestTier$`\n",
+		"- coverage (`./guard`): `^TestBypassSuite$`, on sid only (README.md's lsm coverage table)\n",
 		"The boot without bpf in lsm= (the same kernel) runs only the tier and deny tests:",
 		"- guard (`./guard`): `^(TestTierIsTheBestTheKernelOffers|",
 		"- guard-subtests (`./guard`): `^(TestDenyRefusesBeforeTheCallTakesEffect|",
@@ -249,5 +256,203 @@ func TestWriteDoc(t *testing.T) {
 	}
 	if !strings.HasSuffix(doc, docTail()) {
 		t.Error("the doc does not end with docTail()")
+	}
+}
+
+// The bypass suite runs on the coverage target only, after the runs every
+// full guest makes; the boot without bpf never runs it.
+func TestCoverageRunsOnItsTargetOnly(t *testing.T) {
+	names := func(id string) []string {
+		tg, ok := findTarget(id)
+		if !ok {
+			t.Fatalf("no target %q", id)
+		}
+		var out []string
+		for _, r := range tg.testRuns() {
+			out = append(out, r.name)
+		}
+		return out
+	}
+	if got, want := names(coverageTarget), []string{"guard", "guard-subtests", "bpf-unit", "e2e", "coverage"}; !slices.Equal(got, want) {
+		t.Errorf("%s runs %q, want %q", coverageTarget, got, want)
+	}
+	for _, id := range []string{"bullseye", "trixie"} {
+		if got, want := names(id), []string{"guard", "guard-subtests", "bpf-unit", "e2e"}; !slices.Equal(got, want) {
+			t.Errorf("%s runs %q, want %q", id, got, want)
+		}
+	}
+	if got := names("bullseye-nolsm"); slices.Contains(got, "coverage") {
+		t.Errorf("bullseye-nolsm runs %q", got)
+	}
+	if tg, _ := findTarget(coverageTarget); tg.lsm != lsmWithBPF || tg.tier != "lsm" {
+		t.Errorf("the coverage target %+v must boot with BPF LSM active and pick the lsm tier", tg)
+	}
+}
+
+// The coverage table is read off the console as TestBypassSuite logs it
+// (go test -v: indented, after the file and line; a blank line of the
+// table keeps or loses its trailing space), and judged against README.md.
+func TestCoverageTableIsReadAndJudged(t *testing.T) {
+	table := []string{
+		"Produced by `TestBypassSuite` in the lsm tier (a kill rule over `memory-access`).",
+		"",
+		"| route | hook | caught | effect prevented | notes |",
+		"|---|---|---|---|---|",
+		"| ptrace SEIZE | `lsm/ptrace_access_check` | yes | yes |  |",
+		"| /proc/pid/environ read | `none` | **open** | n/a | open in deny tiers too |",
+	}
+	console := []string{
+		"sigguard-guest: kernel 7.2.13+deb14-cloud-amd64",
+		"sigguard-guest: exit guard 0",
+		"sigguard-guest: exit guard-subtests 0",
+		"sigguard-guest: exit e2e 0",
+		"sigguard-guest: run coverage -test.v -test.count=1 -test.timeout=5m -test.run ^TestBypassSuite$",
+		"=== RUN   TestBypassSuite",
+		"    bypass_test.go:210: io_uring hooks attached: true",
+		"    --- PASS: TestBypassSuite/ptrace_SEIZE (0.52s)",
+		"=== NAME  TestBypassSuite",
+		"    bypass_test.go:600: coverage-table: " + table[0],
+		"    bypass_test.go:600: coverage-table: ",
+		"    bypass_test.go:600: coverage-table: " + table[2],
+		"    bypass_test.go:600: coverage-table: " + table[3],
+		"    bypass_test.go:600: coverage-table: " + table[4],
+		"    bypass_test.go:600: coverage-table: " + table[5],
+		"--- PASS: TestBypassSuite (41.20s)",
+		"sigguard-guest: exit coverage 0",
+		"sigguard-guest: done",
+	}
+	sid, _ := findTarget(coverageTarget)
+	parse := func(lines []string) *result {
+		r := &result{target: sid}
+		parseConsole(lines, r)
+		return r
+	}
+	if r := parse(console); !slices.Equal(r.coverage, table) {
+		t.Fatalf("coverage read as %q, want %q", r.coverage, table)
+	}
+	stripped := slices.Clone(console)
+	stripped[10] = strings.TrimRight(stripped[10], " ")
+	if r := parse(stripped); !slices.Equal(r.coverage, table) {
+		t.Errorf("with the blank line's trailing space gone, coverage read as %q", r.coverage)
+	}
+
+	// The same table: no problem; another one: a problem that shows the
+	// difference and says how to rewrite it, unless it is rewritten.
+	r := parse(console)
+	checkCoverage(r, table, false)
+	if len(r.problems) != 0 {
+		t.Errorf("README's own table judged %q", r.problems)
+	}
+	readme := slices.Clone(table)
+	readme[4] = "| ptrace SEIZE | `tp/syscalls/sys_enter_ptrace` | yes | yes |  |"
+	r = parse(console)
+	checkCoverage(r, readme, false)
+	want := "README.md's lsm coverage table is not what TestBypassSuite measured in this guest; review the change, " +
+		"then rewrite it with `go run ./test/kernels -kernels sid -readme` (as root):\n" +
+		"    - " + readme[4] + "\n" +
+		"    + " + table[4]
+	if !slices.Equal(r.problems, []string{want}) {
+		t.Errorf("a changed row: problems %q, want %q", r.problems, want)
+	}
+	r = parse(console)
+	checkCoverage(r, readme, true)
+	if len(r.problems) != 0 {
+		t.Errorf("a changed row to be rewritten judged %q", r.problems)
+	}
+
+	// A guest that logged no table fails, even when the README is to be
+	// rewritten; other targets are not judged on it.
+	for _, rewrite := range []bool{false, true} {
+		r = parse(console[:8])
+		checkCoverage(r, table, rewrite)
+		if len(r.problems) != 1 || !strings.Contains(r.problems[0], "logged no coverage table") {
+			t.Errorf("no table (rewrite %v): problems %q", rewrite, r.problems)
+		}
+	}
+	bullseye, _ := findTarget("bullseye")
+	r = &result{target: bullseye}
+	checkCoverage(r, table, false)
+	if len(r.problems) != 0 {
+		t.Errorf("bullseye judged on the coverage table: %q", r.problems)
+	}
+}
+
+func TestLineDiff(t *testing.T) {
+	for _, c := range []struct {
+		want, got []string
+		diff      string
+	}{
+		{[]string{"a", "b"}, []string{"a", "b"}, ""},
+		{nil, []string{"a"}, "    + a"},
+		{[]string{"a", "b", "c"}, []string{"a", "c", "d"}, "    - b\n    + d"},
+		{[]string{"a", "b", "c"}, []string{"a", "B", "c"}, "    - b\n    + B"},
+	} {
+		if got := lineDiff(c.want, c.got); got != c.diff {
+			t.Errorf("lineDiff(%q, %q) = %q, want %q", c.want, c.got, got, c.diff)
+		}
+	}
+}
+
+// README.md's block is found between its markers, read, and replaced; a
+// README without them, or with them twice or reversed, is refused.
+func TestReadmeCoverageBlock(t *testing.T) {
+	text := "# x\n\n" + coverageBegin + "\nold 1\nold 2\n" + coverageEnd + "\n\nafter\n"
+	path := filepath.Join(t.TempDir(), "README.md")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readmeCoverage(path); err != nil || !slices.Equal(got, []string{"old 1", "old 2"}) {
+		t.Errorf("readmeCoverage = %q, %v", got, err)
+	}
+	spliced, err := spliceCoverage(text, []string{"new", "", "| row |"})
+	if want := "# x\n\n" + coverageBegin + "\nnew\n\n| row |\n" + coverageEnd + "\n\nafter\n"; err != nil || spliced != want {
+		t.Errorf("spliceCoverage = %q, %v; want %q", spliced, err, want)
+	}
+	empty, err := spliceCoverage(text, nil)
+	if want := "# x\n\n" + coverageBegin + "\n" + coverageEnd + "\n\nafter\n"; err != nil || empty != want {
+		t.Errorf("spliceCoverage of nothing = %q, %v; want %q", empty, err, want)
+	}
+	if err := os.WriteFile(path, []byte(empty), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readmeCoverage(path); err != nil || got != nil {
+		t.Errorf("an empty block read as %q, %v", got, err)
+	}
+
+	// writeCoverage puts the coverage target's table there, and leaves
+	// the file alone when it measured none.
+	sid, _ := findTarget(coverageTarget)
+	bullseye, _ := findTarget("bullseye")
+	said, err := writeCoverage(path, []*result{{target: bullseye, coverage: []string{"x"}}, {target: sid, coverage: []string{"new"}}})
+	if b, _ := os.ReadFile(path); err != nil || !strings.HasPrefix(said, "rewritten") ||
+		string(b) != "# x\n\n"+coverageBegin+"\nnew\n"+coverageEnd+"\n\nafter\n" {
+		t.Errorf("writeCoverage: %q, %v; README now %q", said, err, b)
+	}
+	if said, err := writeCoverage(path, []*result{{target: sid, coverage: []string{"new"}}}); err != nil || said != "as measured, unchanged" {
+		t.Errorf("writeCoverage of the same table: %q, %v", said, err)
+	}
+	if said, err := writeCoverage(path, []*result{{target: sid}}); err != nil || !strings.HasPrefix(said, "left as it was") {
+		t.Errorf("writeCoverage of no table: %q, %v", said, err)
+	}
+
+	for name, bad := range map[string]string{
+		"no markers":  "# x\n",
+		"no end":      coverageBegin + "\nx\n",
+		"reversed":    coverageEnd + "\nx\n" + coverageBegin + "\n",
+		"two begins":  coverageBegin + "\n" + coverageBegin + "\n" + coverageEnd + "\n",
+		"two ends":    coverageBegin + "\n" + coverageEnd + "\n" + coverageEnd + "\n",
+		"not a line":  "x " + coverageBegin + "\n" + coverageEnd + "\n",
+		"signal only": "<!-- coverage:begin -->\n<!-- coverage:end -->\n",
+	} {
+		if _, err := spliceCoverage(bad, []string{"x"}); err == nil {
+			t.Errorf("%s: spliced %q", name, bad)
+		}
+	}
+}
+
+// The repository's README.md has the block the matrix compares.
+func TestReadmeHasTheCoverageBlock(t *testing.T) {
+	if _, err := readmeCoverage("../../README.md"); err != nil {
+		t.Error(err)
 	}
 }

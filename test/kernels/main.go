@@ -2,13 +2,15 @@
 // line from 5.10 to the newest, each booted under QEMU, and says per
 // kernel whether they passed. Run it as root from the module's root:
 //
-//	go run ./test/kernels [-kernels bullseye,sid] [-doc docs/kernels.md] [-v]
+//	go run ./test/kernels [-kernels bullseye,sid] [-doc docs/kernels.md] [-readme] [-v]
 //
 // Kernels are resolved through the Debian archive (the suite's cloud
 // kernel metapackage) with a private apt configuration, downloaded once
 // into the cache directory, and booted with an initramfs holding a static
-// /init and the test binaries built here. Exit status: 0 when every kernel
-// passed, 1 when any failed or the matrix could not run, 2 on bad flags.
+// /init and the test binaries built here. The sid guest also runs the
+// bypass suite in the lsm tier, whose table README.md must show
+// (coverage.go). Exit status: 0 when every kernel passed, 1 when any
+// failed or the matrix could not run, 2 on bad flags.
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -28,6 +31,7 @@ type options struct {
 	targets  []target // -kernels: the whole matrix, or those listed in their order
 	cacheDir string
 	doc      string
+	readme   bool // rewrite README.md's lsm coverage table instead of failing when it differs
 	echo     bool
 	jobs     int
 }
@@ -57,7 +61,9 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&kernels, "kernels", "all", "comma-separated kernels to run: "+targetIDs())
 	fs.StringVar(&o.cacheDir, "cache", "/var/cache/sigguard-kernels",
 		"where apt lists, kernels, built guests and console logs are kept between runs")
-	fs.StringVar(&o.doc, "doc", "", "write the kernel support table to this file (docs/kernels.md)")
+	fs.StringVar(&o.doc, "doc", "", "write the kernel support table to this file (docs/kernels.md); implies -readme")
+	fs.BoolVar(&o.readme, "readme", false,
+		"rewrite README.md's lsm coverage table with what the "+coverageTarget+" guest measured, instead of failing when it differs")
 	fs.BoolVar(&o.echo, "v", false, "copy every guest's console to stdout")
 	fs.IntVar(&o.jobs, "jobs", 2, "guests booted at once")
 	if err := fs.Parse(args); err != nil {
@@ -77,6 +83,10 @@ func parseFlags(args []string) (options, error) {
 	if o.doc != "" && kernels != "all" {
 		return o, errors.New("-doc needs every kernel (leave out -kernels): the table is the whole matrix")
 	}
+	o.readme = o.readme || o.doc != ""
+	if o.readme && !slices.ContainsFunc(picked, func(t target) bool { return t.id == coverageTarget }) {
+		return o, errors.New("-readme needs the " + coverageTarget + " kernel: the lsm coverage table is measured there")
+	}
 	return o, nil
 }
 
@@ -93,6 +103,12 @@ func run(ctx context.Context, o options) (bool, error) {
 	if _, err := os.Stat(filepath.Join(moduleRoot, "go.mod")); err != nil {
 		return false, errors.New("run from the module's root (go run ./test/kernels)")
 	}
+	readme := filepath.Join(moduleRoot, "README.md")
+	coverage, err := readmeCoverage(readme)
+	if err != nil {
+		return false, err
+	}
+	check := func(r *result) { checkCoverage(r, coverage, o.readme) }
 	m, err := findMirrors()
 	if err != nil {
 		return false, err
@@ -113,7 +129,7 @@ func run(ctx context.Context, o options) (bool, error) {
 	built := time.Since(start) - fetched
 	fmt.Printf("kernels: %d kernels resolved and fetched in %s, guest built in %s\n",
 		len(images), fetched.Round(time.Second), built.Round(time.Second))
-	results := runAll(ctx, o, picked, images, common, workDir)
+	results := runAll(ctx, o, picked, images, common, workDir, check)
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
@@ -123,6 +139,13 @@ func run(ctx context.Context, o options) (bool, error) {
 		if err := writeDoc(o.doc, results, stats); err != nil {
 			return false, fmt.Errorf("write %s: %w", o.doc, err)
 		}
+	}
+	if o.readme {
+		said, err := writeCoverage(readme, results)
+		if err != nil {
+			return false, fmt.Errorf("rewrite README.md's lsm coverage table: %w", err)
+		}
+		fmt.Println("kernels: README.md's lsm coverage table:", said)
 	}
 	return allOK, nil
 }
@@ -174,8 +197,10 @@ type kernelImage struct {
 }
 
 // runAll boots the targets, o.jobs guests at a time, and returns their
-// results in the targets' order.
-func runAll(ctx context.Context, o options, picked []target, images map[string]kernelImage, common, workDir string) []*result {
+// results in the targets' order. check judges each result further, before
+// it is printed.
+func runAll(ctx context.Context, o options, picked []target, images map[string]kernelImage, common, workDir string,
+	check func(*result)) []*result {
 	results := make([]*result, len(picked))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -188,6 +213,7 @@ func runAll(ctx context.Context, o options, picked []target, images map[string]k
 			defer wg.Done()
 			defer func() { <-slots }()
 			r := runTarget(ctx, t, images[t.aptKey()], common, workDir, o.echo)
+			check(r)
 			mu.Lock()
 			defer mu.Unlock()
 			printResult(r)

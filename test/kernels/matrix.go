@@ -26,11 +26,19 @@ type target struct {
 	tierOnly bool
 }
 
+// testRuns are the runs of the target's list that apply to it.
 func (t target) testRuns() []testRun {
+	list := fullRuns
 	if t.tierOnly {
-		return tierRuns
+		list = tierRuns
 	}
-	return fullRuns
+	var out []testRun
+	for _, r := range list {
+		if r.only == "" || r.only == t.id {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // targets is the matrix: every Debian kernel line from 5.10 to the

@@ -111,6 +111,9 @@ func writeRuns(b *strings.Builder, runs []testRun) {
 		if s.skip != "" {
 			fmt.Fprintf(b, ", skipping `%s`", s.skip)
 		}
+		if s.only != "" {
+			fmt.Fprintf(b, ", on %s only (README.md's lsm coverage table)", s.only)
+		}
 		b.WriteString("\n")
 	}
 }

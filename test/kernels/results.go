@@ -25,6 +25,7 @@ type result struct {
 	crash    []string       // the guest kernel's Oops, BUG or WARNING, and where
 	problems []string       // why the run fails; none: it passed
 	elapsed  time.Duration  // boot to power-off
+	coverage []string       // the coverage table TestBypassSuite logged, by line
 }
 
 func (r *result) ok() bool { return len(r.problems) == 0 }
@@ -42,7 +43,8 @@ var (
 )
 
 // parseConsole reads the guest's console: /init's markers, go test -v's
-// top-level outcome lines, and the tier lines the deny tests log.
+// top-level outcome lines, the tier lines the deny tests log, and the
+// coverage table the bypass suite logs.
 func parseConsole(lines []string, r *result) {
 	r.exits = map[string]int{}
 	for _, line := range lines {
@@ -62,6 +64,9 @@ func parseConsole(lines []string, r *result) {
 		}
 		if m := tierLine.FindStringSubmatch(line); m != nil {
 			r.tier = m[1]
+		}
+		if _, row, ok := strings.Cut(line, plan.CoveragePrefix); ok {
+			r.coverage = append(r.coverage, strings.TrimPrefix(row, " "))
 		}
 		noteCrash(line, r)
 		if m := offeredLine.FindStringSubmatch(line); m != nil && !slices.Contains(r.offered, m[1]) {

@@ -1,5 +1,6 @@
 // Package plan is what the kernel matrix's host runner tells the guest's
-// /init to do, and the marker lines /init answers with on the console.
+// /init to do, and the marker lines /init and the tests answer with on the
+// console.
 // Both sides import it; it must stay free of cilium/ebpf (see guestinit).
 package plan
 
@@ -9,6 +10,11 @@ const Path = "/sigguard/plan.json"
 // MarkerPrefix starts every line /init prints for the host, so they stand
 // out from test output and kernel messages on the same console.
 const MarkerPrefix = "sigguard-guest: "
+
+// CoveragePrefix starts, after the test's file and line, each line of the
+// coverage table TestBypassSuite logs (go test -v), then a space and the
+// table's line: the host reads the table off the console.
+const CoveragePrefix = "coverage-table:"
 
 // Plan lists the test binaries to run, in order, with one environment.
 type Plan struct {
