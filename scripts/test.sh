@@ -40,7 +40,7 @@ fi
 echo "== race detector on the concurrent paths (Run beside Close, Reload)"
 go test -count=1 -race -run 'Close|Reload' ./guard/
 
-echo "== kernel matrix (every Debian kernel from 5.10 under QEMU; 5 to 8 minutes; README's lsm coverage table)"
+echo "== kernel matrix (every Debian kernel from 5.10 under QEMU; about 11 minutes; README's lsm coverage table)"
 # Its sid guest runs the bypass suite in the lsm tier, and the matrix fails
 # when README.md's lsm coverage table is not what it measured there. A
 # developer may skip it locally with SIGGUARD_SKIP_KERNELS=1; CI never does.
