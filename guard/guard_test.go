@@ -303,7 +303,7 @@ func TestUserSignalReachesTheOffendersHandler(t *testing.T) {
 
 // With SIGUSR1 blocked on the calling (non-main) thread, the thread action
 // leaves the signal pending on that thread, while the process action makes
-// it a process-wide signal that another thread takes (KERNEL-FACTS.md).
+// it a process-wide signal that another thread takes.
 func TestThreadScopeSignalsTheCallingThread(t *testing.T) {
 	testenv.RequireRoot(t)
 	offender := testenv.Offender(t)

@@ -131,7 +131,7 @@ func judge(r *result) {
 	if r.tier != r.target.tier {
 		r.problems = append(r.problems, fmt.Sprintf("tier %q chosen, want %q", r.tier, r.target.tier))
 	}
-	// KERNEL-FACTS: fmod_ret on security_* denies on every Debian kernel.
+	// fmod_ret on security_* denies on every Debian kernel (measured in this matrix).
 	for _, want := range []string{r.target.tier, "fmod_ret"} {
 		if !slices.Contains(r.offered, want) {
 			r.problems = append(r.problems, "deny tier "+want+" did not refuse an attach")
