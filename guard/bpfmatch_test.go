@@ -90,20 +90,7 @@ func both(checks ...func(*testing.T, unittest.UnitMatchResult)) func(*testing.T,
 }
 
 func TestBPFMatch(t *testing.T) {
-	testenv.RequireRoot(t)
-	o, err := unittest.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := o.ProgramIDs()
-	if err != nil {
-		o.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		o.Close()
-		testenv.AssertUnloaded(t, ids)
-	})
+	o := unittest.LoadForTest(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

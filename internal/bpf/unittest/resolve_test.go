@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sigguard/sigguard/internal/bpf"
-	"github.com/sigguard/sigguard/internal/testenv"
 )
 
 func TestBPFHelperProcess(t *testing.T) { ServeHelper(t) }
@@ -22,25 +21,6 @@ const (
 	kindMissing    = uint8(bpf.GuardTargetKindSG_TARGET_MISSING)
 	kindUnresolved = uint8(bpf.GuardTargetKindSG_TARGET_UNRESOLVED)
 )
-
-func load(t *testing.T) *Object {
-	t.Helper()
-	testenv.RequireRoot(t)
-	o, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := o.ProgramIDs()
-	if err != nil {
-		o.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		o.Close()
-		testenv.AssertUnloaded(t, ids)
-	})
-	return o
-}
 
 func task(tgid, tid, nr, callerNr int, level uint32) UnitResolveResult {
 	return UnitResolveResult{Kind: kindTask, FoundNs: 1, NsLevel: level, Tgid: uint32(tgid), Tid: uint32(tid),
@@ -56,7 +36,7 @@ func missing(level uint32) UnitResolveResult {
 // and tid, and its number back in that namespace), or SG_TARGET_MISSING
 // for a number no task has there; never SG_TARGET_UNRESOLVED.
 func TestBPFResolveTarget(t *testing.T) {
-	o := load(t)
+	o := LoadForTest(t)
 	if len(NSPids(t, "/proc/self/status")) != 1 {
 		t.Skip("the test must run in the initial pid namespace")
 	}
@@ -172,7 +152,7 @@ func TestBPFResolveTarget(t *testing.T) {
 }
 
 func TestBPFResolveNotAPidfd(t *testing.T) {
-	o := load(t)
+	o := LoadForTest(t)
 	devNull, err := os.Open(os.DevNull)
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +178,7 @@ func executable(t *testing.T) string {
 
 // What pidfd_pid and is_proc_mem (with proc_file_pid) make of descriptors.
 func TestBPFResolveFiles(t *testing.T) {
-	o := load(t)
+	o := LoadForTest(t)
 	cmd := exec.Command(executable(t))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
 	h := StartHelper(t, cmd, 2)
