@@ -63,10 +63,22 @@ func cgroupOf(t *testing.T, dir string) (uint64, string) {
 
 // An offender in a Docker-named cgroup attacks a victim in a
 // Kubernetes-pod-named cgroup of another test cgroup: the intervention
-// names both sides' cgroups, containers and pod, and the proof of the
-// kill names the offender's.
+// names both sides' cgroups, containers and pod, in the signal tier (from
+// the pid the call names) and in the deny tier the kernel offers (from
+// the task its access check hands over); the proof of a kill names the
+// offender's.
 func TestEventIdentityOfCallerAndTarget(t *testing.T) {
 	testenv.RequireRoot(t)
+	tiers := []guard.Tier{guard.TierSignal}
+	if best, _ := autoTier(t); best != guard.TierSignal {
+		tiers = append(tiers, best)
+	}
+	for _, tier := range tiers {
+		t.Run(string(tier), func(t *testing.T) { testEventIdentity(t, tier) })
+	}
+}
+
+func testEventIdentity(t *testing.T, tier guard.Tier) {
 	offender := testenv.Offender(t)
 	const (
 		callerID = "3f4e8a1c9b2d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f"
@@ -82,13 +94,25 @@ func TestEventIdentityOfCallerAndTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
-	r := startGuard(t, callerCg, killRule, guard.Config{}, 0)
 
-	cmd := commandIn(callerFd, offender, "peekdata", strconv.Itoa(victim.Process.Pid))
-	assertKilled(t, cmd.Run(), "offender")
+	// The signal tier kills at a ptrace call it judges at entry; a deny
+	// tier refuses the attach in its access check.
+	rule, mode := killRule, "peekdata"
+	if tier != guard.TierSignal {
+		rule, mode = guard.Rule{Action: guard.ActionDeny}, "attach"
+	}
+	r := startGuard(t, callerCg, rule, guard.Config{Tier: tier}, 0)
+	cmd := commandIn(callerFd, offender, mode, strconv.Itoa(victim.Process.Pid))
+	cmd.Env = append(os.Environ(), "OFFENDER_CALLS=1")
+	err := cmd.Run()
+	if tier == guard.TierSignal {
+		assertKilled(t, err, "offender")
+	} else if err != nil {
+		t.Fatalf("refused offender: %v", err)
+	}
 	evs := r.eventsOf(cmd.Process.Pid, 1)
-	if len(evs) != 1 {
-		t.Fatalf("want one intervention, got %+v", evs)
+	if len(evs) != 1 || evs[0].Tier != tier {
+		t.Fatalf("want one intervention in tier %s, got %+v", tier, evs)
 	}
 	ev := evs[0]
 	wantID, wantPath := cgroupOf(t, callerDir)
@@ -105,6 +129,9 @@ func TestEventIdentityOfCallerAndTarget(t *testing.T) {
 	}
 	if ev.PID != cmd.Process.Pid || ev.NsPID != ev.PID || ev.TargetNsPID != victim.Process.Pid {
 		t.Errorf("pids: %d (ns %d), target ns pid %d", ev.PID, ev.NsPID, ev.TargetNsPID)
+	}
+	if tier != guard.TierSignal {
+		return
 	}
 	exits := r.exitsOf(cmd.Process.Pid)
 	if len(exits) != 1 || exits[0].CgroupID != wantID || exits[0].Cgroup != wantPath || exits[0].ContainerID != callerID ||
