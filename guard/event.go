@@ -136,6 +136,26 @@ type Event struct {
 	// TargetKind says what the call reaches.
 	TargetKind TargetKind
 
+	// CgroupID is the caller's cgroup v2 id (for KindExited, the exited
+	// process's), read in the kernel when the event was written: the
+	// cgroup directory's inode number. Cgroup is its path from the
+	// hierarchy's root, as /proc/PID/cgroup prints it ("/docker/<id>");
+	// "" when the cgroup was removed before the event was read, is not
+	// below the root of sigguard's cgroup v2 mount, or no cgroup v2
+	// hierarchy is mounted. ContainerID (the full id) and PodUID (a
+	// Kubernetes pod's UID, with dashes) are what that path names, ""
+	// for none; docs/containers.md lists the layouts recognised.
+	CgroupID    uint64
+	Cgroup      string
+	ContainerID string
+	PodUID      string
+	// The same of the target thread, when the call reaches a task
+	// (TargetProcess); 0 and "" otherwise.
+	TargetCgroupID    uint64
+	TargetCgroup      string
+	TargetContainerID string
+	TargetPodUID      string
+
 	Action Action
 	// Tier is the tier of the hook that judged the call; Denied says it
 	// refused the call with EPERM (deny tiers only).
@@ -217,14 +237,16 @@ func decodeEvent(sample []byte, raw *bpf.GuardEvent, clock *bootClock, names *[2
 		Target:  raw.Target,
 		NsPID:   int(raw.NsTgid),
 
-		TargetTID:   int(raw.TargetTid),
-		TargetNsPID: int(raw.TargetNr),
-		TargetKind:  TargetKind(raw.TargetKind),
-		Action:      Action(raw.Action),
-		Tier:        tierOf(raw.Tier),
-		Denied:      raw.Denied != 0,
-		Signal:      syscall.Signal(raw.Signal),
-		Result:      int(raw.Result),
+		TargetTID:      int(raw.TargetTid),
+		TargetNsPID:    int(raw.TargetNr),
+		TargetKind:     TargetKind(raw.TargetKind),
+		CgroupID:       raw.CgroupId,
+		TargetCgroupID: raw.TargetCgroupId,
+		Action:         Action(raw.Action),
+		Tier:           tierOf(raw.Tier),
+		Denied:         raw.Denied != 0,
+		Signal:         syscall.Signal(raw.Signal),
+		Result:         int(raw.Result),
 	}
 	if ev.Kind == KindExited {
 		ev.Latency = time.Duration(raw.BootNs - raw.CallNs)

@@ -18,7 +18,7 @@ func TestDecodeEvent(t *testing.T) {
 	raw := bpf.GuardEvent{
 		BootNs: 5_000_000_123, Request: 0x4206, Target: 4321, Tgid: 100, Tid: 101, Ppid: 99, Uid: 1000, Gid: 1001,
 		Signal: 9, Result: -1, Syscall: uint16(SyscallPtrace), Kind: uint8(KindIntervention),
-		Action: uint8(ActionSignalThread), Rule: 1, Generation: 1,
+		Action: uint8(ActionSignalThread), Rule: 1, Generation: 1, CgroupId: 4242, TargetCgroupId: 4343,
 	}
 	for i, c := range "strace" {
 		raw.Comm[i] = int8(c)
@@ -37,6 +37,7 @@ func TestDecodeEvent(t *testing.T) {
 		Kind: KindIntervention, Time: time.Unix(0, 1_700_000_005_000_000_123), PID: 100, TID: 101, PPID: 99,
 		UID: 1000, GID: 1001, Syscall: SyscallPtrace, Request: 0x4206, Target: 4321,
 		Action: ActionSignalThread, Tier: TierSignal, Signal: syscall.SIGKILL, Result: -1, Rule: "second",
+		CgroupID: 4242, TargetCgroupID: 4343,
 	}
 	copy(want.Comm[:], "strace")
 	if ev != want {
@@ -47,6 +48,13 @@ func TestDecodeEvent(t *testing.T) {
 	}
 	if decodeEvent(buf[:eventSize-1], &scratch, &clock, &names, &ev) {
 		t.Error("a short record decoded")
+	}
+}
+
+// struct event is laid out by hand, without implicit padding (sigguard.h).
+func TestEventSize(t *testing.T) {
+	if eventSize != 128 {
+		t.Errorf("struct event is %d bytes, want 128", eventSize)
 	}
 }
 

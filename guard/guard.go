@@ -40,6 +40,7 @@ type Guard struct {
 	raw    bpf.GuardEvent
 	event  Event
 	clock  bootClock
+	ids    identities // names the cgroups of events, for the reader
 
 	lostReported uint64
 	unconfirmed  atomic.Uint64

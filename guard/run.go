@@ -108,6 +108,7 @@ func (g *Guard) deliver(handle func(*Event) error) error {
 	if g.event.Kind == KindExited {
 		g.cleanUpAfter(&g.event, g.raw.CallNs)
 	}
+	g.ids.fill(&g.event)
 	return handle(&g.event)
 }
 

@@ -40,6 +40,8 @@ int BPF_PROG(sg_confirm_exit, struct task_struct *p)
 	e->tgid = tgid;
 	e->tid = BPF_CORE_READ(p, pid);
 	e->ppid = BPF_CORE_READ(p, real_parent, tgid);
+	/* cgroup_exit comes later in do_exit, and leaves task->cgroups set anyway. */
+	e->cgroup_id = task_cgroup_id(p);
 	e->signal = SIGKILL;
 	e->syscall = k->syscall;
 	e->kind = SG_EVENT_EXITED;

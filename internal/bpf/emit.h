@@ -37,10 +37,11 @@ static __always_inline struct event *reserve_event(void)
 }
 
 /*
- * The target as the event names it: its host pid and thread, and the pid
- * the caller's own namespace knows it by (what the caller passed, for a
- * number the kernel did not find). In the initial namespace that is the
- * thread's host id, with no more reads.
+ * The target as the event names it: its host pid and thread, the pid the
+ * caller's own namespace knows it by (what the caller passed, for a number
+ * the kernel did not find; in the initial namespace that is the thread's
+ * host id, with no more reads), and the target thread's cgroup. Only an
+ * event pays for these reads: a call no rule matches never gets here.
  */
 static __always_inline void describe_target(struct event *e, const struct call *c)
 {
@@ -52,6 +53,7 @@ static __always_inline void describe_target(struct event *e, const struct call *
 		e->target = task_tgid(t->task);
 		e->target_tid = task_tid(t->task);
 		e->target_nr = c->ns_level ? pid_nr_ns(t->pid, c->ns) : e->target_tid;
+		e->target_cgroup_id = task_cgroup_id(t->task);
 		break;
 	case SG_TARGET_EVERY:
 		e->target = -1;
@@ -85,6 +87,7 @@ static __always_inline void report(const struct call *c, const struct rule *r, _
 	e->ppid = c->ppid;
 	e->uid = c->uid;
 	e->gid = c->gid;
+	e->cgroup_id = task_cgroup_id(c->task);
 	e->signal = r->signal;
 	e->result = result;
 	e->syscall = c->syscall;

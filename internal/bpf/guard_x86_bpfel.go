@@ -37,33 +37,35 @@ const (
 )
 
 type GuardEvent struct {
-	_          structs.HostLayout
-	BootNs     uint64
-	CallNs     uint64
-	Request    int64
-	Target     int64
-	Tgid       uint32
-	Tid        uint32
-	Ppid       uint32
-	Uid        uint32
-	Gid        uint32
-	Signal     uint32
-	Result     int32
-	Syscall    uint16
-	Kind       uint8
-	Action     uint8
-	Comm       [16]int8
-	Rule       uint32
-	Generation uint32
-	Resume     uint32
-	Reap       uint32
-	Tier       uint8
-	Denied     uint8
-	TargetKind uint8
-	Reserved   uint8
-	NsTgid     uint32
-	TargetTid  uint32
-	TargetNr   int32
+	_              structs.HostLayout
+	BootNs         uint64
+	CallNs         uint64
+	Request        int64
+	Target         int64
+	Tgid           uint32
+	Tid            uint32
+	Ppid           uint32
+	Uid            uint32
+	Gid            uint32
+	Signal         uint32
+	Result         int32
+	Syscall        uint16
+	Kind           uint8
+	Action         uint8
+	Comm           [16]int8
+	Rule           uint32
+	Generation     uint32
+	Resume         uint32
+	Reap           uint32
+	Tier           uint8
+	Denied         uint8
+	TargetKind     uint8
+	Reserved       uint8
+	NsTgid         uint32
+	TargetTid      uint32
+	TargetNr       int32
+	CgroupId       uint64
+	TargetCgroupId uint64
 }
 
 type GuardEventKind uint32

@@ -176,6 +176,7 @@ struct kill {
 	__u8 reserved[5];
 };
 
+/* 128 bytes, no implicit padding: target_nr ends at offset 112, where the ids start aligned. */
 struct event {
 	__u64 boot_ns;    /* bpf_ktime_get_boot_ns() when the hook ran */
 	__u64 call_ns;    /* SG_EVENT_EXITED: when the offending syscall entered */
@@ -203,7 +204,10 @@ struct event {
 	__u32 ns_tgid;    /* the caller's pid in its own pid namespace */
 	__u32 target_tid; /* the target thread's host id */
 	__s32 target_nr;  /* the target's pid as the caller's pid namespace names it; 0: not there */
+	__u64 cgroup_id;        /* the caller's cgroup v2 id (kernfs node id); for SG_EVENT_EXITED, the exited process's */
+	__u64 target_cgroup_id; /* SG_TARGET_TASK: the target thread's cgroup v2 id; else 0 */
 };
+_Static_assert(sizeof(struct event) == 128, "struct event has implicit padding or grew");
 
 #define SG_RULE_NAME_LEN 64
 

@@ -45,6 +45,19 @@ static __always_inline __u32 parent_tgid(struct task_struct *task)
 	return BPF_CORE_READ(task, real_parent, tgid);
 }
 
+/*
+ * The id of a task's cgroup on the v2 (default) hierarchy: the id of the
+ * cgroup directory's kernfs node, which is also its inode number and what
+ * bpf_get_current_cgroup_id gives for the current task. The task's cgroup
+ * is read where it is now (a thread moved since it started reports where
+ * it went). kernfs_node.id has been a plain u64 since Linux 5.5, so one
+ * read covers every supported kernel.
+ */
+static __always_inline __u64 task_cgroup_id(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+}
+
 static __always_inline struct pid *leader_pid(struct task_struct *task)
 {
 	return BPF_CORE_READ(task, group_leader, thread_pid);

@@ -25,7 +25,7 @@ func (j *jsonWriter) Begin() error { return nil }
 // add fields, never rename or remove them.
 func (j *jsonWriter) Write(ev *guard.Event) error {
 	b := append(j.buf[:0], `{"type":`...)
-	b = appendJSONString(b, []byte(ev.Kind.String()))
+	b = appendJSONString(b, ev.Kind.String())
 	b = append(b, `,"time":"`...)
 	b = ev.Time.UTC().AppendFormat(b, rfc3339Nano)
 	b = append(b, '"')
@@ -37,45 +37,62 @@ func (j *jsonWriter) Write(ev *guard.Event) error {
 		// latency_ns: exited, from the offending call's entry to the
 		// exit; unconfirmed, since the offending call.
 		b = appendIntField(b, "pid", int64(ev.PID))
-		b = appendStringField(b, "comm", ev.Comm.Bytes())
-		b = appendStringField(b, "syscall", []byte(ev.Syscall.String()))
-		b = appendStringField(b, "rule", []byte(ev.Rule))
+		b = appendStringField(b, "comm", string(ev.Comm.Bytes()))
+		b = appendStringField(b, "syscall", ev.Syscall.String())
+		b = appendStringField(b, "rule", ev.Rule)
 		b = appendIntField(b, "latency_ns", ev.Latency.Nanoseconds())
 		b = appendIntField(b, "resumed", int64(ev.Resumed))
 		b = appendIntField(b, "reaped", int64(ev.Reaped))
+		b = appendCgroup(b, "", ev.CgroupID, ev.Cgroup, ev.ContainerID, ev.PodUID)
 	default:
 		b = appendIntField(b, "pid", int64(ev.PID))
 		b = appendIntField(b, "tid", int64(ev.TID))
 		b = appendIntField(b, "ppid", int64(ev.PPID))
 		b = appendUintField(b, "uid", uint64(ev.UID))
 		b = appendUintField(b, "gid", uint64(ev.GID))
-		b = appendStringField(b, "comm", ev.Comm.Bytes())
-		b = appendStringField(b, "syscall", []byte(ev.Syscall.String()))
+		b = appendStringField(b, "comm", string(ev.Comm.Bytes()))
+		b = appendStringField(b, "syscall", ev.Syscall.String())
 		b = append(b, `,"compat":`...)
 		b = strconv.AppendBool(b, ev.Compat)
-		b = appendStringField(b, "request", []byte(ev.RequestName()))
+		b = appendStringField(b, "request", ev.RequestName())
 		b = appendIntField(b, "request_num", ev.Request)
 		b = appendIntField(b, "target", ev.Target)
 		b = appendIntField(b, "target_tid", int64(ev.TargetTID))
 		b = appendIntField(b, "target_ns_pid", int64(ev.TargetNsPID))
-		b = appendStringField(b, "target_kind", []byte(ev.TargetKind.String()))
+		b = appendStringField(b, "target_kind", ev.TargetKind.String())
 		b = appendIntField(b, "ns_pid", int64(ev.NsPID))
-		b = appendStringField(b, "signal", []byte(guard.SignalName(ev.Signal)))
+		b = appendStringField(b, "signal", guard.SignalName(ev.Signal))
 		b = appendIntField(b, "signal_num", int64(ev.Signal))
-		b = appendStringField(b, "action", []byte(ev.Action.String()))
-		b = appendStringField(b, "tier", []byte(ev.Tier))
+		b = appendStringField(b, "action", ev.Action.String())
+		b = appendStringField(b, "tier", string(ev.Tier))
 		b = append(b, `,"denied":`...)
 		b = strconv.AppendBool(b, ev.Denied)
-		b = appendStringField(b, "rule", []byte(ev.Rule))
+		b = appendStringField(b, "rule", ev.Rule)
 		b = append(b, `,"success":`...)
 		b = strconv.AppendBool(b, ev.Success())
 		b = appendIntField(b, "result", int64(ev.Result))
-		b = appendStringField(b, "errno", []byte(errnoName(ev.Errno())))
+		b = appendStringField(b, "errno", errnoName(ev.Errno()))
+		b = appendCgroup(b, "", ev.CgroupID, ev.Cgroup, ev.ContainerID, ev.PodUID)
+		b = appendCgroup(b, "target_", ev.TargetCgroupID, ev.TargetCgroup, ev.TargetContainerID, ev.TargetPodUID)
 	}
 	b = append(b, "}\n"...)
 	j.buf = b
 	_, err := j.w.Write(b)
 	return err
+}
+
+// appendCgroup writes one side's cgroup: id (0: none), path, and the
+// container and pod the path names ("" for none).
+func appendCgroup(b []byte, prefix string, id uint64, path, container, pod string) []byte {
+	b = strconv.AppendUint(appendKey(b, prefix, "cgroup_id"), id, 10)
+	b = appendJSONString(appendKey(b, prefix, "cgroup"), path)
+	b = appendJSONString(appendKey(b, prefix, "container_id"), container)
+	return appendJSONString(appendKey(b, prefix, "pod_uid"), pod)
+}
+
+// appendKey starts a field: ,"<prefix><name>":
+func appendKey(b []byte, prefix, name string) []byte {
+	return append(append(append(append(b, ",\""...), prefix...), name...), "\":"...)
 }
 
 func appendIntField(b []byte, name string, v int64) []byte {
@@ -88,18 +105,18 @@ func appendUintField(b []byte, name string, v uint64) []byte {
 	return strconv.AppendUint(b, v, 10)
 }
 
-func appendStringField(b []byte, name string, v []byte) []byte {
+func appendStringField(b []byte, name string, v string) []byte {
 	b = append(append(append(b, ",\""...), name...), "\":"...)
 	return appendJSONString(b, v)
 }
 
 // appendJSONString quotes s as a JSON string. Bytes that are not UTF-8
 // (a comm is whatever the process wrote) become U+FFFD, as encoding/json does.
-func appendJSONString(b, s []byte) []byte {
+func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	for len(s) > 0 {
-		r, size := utf8.DecodeRune(s)
+		r, size := utf8.DecodeRuneInString(s)
 		switch {
 		case r == utf8.RuneError && size == 1:
 			b = append(b, `\ufffd`...)

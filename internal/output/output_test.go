@@ -14,6 +14,13 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
+const (
+	containerID       = "3f4e8a1c9b2d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f"
+	targetContainerID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	podUID            = "8e1d2c3b-4a59-4687-9a0b-1c2d3e4f5a6b"
+	podUIDUnderscores = "8e1d2c3b_4a59_4687_9a0b_1c2d3e4f5a6b"
+)
+
 // events covers every shape a line can take.
 func events() []guard.Event {
 	at := time.Date(2026, 11, 25, 13, 54, 45, 123000000, time.UTC)
@@ -22,9 +29,19 @@ func events() []guard.Event {
 		Syscall: guard.SyscallPtrace, Request: 0x4206, Target: 8858, TargetTID: 8858, TargetNsPID: 12, TargetKind: guard.TargetProcess, NsPID: 11, Action: guard.ActionSignalProcess,
 		Signal: 9, Rule: "command-line", Tier: guard.TierSignal,
 	}
+	// A caller in a Docker container, a target in a Kubernetes pod.
+	killed.CgroupID, killed.Cgroup = 4242, "/system.slice/docker-"+containerID+".scope"
+	killed.ContainerID = containerID
+	killed.TargetCgroupID = 4343
+	killed.TargetCgroup = "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + podUIDUnderscores +
+		".slice/cri-containerd-" + targetContainerID + ".scope"
+	killed.TargetContainerID, killed.TargetPodUID = targetContainerID, podUID
 	copy(killed.Comm[:], "strace")
 	refused := killed
 	refused.PID, refused.TID, refused.Result, refused.Request, refused.Target = 1, 1, -1, 16, 42
+	// On the host, its target's cgroup removed before the event was read.
+	refused.CgroupID, refused.Cgroup, refused.ContainerID = 1, "/", ""
+	refused.TargetCgroup, refused.TargetContainerID, refused.TargetPodUID = "", "", ""
 	copy(refused.Comm[:], "init\x00\x00")
 	audit := killed
 	audit.Action, audit.Request, audit.UID = guard.ActionAudit, 0, 1000
@@ -41,10 +58,13 @@ func events() []guard.Event {
 	deniedKilled.Action, deniedKilled.Tier = guard.ActionSignalProcess, guard.TierFmodRet
 	lost := guard.Event{Kind: guard.KindLost, Time: at.Add(time.Second), Lost: 1234, LostTotal: 5678}
 	exited := guard.Event{Kind: guard.KindExited, Time: at, PID: 8857, Syscall: guard.SyscallPtrace, Rule: "command-line",
-		Latency: 142 * time.Microsecond, Resumed: 8858, Reaped: 8859}
+		Latency: 142 * time.Microsecond, Resumed: 8858, Reaped: 8859,
+		CgroupID: killed.CgroupID, Cgroup: killed.Cgroup, ContainerID: killed.ContainerID}
 	copy(exited.Comm[:], "strace")
 	stuck := exited
 	stuck.Kind, stuck.Latency = guard.KindUnconfirmed, 1200*time.Millisecond
+	// The warning comes from user space, which has no cgroup id for it.
+	stuck.CgroupID, stuck.Cgroup, stuck.ContainerID = 0, "", ""
 	return []guard.Event{killed, refused, audit, thread, hostile, procMem, denied, deniedKilled, lost, exited, stuck}
 }
 

@@ -6,14 +6,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/sigguard/sigguard/guard"
+	"github.com/sigguard/sigguard/internal/container"
 )
 
 // The tutorial's four columns come first and in its order; the rest follow.
+// CONTAINER is the caller's container, by the 12-digit short id engines show.
 var columns = []struct {
 	title string
 	width int
 }{
-	{"TIME", 9}, {"PID", 8}, {"COMM", 17}, {"SUCCESS", 8}, {"TID", 8}, {"PPID", 8}, {"UID", 6},
+	{"TIME", 9}, {"PID", 8}, {"COMM", 17}, {"SUCCESS", 8}, {"TID", 8}, {"PPID", 8}, {"UID", 6}, {"CONTAINER", 13},
 	{"SYSCALL", 21}, {"REQUEST", 19}, {"TARGET", 8}, {"SIGNAL", 11}, {"ACTION", 22}, {"RESULT", 7}, {"TIER", 0},
 }
 
@@ -52,6 +54,7 @@ func (t *tableWriter) Write(ev *guard.Event) error {
 	r.int(int64(ev.TID))
 	r.int(int64(ev.PPID))
 	r.int(int64(ev.UID))
+	r.text(orDash(container.ShortID(ev.ContainerID)))
 	r.syscall(ev)
 	r.text(orDash(ev.RequestName()))
 	r.int(ev.Target)
