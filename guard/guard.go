@@ -56,4 +56,7 @@ type Guard struct {
 	pinMu sync.Mutex // guards pin.record
 
 	sharers sharerState // whether kills reach a caller's descriptor-table sharers
+
+	cgroups *cgroupTracker // follows the cgroups the policy names
+	notices chan Notice    // for Notices; closed by Close
 }

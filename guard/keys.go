@@ -144,13 +144,17 @@ type kind[T any] struct {
 	check   func(v T) error                    // before anything is resolved; nil: none
 	compile func(v T) (a, b uint64, err error) // resolved to what the kernel compares
 	format  func(v T) string                   // nil: fmt.Sprint
+	// tracked values are paths whose kernel value changes when the
+	// directory is made again (cgroups): compile resolves them, and the
+	// guard follows them (cgroups.go). compile is nil.
+	tracked bool
 }
 
 var (
 	uids        = &kind[uint32]{name: "uid", parse: parseUID, compile: number[uint32]}
 	commNames   = &kind[string]{name: "name", parse: asIs, check: checkComm, compile: commBytes}
 	executables = &kind[string]{name: "path", parse: asIs, compile: executableID}
-	cgroups     = &kind[string]{name: "cgroup", parse: asIs, compile: cgroupID}
+	cgroups     = &kind[string]{name: "cgroup", parse: asIs, tracked: true}
 	// processes are pids of running processes; pids may name a pid no
 	// process has yet.
 	processes = &kind[int]{name: "process", parse: parsePID, check: runningPID, compile: number[int]}
@@ -193,11 +197,15 @@ func (l list[T]) check(m Matchers) error {
 
 func (l list[T]) compile(m Matchers, key bpf.GuardMatchKey, out []keyValue) ([]keyValue, error) {
 	for _, v := range *l.of(&m) {
+		if l.k.tracked {
+			out = append(out, keyValue{key: key, path: fmt.Sprint(v)})
+			continue
+		}
 		a, b, err := l.k.compile(v)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, keyValue{key, a, b})
+		out = append(out, keyValue{key: key, a: a, b: b})
 	}
 	return out, nil
 }
@@ -246,11 +254,6 @@ func commBytes(comm string) (a, b uint64, err error) {
 	var buf [16]byte
 	copy(buf[:], comm)
 	return binary.NativeEndian.Uint64(buf[:8]), binary.NativeEndian.Uint64(buf[8:]), nil
-}
-
-func cgroupID(path string) (a, b uint64, err error) {
-	cg, err := resolveCgroup(path)
-	return cg.ID, 0, err
 }
 
 func parsePID(text string) (int, error) {

@@ -107,10 +107,11 @@ func ResolveCgroup(path string) (Cgroup, error) {
 	if err != nil {
 		return Cgroup{}, err
 	}
-	return resolveCgroupIn(mount, path)
+	return ResolveCgroupIn(mount, path)
 }
 
-func resolveCgroupIn(mount, path string) (Cgroup, error) {
+// ResolveCgroupIn is ResolveCgroup with the cgroup v2 mount already known.
+func ResolveCgroupIn(mount, path string) (Cgroup, error) {
 	abs := filepath.Clean(path)
 	if abs != mount && !strings.HasPrefix(abs, mount+"/") {
 		abs = filepath.Join(mount, abs)
