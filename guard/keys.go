@@ -68,7 +68,8 @@ var matchKeys = []MatchKey{
 		values: listOf(cgroups, func(m *Matchers) *[]string { return &m.Cgroup }),
 		holds:  "the caller is in one of these cgroup v2 directories or below",
 		notes: "paths as `/proc/PID/cgroup` prints them (`/system.slice/x.service`) " +
-			"or under the mount (`/sys/fs/cgroup/...`)",
+			"or under the mount (`/sys/fs/cgroup/...`); followed by path: a directory made again " +
+			"(docker restart) is matched again without a reload",
 	},
 	{
 		name: "request", kernel: bpf.GuardMatchKeySG_KEY_REQUEST,
@@ -94,7 +95,8 @@ var matchKeys = []MatchKey{
 		name: "target.cgroup", kernel: bpf.GuardMatchKeySG_KEY_TARGET_CGROUP,
 		values: listOf(cgroups, func(m *Matchers) *[]string { return &m.TargetCgroup }),
 		holds:  "the thread the call reaches is in one of these cgroups or below",
-		notes:  "read from the target at the call: a thread moved after it started is judged where it is",
+		notes: "read from the target at the call: a thread moved after it started is judged where it is; " +
+			"followed by path, as `cgroup`",
 	},
 }
 
