@@ -19,12 +19,16 @@ func (g *Guard) detach() error {
 func (g *Guard) Close() error {
 	g.closeOnce.Do(func() {
 		g.closed.Store(true)
+		g.cgroups.stopFollowing()
 		errs := []error{g.detach()}
 		if g.pin != nil && g.pin.lock != nil {
 			errs = append(errs, g.releasePin())
 		}
 		g.mu.Lock()
 		g.current = nil
+		if g.notices != nil {
+			close(g.notices)
+		}
 		g.mu.Unlock()
 		if g.reader != nil {
 			errs = append(errs, g.reader.Close())

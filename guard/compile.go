@@ -8,7 +8,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sigguard/sigguard/internal/bpf"
-	"github.com/sigguard/sigguard/internal/kernfs"
 )
 
 // compiled is one generation of the policy in the form the kernel reads.
@@ -17,11 +16,16 @@ type compiled struct {
 	names    []string // rule names, by index
 	policy   bpf.GuardPolicy
 	rules    []bpf.GuardRule
-	matchers map[bpf.GuardMatcherKey]bpf.GuardMatcherMasks
-	syscalls map[Syscall]bool // syscalls some rule guards: the hooks to attach
-	compat   bool             // also hook the 32-bit syscall entry
-	kills    bool             // some rule sends SIGKILL: its kills are confirmed
-	cleanup  bool             // and their collateral cleaned up
+	matchers map[bpf.GuardMatcherKey]bpf.GuardMatcherMasks // what the kernel's table holds
+	// fixed are the matchers resolved once (all but cgroups); tracked
+	// the cgroup paths, in the table by the id each has now (cgroups.go).
+	fixed    map[bpf.GuardMatcherKey]bpf.GuardMatcherMasks
+	tracked  []trackedValue
+	cgroupID map[string]uint64 // by path; 0 while the directory does not exist
+	syscalls map[Syscall]bool  // syscalls some rule guards: the hooks to attach
+	compat   bool              // also hook the 32-bit syscall entry
+	kills    bool              // some rule sends SIGKILL: its kills are confirmed
+	cleanup  bool              // and their collateral cleaned up
 }
 
 // compile checks rules and turns them into generation gen of the kernel's
@@ -37,7 +41,8 @@ func compile(cfg Config, gen uint32) (*compiled, error) {
 	c := &compiled{
 		gen:      gen,
 		compat:   cfg.Compat,
-		matchers: map[bpf.GuardMatcherKey]bpf.GuardMatcherMasks{},
+		fixed:    map[bpf.GuardMatcherKey]bpf.GuardMatcherMasks{},
+		cgroupID: map[string]uint64{},
 		syscalls: map[Syscall]bool{},
 	}
 	seen := map[string]bool{}
@@ -50,20 +55,22 @@ func compile(cfg Config, gen uint32) (*compiled, error) {
 		if err := r.validate(); err != nil {
 			return nil, errorIn(err, name)
 		}
-		if err := c.add(gen, uint(i), r); err != nil {
+		if err := c.add(gen, uint(i), name, r); err != nil {
 			return nil, errorIn(err, name)
 		}
 		c.names = append(c.names, name)
 	}
 	c.cleanup = c.kills && !cfg.KeepCollateral
-	if len(c.matchers) > MaxMatcherValues {
+	c.matchers = c.table(c.cgroupID)
+	// Counted as if every cgroup existed: one that appears later must fit.
+	if n := c.valuesAtMost(); n > MaxMatcherValues {
 		return nil, configError(SettingRules, "the rules name %d values in all, the kernel side holds %d (shorten the lists)",
-			len(c.matchers), MaxMatcherValues)
+			n, MaxMatcherValues)
 	}
 	return c, nil
 }
 
-func (c *compiled) add(gen uint32, index uint, r Rule) error {
+func (c *compiled) add(gen uint32, index uint, name string, r Rule) error {
 	bit := uint64(1) << index
 	c.policy.Rules |= bit
 	for _, s := range r.syscalls() {
@@ -76,10 +83,10 @@ func (c *compiled) add(gen uint32, index uint, r Rule) error {
 	}
 	c.rules = append(c.rules, bpf.GuardRule{Signal: uint32(sig), Action: uint8(r.Action)})
 	c.kills = c.kills || (r.Action != ActionAudit && sig == syscall.SIGKILL)
-	if err := c.addMatchers(gen, bit, r.Match, false); err != nil {
+	if err := c.addMatchers(gen, bit, name, r.Match, false); err != nil {
 		return err
 	}
-	return c.addMatchers(gen, bit, r.Except, true)
+	return c.addMatchers(gen, bit, name, r.Except, true)
 }
 
 // guardsAny reports whether some rule guards one of the syscalls.
@@ -92,30 +99,54 @@ func (c *compiled) guardsAny(syscalls []Syscall) bool {
 	return false
 }
 
-// keyValue is one value of one key, as the kernel compares it.
+// keyValue is one value of one key, as the kernel compares it, or the
+// path of a tracked value, which compile resolves.
 type keyValue struct {
 	key  bpf.GuardMatchKey
 	a, b uint64
+	path string
 }
 
-func (c *compiled) addMatchers(gen uint32, bit uint64, m Matchers, except bool) error {
+func (c *compiled) addMatchers(gen uint32, bit uint64, rule string, m Matchers, except bool) error {
 	values, err := m.keyValues()
 	if err != nil {
 		return err
 	}
 	for _, v := range values {
-		k := bpf.GuardMatcherKey{Generation: gen, Key: uint32(v.key), A: v.a, B: v.b}
-		masks := c.matchers[k]
 		if except {
-			masks.Except |= bit
 			c.policy.Excepts[v.key] |= bit
 		} else {
-			masks.Match |= bit
 			c.policy.Uses[v.key] |= bit
 		}
-		c.matchers[k] = masks
+		if v.path != "" {
+			if err := c.track(v, bit, rule, except); err != nil {
+				return &ConfigError{Setting: settingOf(v.key), Err: err}
+			}
+			continue
+		}
+		k := bpf.GuardMatcherKey{Generation: gen, Key: uint32(v.key), A: v.a, B: v.b}
+		c.fixed[k] = addMask(c.fixed[k], bit, except)
 	}
 	return nil
+}
+
+func addMask(masks bpf.GuardMatcherMasks, bit uint64, except bool) bpf.GuardMatcherMasks {
+	if except {
+		masks.Except |= bit
+	} else {
+		masks.Match |= bit
+	}
+	return masks
+}
+
+// settingOf names the key the kernel compares as key.
+func settingOf(key bpf.GuardMatchKey) Setting {
+	for _, k := range matchKeys {
+		if k.kernel == key {
+			return k.Setting()
+		}
+	}
+	return SettingRules
 }
 
 // keyValues resolves every listed value to what the kernel compares.
@@ -140,16 +171,4 @@ func executableID(path string) (dev, ino uint64, err error) {
 	}
 	kdev := uint64(unix.Major(st.Dev))<<20 | uint64(unix.Minor(st.Dev))
 	return kdev, st.Ino, nil
-}
-
-// maxCgroupDepth is how many levels of a cgroup path the kernel side walks
-// (SG_MAX_CGROUP_DEPTH): a cgroup deeper than that could never match.
-const maxCgroupDepth = int(bpf.GuardLimitSG_MAX_CGROUP_DEPTH)
-
-func resolveCgroup(path string) (kernfs.Cgroup, error) {
-	cg, err := kernfs.ResolveCgroup(path)
-	if err == nil && cg.Level >= maxCgroupDepth {
-		err = fmt.Errorf("%s is %d levels deep; sigguard matches cgroups up to %d levels (name an ancestor)", path, cg.Level, maxCgroupDepth-1)
-	}
-	return cg, err
 }

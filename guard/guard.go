@@ -3,8 +3,10 @@
 // and delivers a report of every intervention.
 //
 // A Guard is configured once (Config), started (Start), read until its
-// context ends (Run), and closed (Close). The package never logs, exits or
-// reads flags; errors say what went wrong and what to do about it.
+// context ends (Run), and closed (Close). Reload replaces its rules;
+// Notices tells what became of the cgroups they name, which it follows by
+// path. The package never logs, exits or reads flags; errors say what went
+// wrong and what to do about it.
 package guard
 
 import (
@@ -57,4 +59,7 @@ type Guard struct {
 	pinMu sync.Mutex // guards pin.record
 
 	sharers sharerState // whether kills reach a caller's descriptor-table sharers
+
+	cgroups *cgroupTracker // follows the cgroups the policy names
+	notices chan Notice    // for Notices; closed by Close
 }

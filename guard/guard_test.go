@@ -473,7 +473,7 @@ func TestBadConfigIsAConfigError(t *testing.T) {
 	testenv.RequireRoot(t)
 	for name, cfg := range map[string]guard.Config{
 		"no rules":       {},
-		"missing cgroup": {Rules: []guard.Rule{{Match: guard.Matchers{Cgroup: []string{"no-such-cgroup-here"}}, Action: guard.ActionAudit, Signal: 9}}},
+		"never a cgroup": {Rules: []guard.Rule{{Match: guard.Matchers{Cgroup: []string{"../outside"}}, Action: guard.ActionAudit, Signal: 9}}},
 		"no such parent": {Rules: []guard.Rule{{Match: guard.Matchers{PPID: []int{1 << 30}}, Action: guard.ActionAudit, Signal: 9}}},
 		"signal 0":       {Rules: []guard.Rule{{Action: guard.ActionAudit}}},
 		"odd ring size":  {Rules: []guard.Rule{{Action: guard.ActionAudit, Signal: 9}}, RingBufferBytes: 5000},

@@ -68,7 +68,8 @@ var matchKeys = []MatchKey{
 		values: listOf(cgroups, func(m *Matchers) *[]string { return &m.Cgroup }),
 		holds:  "the caller is in one of these cgroup v2 directories or below",
 		notes: "paths as `/proc/PID/cgroup` prints them (`/system.slice/x.service`) " +
-			"or under the mount (`/sys/fs/cgroup/...`)",
+			"or under the mount (`/sys/fs/cgroup/...`); followed by path: a directory made again " +
+			"(docker restart) is matched again without a reload",
 	},
 	{
 		name: "request", kernel: bpf.GuardMatchKeySG_KEY_REQUEST,
@@ -94,7 +95,8 @@ var matchKeys = []MatchKey{
 		name: "target.cgroup", kernel: bpf.GuardMatchKeySG_KEY_TARGET_CGROUP,
 		values: listOf(cgroups, func(m *Matchers) *[]string { return &m.TargetCgroup }),
 		holds:  "the thread the call reaches is in one of these cgroups or below",
-		notes:  "read from the target at the call: a thread moved after it started is judged where it is",
+		notes: "read from the target at the call: a thread moved after it started is judged where it is; " +
+			"followed by path, as `cgroup`",
 	},
 }
 
@@ -144,13 +146,17 @@ type kind[T any] struct {
 	check   func(v T) error                    // before anything is resolved; nil: none
 	compile func(v T) (a, b uint64, err error) // resolved to what the kernel compares
 	format  func(v T) string                   // nil: fmt.Sprint
+	// tracked values are paths whose kernel value changes when the
+	// directory is made again (cgroups): compile resolves them, and the
+	// guard follows them (cgroups.go). compile is nil.
+	tracked bool
 }
 
 var (
 	uids        = &kind[uint32]{name: "uid", parse: parseUID, compile: number[uint32]}
 	commNames   = &kind[string]{name: "name", parse: asIs, check: checkComm, compile: commBytes}
 	executables = &kind[string]{name: "path", parse: asIs, compile: executableID}
-	cgroups     = &kind[string]{name: "cgroup", parse: asIs, compile: cgroupID}
+	cgroups     = &kind[string]{name: "cgroup", parse: asIs, tracked: true}
 	// processes are pids of running processes; pids may name a pid no
 	// process has yet.
 	processes = &kind[int]{name: "process", parse: parsePID, check: runningPID, compile: number[int]}
@@ -193,11 +199,15 @@ func (l list[T]) check(m Matchers) error {
 
 func (l list[T]) compile(m Matchers, key bpf.GuardMatchKey, out []keyValue) ([]keyValue, error) {
 	for _, v := range *l.of(&m) {
+		if l.k.tracked {
+			out = append(out, keyValue{key: key, path: fmt.Sprint(v)})
+			continue
+		}
 		a, b, err := l.k.compile(v)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, keyValue{key, a, b})
+		out = append(out, keyValue{key: key, a: a, b: b})
 	}
 	return out, nil
 }
@@ -246,11 +256,6 @@ func commBytes(comm string) (a, b uint64, err error) {
 	var buf [16]byte
 	copy(buf[:], comm)
 	return binary.NativeEndian.Uint64(buf[:8]), binary.NativeEndian.Uint64(buf[8:]), nil
-}
-
-func cgroupID(path string) (a, b uint64, err error) {
-	cg, err := resolveCgroup(path)
-	return cg.ID, 0, err
 }
 
 func parsePID(text string) (int, error) {

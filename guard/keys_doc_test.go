@@ -75,10 +75,15 @@ func keysDoc(t *testing.T) string {
 	if keys := byKind["process"]; len(keys) > 0 {
 		checks = append(checks, and(keys)+" must name running processes")
 	}
-	if keys := append(byKind["path"], byKind["cgroup"]...); len(keys) > 0 {
-		checks = append(checks, "the files and cgroups named by "+and(keys)+" must exist")
+	if keys := byKind["path"]; len(keys) > 0 {
+		checks = append(checks, "the files named by "+and(keys)+" must exist")
 	}
 	text := "When the policy loads, " + strings.Join(checks, ", and ") + "."
+	if keys := byKind["cgroup"]; len(keys) > 0 {
+		text += " " + and(keys) + " may name a cgroup that does not exist (yet): that is a warning, " +
+			"and the path is matched once it does (see [Cgroups that come and go](#cgroups-that-come-and-go)); " +
+			"a path that can never be a cgroup (outside the cgroup v2 mount, below a file, too deep) is an error."
+	}
 	if keys := byKind["pid"]; len(keys) > 0 {
 		text += " " + and(keys) + " may name a pid no process has yet."
 	}

@@ -11,7 +11,9 @@ import (
 // Reload replaces the rules (and Compat; the ring buffer keeps its size)
 // without a moment unguarded: the new rules are written beside the old
 // ones, new hooks attached, and one map write makes the kernel switch. On
-// error the old rules stay in force.
+// error the old rules stay in force. A cgroup the rules name that does
+// not exist is no error: a Notice says so, and the rules match nothing for
+// it until it does (cgroups.go).
 func (g *Guard) Reload(cfg Config) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -22,7 +24,14 @@ func (g *Guard) Reload(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	return g.install(next)
+	if err := g.install(next); err != nil {
+		return err
+	}
+	for _, n := range next.missingNotices() {
+		g.notify(n)
+	}
+	g.cgroups.policyChanged()
+	return nil
 }
 
 func (g *Guard) generation() uint32 {

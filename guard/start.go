@@ -21,7 +21,7 @@ func Start(cfg Config) (_ *Guard, err error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Guard{progs: map[string]*ebpf.Program{}, pin: pin}
+	g := &Guard{progs: map[string]*ebpf.Program{}, pin: pin, notices: make(chan Notice, noticeBuffer)}
 	if pin != nil {
 		g.hooks.linksDir = pin.linksDir()
 	}
@@ -42,6 +42,10 @@ func Start(cfg Config) (_ *Guard, err error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, n := range g.current.missingNotices() {
+		g.notify(n)
+	}
+	g.followCgroups()
 	return g, nil
 }
 

@@ -10,12 +10,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/sigguard/sigguard/guard"
@@ -117,6 +115,8 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error
 	if err != nil {
 		return err
 	}
+	// Deferred first, so it runs after Close: the last notices are printed.
+	defer relayNotices(g, stderr)()
 	defer func() {
 		if cerr := g.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("unload: %w", cerr)
@@ -133,7 +133,7 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error
 		}
 	}
 	if opts.policy != "" {
-		stop := reloadOnHangup(g, opts.policy, stderr)
+		stop := reloadOnChange(g, opts.policy, stderr)
 		defer stop()
 	}
 
@@ -209,34 +209,6 @@ func describe(w io.Writer, g *guard.Guard, rules []guard.Rule) {
 	describePin(w, g)
 }
 
-// reloadOnHangup re-reads the policy on every SIGHUP. A policy that does
-// not load is reported and the one in force stays.
-func reloadOnHangup(g *guard.Guard, path string, stderr io.Writer) (stop func()) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for range hup {
-			cfg, err := policy.Load(path)
-			if err == nil {
-				err = g.Reload(cfg)
-			}
-			if err != nil {
-				fmt.Fprintf(stderr, "sigguard: reload rejected, the previous policy stays in force: %v\n", err)
-				continue
-			}
-			fmt.Fprintf(stderr, "sigguard: reloaded %s\n", path)
-			describe(stderr, g, cfg.Rules)
-		}
-	}()
-	return func() {
-		signal.Stop(hup)
-		close(hup)
-		<-done
-	}
-}
-
 // check validates a policy file and says what it would enforce.
 func check(args []string, stdout, stderr io.Writer) int {
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
@@ -248,6 +220,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sigguard: %v\n", err)
 		return exitUsage
 	}
+	checkNotices(cfg, stderr)
 	hooks := map[guard.Syscall]bool{}
 	for i, r := range cfg.Rules {
 		fmt.Fprintf(stdout, "rule %d %s: %s\n", i+1, r.Name, r)

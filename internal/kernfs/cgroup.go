@@ -90,15 +90,28 @@ func unescapeMountPath(s string) string {
 	return b.String()
 }
 
+// ErrCgroupMissing means a path that could be a cgroup v2 directory does
+// not exist (yet, or any more): its parent is a cgroup, or missing too.
+var ErrCgroupMissing = errors.New("no such cgroup")
+
 // ResolveCgroup turns a cgroup v2 directory into the id and level the kernel
 // matches on. The path is either under the cgroup v2 mount
 // (/sys/fs/cgroup/system.slice) or a path in the hierarchy as
 // /proc/PID/cgroup prints it (/system.slice, or system.slice).
+//
+// A path that may become a cgroup but is not one now returns the Cgroup
+// with its Path and Level and ID 0, and an error that is ErrCgroupMissing;
+// any other error means the path can never name a cgroup.
 func ResolveCgroup(path string) (Cgroup, error) {
 	mount, err := Cgroup2Mount()
 	if err != nil {
 		return Cgroup{}, err
 	}
+	return ResolveCgroupIn(mount, path)
+}
+
+// ResolveCgroupIn is ResolveCgroup with the cgroup v2 mount already known.
+func ResolveCgroupIn(mount, path string) (Cgroup, error) {
 	abs := filepath.Clean(path)
 	if abs != mount && !strings.HasPrefix(abs, mount+"/") {
 		abs = filepath.Join(mount, abs)
@@ -107,19 +120,53 @@ func ResolveCgroup(path string) (Cgroup, error) {
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
 		return Cgroup{}, fmt.Errorf("%s is outside the cgroup v2 hierarchy at %s", path, mount)
 	}
+	cg := Cgroup{Path: abs}
+	if rel != "." {
+		cg.Level = len(strings.Split(rel, string(filepath.Separator)))
+	}
 	var st unix.Stat_t
 	if err := unix.Stat(abs, &st); err != nil {
 		if errors.Is(err, unix.ENOENT) {
-			return Cgroup{}, fmt.Errorf("no cgroup %s (cgroup v2 directories are under %s)", abs, mount)
+			return cg, missingCgroup(mount, abs, path)
 		}
 		return Cgroup{}, fmt.Errorf("cgroup %s: %w", abs, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR || !isFilesystem(abs, unix.CGROUP2_SUPER_MAGIC) {
 		return Cgroup{}, fmt.Errorf("%s is not a cgroup v2 directory (cgroup v2 is mounted at %s)", path, mount)
 	}
-	level := 0
-	if rel != "." {
-		level = len(strings.Split(rel, string(filepath.Separator)))
+	cg.ID = st.Ino
+	return cg, nil
+}
+
+// missingCgroup explains why abs does not exist: it may be created later
+// if the nearest ancestor that exists is a cgroup directory (a file such
+// as cgroup.procs has no children).
+func missingCgroup(mount, abs, path string) error {
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		var st unix.Stat_t
+		err := unix.Stat(dir, &st)
+		if errors.Is(err, unix.ENOENT) && dir != mount {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("cgroup %s: %s: %w", abs, dir, err)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR || !isFilesystem(dir, unix.CGROUP2_SUPER_MAGIC) {
+			return fmt.Errorf("%s can never be a cgroup: %s is not a cgroup v2 directory (cgroup v2 is mounted at %s)", path, dir, mount)
+		}
+		return fmt.Errorf("%w %s (cgroup v2 directories are under %s)", ErrCgroupMissing, abs, mount)
 	}
-	return Cgroup{Path: abs, ID: st.Ino, Level: level}, nil
+}
+
+// ExistingAncestor is the nearest directory at or above path, within the
+// cgroup v2 mount, that exists: where a watch learns of path's creation.
+func ExistingAncestor(mount, path string) string {
+	for dir := path; ; dir = filepath.Dir(dir) {
+		if dir == mount || !strings.HasPrefix(dir, mount+"/") {
+			return mount
+		}
+		if _, err := os.Stat(dir); err == nil {
+			return dir
+		}
+	}
 }

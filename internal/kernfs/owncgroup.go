@@ -33,6 +33,19 @@ func NewCgroup(parent, prefix string) (*OwnCgroup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup: %w", err)
 	}
+	return openOwn(path)
+}
+
+// MakeCgroup creates the cgroup at exactly path, whose parent must exist.
+func MakeCgroup(path string) (*OwnCgroup, error) {
+	if err := os.Mkdir(path, 0o755); err != nil {
+		return nil, fmt.Errorf("create cgroup: %w", err)
+	}
+	return openOwn(path)
+}
+
+// openOwn opens a cgroup this process just made, or removes it.
+func openOwn(path string) (*OwnCgroup, error) {
 	fd, err := syscall.Open(path, syscall.O_DIRECTORY|syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		os.Remove(path)

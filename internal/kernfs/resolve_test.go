@@ -1,6 +1,7 @@
 package kernfs_test
 
 import (
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,5 +36,35 @@ func TestResolveCgroupSpellings(t *testing.T) {
 	}
 	if _, err := kernfs.ResolveCgroup("/../etc"); err == nil {
 		t.Error("a path outside the hierarchy resolved")
+	}
+}
+
+// A path that may yet become a cgroup resolves to ErrCgroupMissing with its
+// level; one that never can (below a file, outside the mount) to another
+// error.
+func TestResolveMissingCgroup(t *testing.T) {
+	testenv.RequireRoot(t)
+	cg := testenv.NewCgroup(t)
+	for level, path := range map[int]string{2: cg.Path + "/gone", 3: cg.Path + "/gone/deeper"} {
+		got, err := kernfs.ResolveCgroup(path)
+		if !errors.Is(err, kernfs.ErrCgroupMissing) {
+			t.Errorf("%s: %v, want ErrCgroupMissing", path, err)
+		}
+		if want := (kernfs.Cgroup{Path: path, Level: level}); got != want {
+			t.Errorf("%s resolves to %+v, want %+v", path, got, want)
+		}
+	}
+	for _, path := range []string{cg.Path + "/cgroup.procs/x", "../etc/x"} {
+		if _, err := kernfs.ResolveCgroup(path); err == nil || errors.Is(err, kernfs.ErrCgroupMissing) {
+			t.Errorf("%s: %v, want an error other than ErrCgroupMissing", path, err)
+		}
+	}
+	// The nearest existing ancestor is where a watch sees the path appear.
+	mount, err := kernfs.Cgroup2Mount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := kernfs.ExistingAncestor(mount, cg.Path+"/gone/deeper"); got != cg.Path {
+		t.Errorf("ExistingAncestor = %s, want %s", got, cg.Path)
 	}
 }
