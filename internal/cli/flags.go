@@ -28,6 +28,7 @@ type options struct {
 	compat    bool
 	keep      bool
 	output    output.Format
+	logFormat logFormat
 	readyFile string
 	metrics   string
 	policy    string
@@ -59,9 +60,10 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.compat, "compat", false, "also catch 32-bit syscalls (int $0x80); costs every syscall ~110 ns")
 	fs.BoolVar(&o.keep, "keep-collateral", false, "after a kill, leave a victim the attach stopped stopped, and the killed caller's traced children alive")
 	fs.Var((*formatValue)(&o.output), "output", "output `FORMAT`: table or json (JSON lines)")
+	fs.Var((*logFormatValue)(&o.logFormat), "log-format", "stderr `FORMAT`: text, or json (JSON lines with time, level, msg and fields)")
 	fs.StringVar(&o.policy, "policy", "", "enforce the rules in policy `FILE` (YAML; SIGHUP re-reads it)")
 	fs.StringVar(&o.readyFile, "ready-file", "", "write `PATH` once enforcement is live; removed at exit")
-	fs.StringVar(&o.metrics, "metrics-addr", "", "serve Prometheus metrics on `HOST:PORT` (/metrics)")
+	fs.StringVar(&o.metrics, "metrics-addr", "", "serve Prometheus metrics (/metrics), liveness (/healthz) and readiness (/readyz) on `HOST:PORT`")
 	fs.BoolVar(&o.pin, "pin", false, "keep enforcing after sigguard exits or dies (pinned under "+guard.DefaultPinDir+"); a later sigguard --pin adopts it")
 	fs.StringVar(&o.pinDir, "pin-dir", guard.DefaultPinDir, "pin in `DIR` on the bpf filesystem (implies --pin)")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
@@ -71,7 +73,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 
 // parseArgs reads the command line; every error it returns is a usageError.
 func parseArgs(args []string) (options, *pflag.FlagSet, error) {
-	o := options{signal: syscall.SIGKILL, output: output.Table}
+	o := options{signal: syscall.SIGKILL, output: output.Table, logFormat: logText}
 	fs := newFlagSet(&o)
 	fs.SetOutput(discard{})
 	if err := fs.Parse(args); err != nil {
