@@ -71,7 +71,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	msg, code := explainFailure(opts, err)
-	log.error(msg, "exit_status", code)
+	fields := []any{"exit_status", code}
+	var ee *guard.EnvironmentError
+	if errors.As(err, &ee) {
+		var problems []string
+		for _, p := range ee.Problems {
+			problems = append(problems, p.Error())
+		}
+		fields = append(fields, "problems", problems)
+	}
+	log.error(msg, fields...)
 	return code
 }
 

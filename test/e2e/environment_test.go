@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -128,6 +129,21 @@ func TestNamesTheMissingCapabilities(t *testing.T) {
 			noPin(t, pin)
 		})
 	}
+	t.Run("as a JSON line", func(t *testing.T) {
+		r := runRefused(t, testenv.NewCgroup(t), []string{"setpriv", "--bounding-set", "-bpf,-perfmon,-sys_admin"}, exec0,
+			"--cgroup", cg.Path, "--tier", "signal", "--log-format", "json")
+		r.check(t)
+		var line struct {
+			Level      string
+			Msg        string
+			ExitStatus int `json:"exit_status"`
+			Problems   []string
+		}
+		if err := json.Unmarshal([]byte(r.stderr), &line); err != nil || line.Level != "ERROR" || line.ExitStatus != 2 ||
+			len(line.Problems) != 1 || !strings.Contains(line.Problems[0], "lacks CAP_BPF and CAP_PERFMON") {
+			t.Errorf("stderr %q (%v), want one JSON error line with the problem as a field", r.stderr, err)
+		}
+	})
 	t.Run("CAP_SYS_ADMIN without CAP_BPF and CAP_PERFMON enforces", func(t *testing.T) {
 		offender := testenv.Offender(t)
 		b := startBinaryWith(t, func(name string, args ...string) *exec.Cmd {
