@@ -124,24 +124,15 @@ func run(ctx context.Context, opts options, stdout io.Writer, log *logger) (err 
 		}
 		defer stop()
 	}
-	notReady := func(reason string) {
-		if endpoints != nil {
-			endpoints.NotReady(reason)
-		}
-	}
 	defer func() {
 		if err != nil {
-			notReady("failed: " + firstLine(err.Error()))
+			endpoints.NotReady("failed: " + firstLine(err.Error()))
 		}
 	}()
-	cfg := opts.config()
-	if opts.policy != "" {
-		if cfg, err = policy.Load(opts.policy); err != nil {
-			return err
-		}
+	cfg, err := opts.load()
+	if err != nil {
+		return err
 	}
-	cfg.PinDir = opts.pinning()
-	cfg.Tier = opts.tier
 	g, err := guard.Start(cfg)
 	if err != nil {
 		return err
@@ -153,15 +144,7 @@ func run(ctx context.Context, opts options, stdout io.Writer, log *logger) (err 
 	}()
 	stderr := log.writer()
 	describe(stderr, g, cfg.Rules)
-	if g.Tier() == guard.TierSignal {
-		// An attach on sigguard itself still stops it in this tier.
-		stopWatchdog, err := watchdog.Start()
-		if err != nil {
-			log.warn(fmt.Sprintf("%v: an attach on sigguard itself would leave it stopped", err))
-		} else {
-			defer stopWatchdog()
-		}
-	}
+	defer startWatchdog(g, log)()
 	if opts.policy != "" {
 		stop := reloadOnHangup(g, opts.policy, stderr)
 		defer stop()
@@ -170,12 +153,12 @@ func run(ctx context.Context, opts options, stdout io.Writer, log *logger) (err 
 	observe := func(*guard.Event) {}
 	if endpoints != nil {
 		m := metrics.New(g)
-		endpoints.Serve(m)
-		// Before the guard closes (deferred earlier, so run later): no
-		// scrape may read its maps as they go.
-		defer endpoints.Unserve()
 		observe = m.Observe
+		endpoints.Serve(m)
 	}
+	// Before the guard closes (deferred earlier, so run later): no scrape
+	// may read its maps as they go.
+	defer endpoints.Unserve()
 
 	w := output.New(opts.output, stdout)
 	if err := w.Begin(); err != nil {
@@ -188,9 +171,7 @@ func run(ctx context.Context, opts options, stdout io.Writer, log *logger) (err 
 		defer os.Remove(opts.readyFile)
 	}
 
-	if endpoints != nil {
-		endpoints.Ready()
-	}
+	endpoints.Ready()
 	runErr := g.Run(ctx, func(ev *guard.Event) error {
 		observe(ev)
 		if err := w.Write(ev); err != nil {
@@ -199,9 +180,24 @@ func run(ctx context.Context, opts options, stdout io.Writer, log *logger) (err 
 		return nil
 	})
 	if runErr == nil {
-		notReady("stopping: the programs are detached")
+		endpoints.NotReady("stopping: the programs are detached")
 	}
 	return errors.Join(runErr, summarize(stderr, g))
+}
+
+// startWatchdog guards sigguard against being left stopped, in the
+// signal tier, where an attach on sigguard itself still stops it. The
+// returned function stops the watchdog.
+func startWatchdog(g *guard.Guard, log *logger) (stop func()) {
+	if g.Tier() != guard.TierSignal {
+		return func() {}
+	}
+	stop, err := watchdog.Start()
+	if err != nil {
+		log.warn(fmt.Sprintf("%v: an attach on sigguard itself would leave it stopped", err))
+		return func() {}
+	}
+	return stop
 }
 
 // serveEndpoints binds addr and serves the health endpoints and, once a

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sigguard/sigguard/guard"
 	"github.com/sigguard/sigguard/internal/output"
+	"github.com/sigguard/sigguard/internal/policy"
 )
 
 // options are the parsed command line of a guarding run.
@@ -164,6 +165,21 @@ func (o options) config() guard.Config {
 		rule.Match.Cgroup = []string{o.cgroup}
 	}
 	return guard.Config{Rules: []guard.Rule{rule}, Compat: o.compat, KeepCollateral: o.keep, Tier: o.tier}
+}
+
+// load is the guard configuration the run enforces: the policy file's, or
+// the flags' one rule.
+func (o options) load() (guard.Config, error) {
+	cfg := o.config()
+	if o.policy != "" {
+		var err error
+		if cfg, err = policy.Load(o.policy); err != nil {
+			return cfg, err
+		}
+	}
+	cfg.PinDir = o.pinning()
+	cfg.Tier = o.tier
+	return cfg, nil
 }
 
 // pinning is where to pin, or "" for an unpinned run.

@@ -15,7 +15,7 @@ import (
 //
 // They are served from before the guard loads, so that a probe during
 // start-up gets an answer (503 from /readyz) rather than a refused
-// connection.
+// connection. A nil *Endpoints (nothing served) ignores every call.
 type Endpoints struct {
 	mu      sync.RWMutex // held for reading by every request
 	ready   bool
@@ -40,6 +40,9 @@ func (e *Endpoints) Handler() http.Handler { return e.mux }
 
 // Serve starts serving m at /metrics.
 func (e *Endpoints) Serve(m *Metrics) {
+	if e == nil {
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.metrics = m.Handler()
@@ -48,6 +51,9 @@ func (e *Endpoints) Serve(m *Metrics) {
 // Unserve stops serving metrics; it returns once no scrape is reading the
 // guard's maps, which may then be closed.
 func (e *Endpoints) Unserve() {
+	if e == nil {
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.metrics = nil
@@ -56,6 +62,9 @@ func (e *Endpoints) Unserve() {
 // Ready says the guard enforces: its programs are attached and its
 // events are being read.
 func (e *Endpoints) Ready() {
+	if e == nil {
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.ready, e.reason = true, ""
@@ -63,6 +72,9 @@ func (e *Endpoints) Ready() {
 
 // NotReady says the guard does not enforce, and why (one line).
 func (e *Endpoints) NotReady(reason string) {
+	if e == nil {
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.ready, e.reason = false, reason
