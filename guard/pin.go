@@ -56,11 +56,16 @@ func claimPinDir(dir string) (*pinState, error) {
 	if err := checkPinDirAbs(dir); err != nil {
 		return nil, err
 	}
-	if err := kernfs.EnsureBPFFS(); err != nil {
+	unmount, err := kernfs.EnsureBPFFS()
+	if err != nil {
 		return nil, err
 	}
 	if !kernfs.IsBPFFS(dir) {
 		return nil, configError(SettingPinDir, "%s is not on a bpf filesystem (use a directory under %s)", dir, kernfs.BPFFSPath)
+	}
+	if err := kernfs.CheckBPFFSOutlivesUs(dir); err != nil {
+		unmount()
+		return nil, &EnvironmentError{Problems: []error{err}}
 	}
 	for _, sub := range []string{pinMapsDir, pinLinksDir} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {

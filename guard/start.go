@@ -61,7 +61,7 @@ func checkStart(cfg Config) (*compiled, *pinState, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkPrivileges(); err != nil {
+	if err := checkEnvironment(); err != nil {
 		return nil, nil, err
 	}
 	var pin *pinState

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,7 +23,11 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	runs := fs.Int("runs", 100, "escape-window runs per approach")
 	asJSON := fs.Bool("json", false, "print the raw figures as JSON instead of tables")
 	plot := fs.String("plot", "", "also draw the escape window into `FILE` (SVG)")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *runs < 1 {
+	err := fs.Parse(args)
+	if errors.Is(err, pflag.ErrHelp) {
+		return printHelp(stdout, benchUsage, fs)
+	}
+	if err != nil || fs.NArg() > 0 || *runs < 1 {
 		msg := fmt.Sprint(err)
 		if err == nil {
 			msg = "bench takes --runs N (N >= 1), --json and --plot FILE"

@@ -10,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -31,15 +29,15 @@ const (
 	exitUsage   = 2 // bad input; nothing was loaded
 )
 
-// Version is set at build time (-ldflags "-X ...cli.Version=v1.2.3").
-var Version = "dev"
-
 // Main runs sigguard with args (without the program name) until ctx ends
 // and returns the exit status.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
 		case "check":
+			if wantsHelp(args[1:]) {
+				return printHelp(stdout, checkUsage, nil)
+			}
 			return check(args[1:], stdout, stderr)
 		case "bench":
 			return benchMain(ctx, args[1:], stdout, stderr)
@@ -54,9 +52,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	opts, fs, err := parseArgs(args)
+	log := newLogger(opts.logFormat, stderr)
 	switch {
 	case err != nil:
-		fmt.Fprintf(stderr, "sigguard: %v (see sigguard --help)\n", err)
+		log.error(fmt.Sprintf("%v (see sigguard --help)", err), "exit_status", exitUsage)
 		return exitUsage
 	case opts.help:
 		fmt.Fprint(stdout, usage(fs))
@@ -65,56 +64,78 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, versionLine())
 		return exitOK
 	}
-	if err := run(ctx, opts, stdout, stderr); err != nil {
-		var ue *usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "sigguard: %v (see sigguard --help)\n", err)
-			return exitUsage
-		}
-		var pe *policy.Error
-		if errors.As(err, &pe) {
-			fmt.Fprintf(stderr, "sigguard: %v\n", err)
-			return exitUsage
-		}
-		var ce *guard.ConfigError
-		if errors.As(err, &ce) {
-			fmt.Fprintf(stderr, "sigguard: %s (see sigguard --help)\n", opts.explain(ce))
-			return exitUsage
-		}
-		fmt.Fprintf(stderr, "sigguard: %v\n", err)
-		return exitFailure
+	err = run(ctx, opts, stdout, log)
+	if err == nil {
+		return exitOK
 	}
-	return exitOK
+	msg, code := explainFailure(opts, err)
+	fields := []any{"exit_status", code}
+	var ee *guard.EnvironmentError
+	if errors.As(err, &ee) {
+		var problems []string
+		for _, p := range ee.Problems {
+			problems = append(problems, p.Error())
+		}
+		fields = append(fields, "problems", problems)
+	}
+	log.error(msg, fields...)
+	return code
+}
+
+// explainFailure words what stopped a guarding run, and picks the exit
+// status: 2 for bad input and for a place sigguard cannot enforce in (both
+// found before anything is loaded), 1 for the rest.
+func explainFailure(opts options, err error) (string, int) {
+	var ue *usageError
+	var pe *policy.Error
+	var ce *guard.ConfigError
+	var ee *guard.EnvironmentError
+	switch {
+	case errors.As(err, &ue):
+		return fmt.Sprintf("%v (see sigguard --help)", err), exitUsage
+	case errors.As(err, &pe):
+		return err.Error(), exitUsage
+	case errors.As(err, &ce):
+		return fmt.Sprintf("%s (see sigguard --help)", opts.explain(ce)), exitUsage
+	case errors.As(err, &ee):
+		return err.Error(), exitUsage
+	}
+	return err.Error(), exitFailure
 }
 
 // run guards until ctx ends. When it returns, nothing is left attached.
-func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error) {
+func run(ctx context.Context, opts options, stdout io.Writer, log *logger) (err error) {
 	// A ready file left by an earlier run must not announce this one.
 	if opts.readyFile != "" {
 		if err := os.Remove(opts.readyFile); err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("remove stale ready file: %w", err)
 		}
 	}
-	// Bind before anything is loaded: a port in use is bad input.
-	var metricsListener net.Listener
+	// Bind before anything is loaded: a port in use is bad input. The
+	// health endpoints answer from then on; /readyz says 503 until the
+	// guard enforces.
+	var endpoints *metrics.Endpoints
 	if opts.metrics != "" {
-		if metricsListener, err = net.Listen("tcp", opts.metrics); err != nil {
-			return usagef("--metrics-addr %s: %v (choose a free port)", opts.metrics, err)
-		}
-		defer metricsListener.Close()
-	}
-	cfg := opts.config()
-	if opts.policy != "" {
-		if cfg, err = policy.Load(opts.policy); err != nil {
+		var stop func()
+		if endpoints, stop, err = serveEndpoints(opts.metrics, log); err != nil {
 			return err
 		}
+		defer stop()
 	}
-	cfg.PinDir = opts.pinning()
-	cfg.Tier = opts.tier
+	defer func() {
+		if err != nil {
+			endpoints.NotReady("failed: " + firstLine(err.Error()))
+		}
+	}()
+	cfg, err := opts.load()
+	if err != nil {
+		return err
+	}
 	g, err := guard.Start(cfg)
 	if err != nil {
 		return err
 	}
+	stderr := log.writer()
 	// Deferred first, so it runs after Close: the last notices are printed.
 	defer relayNotices(g, stderr)()
 	defer func() {
@@ -123,36 +144,21 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error
 		}
 	}()
 	describe(stderr, g, cfg.Rules)
-	if g.Tier() == guard.TierSignal {
-		// An attach on sigguard itself still stops it in this tier.
-		stopWatchdog, err := watchdog.Start()
-		if err != nil {
-			fmt.Fprintf(stderr, "sigguard: warning: %v: an attach on sigguard itself would leave it stopped\n", err)
-		} else {
-			defer stopWatchdog()
-		}
-	}
+	defer startWatchdog(g, log)()
 	if opts.policy != "" {
 		stop := reloadOnChange(g, opts.policy, stderr)
 		defer stop()
 	}
 
 	observe := func(*guard.Event) {}
-	if metricsListener != nil {
+	if endpoints != nil {
 		m := metrics.New(g)
-		server := &http.Server{Handler: http.NewServeMux(), ReadHeaderTimeout: 5 * time.Second}
-		server.Handler.(*http.ServeMux).Handle("/metrics", m.Handler())
-		go server.Serve(metricsListener)
-		// Before the guard closes (deferred earlier, so run later): no
-		// scrape may read its maps as they go.
-		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			server.Shutdown(ctx)
-		}()
 		observe = m.Observe
-		fmt.Fprintf(stderr, "sigguard: metrics at http://%s/metrics\n", metricsListener.Addr())
+		endpoints.Serve(m)
 	}
+	// Before the guard closes (deferred earlier, so run later): no scrape
+	// may read its maps as they go.
+	defer endpoints.Unserve()
 
 	w := output.New(opts.output, stdout)
 	if err := w.Begin(); err != nil {
@@ -165,6 +171,7 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error
 		defer os.Remove(opts.readyFile)
 	}
 
+	endpoints.Ready()
 	runErr := g.Run(ctx, func(ev *guard.Event) error {
 		observe(ev)
 		if err := w.Write(ev); err != nil {
@@ -172,11 +179,56 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) (err error
 		}
 		return nil
 	})
+	if runErr == nil {
+		endpoints.NotReady("stopping: the programs are detached")
+	}
 	return errors.Join(runErr, summarize(stderr, g))
+}
+
+// startWatchdog guards sigguard against being left stopped, in the
+// signal tier, where an attach on sigguard itself still stops it. The
+// returned function stops the watchdog.
+func startWatchdog(g *guard.Guard, log *logger) (stop func()) {
+	if g.Tier() != guard.TierSignal {
+		return func() {}
+	}
+	stop, err := watchdog.Start()
+	if err != nil {
+		log.warn(fmt.Sprintf("%v: an attach on sigguard itself would leave it stopped", err))
+		return func() {}
+	}
+	return stop
+}
+
+// serveEndpoints binds addr and serves the health endpoints and, once a
+// guard runs, its metrics. stop shuts the server down.
+func serveEndpoints(addr string, log *logger) (*metrics.Endpoints, func(), error) {
+	listener, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, usagef("--metrics-addr %s: %v (choose a free port)", addr, err)
+	}
+	endpoints := metrics.NewEndpoints()
+	server := &http.Server{Handler: endpoints.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go server.Serve(listener)
+	base := "http://" + listener.Addr().String()
+	log.info(fmt.Sprintf("health at %s/healthz, readiness at %s/readyz; metrics at %s/metrics", base, base, base),
+		"metrics", base+"/metrics", "healthz", base+"/healthz", "readyz", base+"/readyz")
+	return endpoints, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		server.Shutdown(ctx)
+	}, nil
+}
+
+// firstLine keeps /readyz's reason to one line (a verifier log has many).
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // describe says on stderr what is enforced: the tier, the hooks, each rule.
 func describe(w io.Writer, g *guard.Guard, rules []guard.Rule) {
+	log := loggerFor(w)
 	var hooked []string
 	for _, s := range g.Hooked() {
 		hooked = append(hooked, s.String())
@@ -185,28 +237,28 @@ func describe(w io.Writer, g *guard.Guard, rules []guard.Rule) {
 	if g.Compat() {
 		compat = "hooked"
 	}
-	fmt.Fprintf(w, "sigguard: tier %s (%s); hooked: %s; 32-bit syscalls: %s\n",
-		g.Tier(), g.Tier().Limits(), strings.Join(hooked, ", "), compat)
+	log.info(fmt.Sprintf("tier %s (%s); hooked: %s; 32-bit syscalls: %s", g.Tier(), g.Tier().Limits(), strings.Join(hooked, ", "), compat),
+		"tier", string(g.Tier()), "hooked", hooked, "compat", g.Compat())
 	for _, why := range g.TierPassedOver() {
-		fmt.Fprintf(w, "sigguard: tier %s\n", why)
+		log.info("tier "+why, "passed_over", why)
 	}
 	if g.Tier() == guard.TierSignal {
-		fmt.Fprintln(w, "sigguard: warning: the signal tier cannot prevent what a call does before its signal lands: "+
+		log.warn("the signal tier cannot prevent what a call does before its signal lands: "+
 			"PTRACE_ATTACH and SEIZE attach (the victim is stopped until sigguard resumes it), TRACEME, SETREGS, POKEUSER and KILL "+
-			"take effect; the calling thread's own reads and writes of memory do not go through (open routes below)")
+			"take effect; the calling thread's own reads and writes of memory do not go through (open routes below)", "tier", string(g.Tier()))
 		for _, r := range rules {
 			if r.Action == guard.ActionDeny {
-				fmt.Fprintf(w, "sigguard: warning: rule %s: nothing can be refused in the signal tier, so it kills (SIGKILL) instead\n", r.Name)
+				log.warn(fmt.Sprintf("rule %s: nothing can be refused in the signal tier, so it kills (SIGKILL) instead", r.Name), "rule", r.Name)
 			}
 		}
 	}
 	for i, r := range rules {
-		fmt.Fprintf(w, "sigguard: rule %d %s: %s\n", i+1, r.Name, r)
+		log.info(fmt.Sprintf("rule %d %s: %s", i+1, r.Name, r), "rule", r.Name, "index", i+1, "enforces", r.String())
 	}
 	for _, route := range g.OpenRoutes() {
-		fmt.Fprintf(w, "sigguard: warning: open route: %s\n", route)
+		log.warn(fmt.Sprintf("open route: %s", route), "open_route", fmt.Sprint(route))
 	}
-	describePin(w, g)
+	describePin(log, g)
 }
 
 // check validates a policy file and says what it would enforce.
@@ -239,23 +291,35 @@ func check(args []string, stdout, stderr io.Writer) int {
 
 // summarize says on stderr what the guard did, in all and per rule.
 func summarize(w io.Writer, g *guard.Guard) error {
+	log := loggerFor(w)
 	stats, err := g.Stats()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "sigguard: stopped: %d interventions, %d calls denied, %d signals sent, %d failed sends, %d events lost, %d missed runs; %d kills confirmed by exit, %d not\n",
-		stats.Interventions, stats.Denied, stats.Signalled, stats.FailedSends, stats.EventsLost, stats.MissedRuns, stats.Confirmed, stats.Unconfirmed)
+	log.info(stoppedLine(stats), "interventions", stats.Interventions, "denied", stats.Denied, "signals_sent", stats.Signalled,
+		"failed_sends", stats.FailedSends, "events_lost", stats.EventsLost, "missed_runs", stats.MissedRuns,
+		"kills_confirmed", stats.Confirmed, "kills_unconfirmed", stats.Unconfirmed)
 	rules, err := g.RuleStats()
 	if err != nil {
 		return err
 	}
 	for _, r := range rules {
-		fmt.Fprintf(w, "sigguard: rule %s: %d matched, %d denied, %d signals sent, %d failed sends\n", r.Rule, r.Matched, r.Denied, r.Signalled, r.FailedSends)
+		log.info(ruleLine(r), "rule", r.Rule, "matched", r.Matched, "denied", r.Denied, "signals_sent", r.Signalled, "failed_sends", r.FailedSends)
 	}
 	if dir := g.PinDir(); dir != "" {
-		fmt.Fprintf(w, "sigguard: still enforcing: pinned at %s (sigguard status --pin-dir %s; sigguard unpin --pin-dir %s stops it)\n", dir, dir, dir)
+		log.info(fmt.Sprintf("still enforcing: pinned at %s (sigguard status --pin-dir %s; sigguard unpin --pin-dir %s stops it)", dir, dir, dir), "pin_dir", dir)
 	}
 	return nil
+}
+
+// stoppedLine and ruleLine are the summary's words (the README shows them).
+func stoppedLine(s guard.Stats) string {
+	return fmt.Sprintf("stopped: %d interventions, %d calls denied, %d signals sent, %d failed sends, %d events lost, %d missed runs; %d kills confirmed by exit, %d not",
+		s.Interventions, s.Denied, s.Signalled, s.FailedSends, s.EventsLost, s.MissedRuns, s.Confirmed, s.Unconfirmed)
+}
+
+func ruleLine(r guard.RuleStats) string {
+	return fmt.Sprintf("rule %s: %d matched, %d denied, %d signals sent, %d failed sends", r.Rule, r.Matched, r.Denied, r.Signalled, r.FailedSends)
 }
 
 // writeReadyFile writes our pid to a temporary file and renames it into
@@ -270,16 +334,4 @@ func writeReadyFile(path string) error {
 		return fmt.Errorf("write ready file: %w", err)
 	}
 	return nil
-}
-
-func versionLine() string {
-	ebpfVersion := "unknown"
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, dep := range info.Deps {
-			if dep.Path == "github.com/cilium/ebpf" {
-				ebpfVersion = dep.Version
-			}
-		}
-	}
-	return fmt.Sprintf("sigguard %s (%s, cilium/ebpf %s)", Version, runtime.Version(), ebpfVersion)
 }

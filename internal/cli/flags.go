@@ -14,6 +14,7 @@ import (
 
 	"github.com/sigguard/sigguard/guard"
 	"github.com/sigguard/sigguard/internal/output"
+	"github.com/sigguard/sigguard/internal/policy"
 )
 
 // options are the parsed command line of a guarding run.
@@ -28,6 +29,7 @@ type options struct {
 	compat    bool
 	keep      bool
 	output    output.Format
+	logFormat logFormat
 	readyFile string
 	metrics   string
 	policy    string
@@ -59,9 +61,10 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.compat, "compat", false, "also catch 32-bit syscalls (int $0x80); costs every syscall ~110 ns")
 	fs.BoolVar(&o.keep, "keep-collateral", false, "after a kill, leave a victim the attach stopped stopped, and the killed caller's traced children alive")
 	fs.Var((*formatValue)(&o.output), "output", "output `FORMAT`: table or json (JSON lines)")
+	fs.Var((*logFormatValue)(&o.logFormat), "log-format", "stderr `FORMAT`: text, or json (JSON lines with time, level, msg and fields)")
 	fs.StringVar(&o.policy, "policy", "", "enforce the rules in policy `FILE` (YAML; SIGHUP re-reads it)")
 	fs.StringVar(&o.readyFile, "ready-file", "", "write `PATH` once enforcement is live; removed at exit")
-	fs.StringVar(&o.metrics, "metrics-addr", "", "serve Prometheus metrics on `HOST:PORT` (/metrics)")
+	fs.StringVar(&o.metrics, "metrics-addr", "", "serve Prometheus metrics (/metrics), liveness (/healthz) and readiness (/readyz) on `HOST:PORT`")
 	fs.BoolVar(&o.pin, "pin", false, "keep enforcing after sigguard exits or dies (pinned under "+guard.DefaultPinDir+"); a later sigguard --pin adopts it")
 	fs.StringVar(&o.pinDir, "pin-dir", guard.DefaultPinDir, "pin in `DIR` on the bpf filesystem (implies --pin)")
 	fs.BoolVarP(&o.help, "help", "h", false, "show this help")
@@ -71,7 +74,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 
 // parseArgs reads the command line; every error it returns is a usageError.
 func parseArgs(args []string) (options, *pflag.FlagSet, error) {
-	o := options{signal: syscall.SIGKILL, output: output.Table}
+	o := options{signal: syscall.SIGKILL, output: output.Table, logFormat: logText}
 	fs := newFlagSet(&o)
 	fs.SetOutput(discard{})
 	if err := fs.Parse(args); err != nil {
@@ -162,6 +165,21 @@ func (o options) config() guard.Config {
 		rule.Match.Cgroup = []string{o.cgroup}
 	}
 	return guard.Config{Rules: []guard.Rule{rule}, Compat: o.compat, KeepCollateral: o.keep, Tier: o.tier}
+}
+
+// load is the guard configuration the run enforces: the policy file's, or
+// the flags' one rule.
+func (o options) load() (guard.Config, error) {
+	cfg := o.config()
+	if o.policy != "" {
+		var err error
+		if cfg, err = policy.Load(o.policy); err != nil {
+			return cfg, err
+		}
+	}
+	cfg.PinDir = o.pinning()
+	cfg.Tier = o.tier
+	return cfg, nil
 }
 
 // pinning is where to pin, or "" for an unpinned run.

@@ -14,14 +14,14 @@ import (
 
 // describePin says, at start, what a pinned guard found: a new pin, or an
 // adopted one with what happened while no sigguard read its events.
-func describePin(w io.Writer, g *guard.Guard) {
+func describePin(log *logger, g *guard.Guard) {
 	dir := g.PinDir()
 	if dir == "" {
 		return
 	}
 	a := g.Adopted()
 	if a == nil {
-		fmt.Fprintf(w, "sigguard: pinned at %s: enforcement goes on if sigguard exits or dies\n", dir)
+		log.info(fmt.Sprintf("pinned at %s: enforcement goes on if sigguard exits or dies", dir), "pin_dir", dir)
 		return
 	}
 	how := "with the same rules, left in force"
@@ -31,9 +31,9 @@ func describePin(w io.Writer, g *guard.Guard) {
 	case !a.SamePolicy:
 		how = "with other rules, replaced without a gap"
 	}
-	fmt.Fprintf(w, "sigguard: adopted the guard pinned at %s (%s)\n", dir, how)
+	log.info(fmt.Sprintf("adopted the guard pinned at %s (%s)", dir, how), "pin_dir", dir, "adopted", how)
 	if a.OtherBuild && a.CountsUnknown {
-		fmt.Fprintf(w, "sigguard: what it did unattended is unknown: that build kept its counters in another layout, and its events were not read\n")
+		log.info("what it did unattended is unknown: that build kept its counters in another layout, and its events were not read", "pin_dir", dir)
 		return
 	}
 	left := "the last reader closed"
@@ -45,16 +45,27 @@ func describePin(w io.Writer, g *guard.Guard) {
 		events = "their events, in the other build's ring buffer, were not read"
 	}
 	u := a.Unattended
-	fmt.Fprintf(w, "sigguard: unattended since %s (%s): %d interventions, %d signals sent, %d failed sends, %d events lost; %s\n",
-		a.Since.UTC().Format(time.RFC3339), left, u.Interventions, u.Signalled, u.FailedSends, u.EventsLost, events)
+	since := a.Since.UTC().Format(time.RFC3339)
+	log.info(fmt.Sprintf("unattended since %s (%s): %d interventions, %d signals sent, %d failed sends, %d events lost; %s",
+		since, left, u.Interventions, u.Signalled, u.FailedSends, u.EventsLost, events),
+		"unattended_since", since, "interventions", u.Interventions, "signals_sent", u.Signalled, "failed_sends", u.FailedSends, "events_lost", u.EventsLost)
 }
 
 // pinFlags parses the one flag status and unpin take.
-func pinFlags(cmd string, args []string) (string, error) {
+func pinFlags(cmd string, args []string, stdout io.Writer) (string, error) {
 	fs := pflag.NewFlagSet("sigguard "+cmd, pflag.ContinueOnError)
 	fs.SetOutput(discard{})
-	dir := fs.String("pin-dir", guard.DefaultPinDir, "")
-	if err := fs.Parse(args); err != nil {
+	dir := fs.String("pin-dir", guard.DefaultPinDir, "the pinned guard's `DIR` on the bpf filesystem")
+	err := fs.Parse(args)
+	if errors.Is(err, pflag.ErrHelp) {
+		text := statusUsage
+		if cmd == "unpin" {
+			text = unpinUsage
+		}
+		printHelp(stdout, text, fs)
+		return "", errHelp
+	}
+	if err != nil {
 		return "", usagef("%s: %v (sigguard %s [--pin-dir DIR])", cmd, err, cmd)
 	}
 	if fs.NArg() > 0 {
@@ -72,7 +83,10 @@ func pinFlags(cmd string, args []string) (string, error) {
 // statusMain prints what a pinned guard enforces. Exit 0 when one is
 // pinned, 1 when none is, 2 on bad input.
 func statusMain(args []string, stdout, stderr io.Writer) int {
-	dir, err := pinFlags("status", args)
+	dir, err := pinFlags("status", args, stdout)
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "sigguard: %v\n", err)
 		return exitUsage
@@ -119,7 +133,10 @@ func printStatus(w io.Writer, st *guard.PinStatus) {
 
 // unpinMain stops a pinned guard for good.
 func unpinMain(args []string, stdout, stderr io.Writer) int {
-	dir, err := pinFlags("unpin", args)
+	dir, err := pinFlags("unpin", args, stdout)
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "sigguard: %v\n", err)
 		return exitUsage

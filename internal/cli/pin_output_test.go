@@ -92,7 +92,7 @@ func TestDescribePinSaysWhatWasAdopted(t *testing.T) {
 			t.Fatalf("start: %v", err)
 		}
 		var out bytes.Buffer
-		describePin(&out, g)
+		describePin(newLogger(logText, &out), g)
 		if err := g.Close(); err != nil {
 			t.Fatalf("close: %v", err)
 		}

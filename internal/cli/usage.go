@@ -20,6 +20,9 @@ Usage:
 
 With no flags, every process that calls ptrace gets SIGKILL (needs root, or
 CAP_BPF and CAP_PERFMON). Stop with Ctrl-C; a summary goes to stderr.
+In a container it needs the host's pid namespace (docker run --pid=host,
+Kubernetes hostPID: true), CAP_BPF and CAP_PERFMON or CAP_SYS_ADMIN, and,
+with --pin, the host's /sys/fs/bpf mounted in: it refuses (exit 2) without.
 
 Flags:
 ` + fs.FlagUsages() + `
@@ -32,6 +35,7 @@ Examples:
   sigguard --pin --policy /etc/sigguard.yaml
                                      the same, enforced on if sigguard dies; run again to adopt
 
-Exit status: 0 after a clean stop, 1 when the guard fails, 2 on bad input.
+Exit status: 0 after a clean stop, 1 when the guard fails, 2 on bad input
+or where it cannot enforce (nothing is loaded then).
 `
 }

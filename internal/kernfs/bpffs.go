@@ -15,18 +15,19 @@ const BPFFSPath = "/sys/fs/bpf"
 
 // EnsureBPFFS mounts the BPF filesystem at /sys/fs/bpf if nothing is
 // mounted there yet (systemd mounts it at boot; minimal systems do not).
-func EnsureBPFFS() error {
+// unmount undoes that mount, if it made one.
+func EnsureBPFFS() (unmount func(), err error) {
 	if IsBPFFS(BPFFSPath) {
-		return nil
+		return func() {}, nil
 	}
 	if err := os.MkdirAll(BPFFSPath, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("create %s: %w", BPFFSPath, err)
+		return nil, fmt.Errorf("create %s: %w", BPFFSPath, err)
 	}
 	if err := unix.Mount("bpf", BPFFSPath, "bpf", 0, "mode=0700"); err != nil {
-		return fmt.Errorf("mount the bpf filesystem at %s: %w (mount it by hand: mount -t bpf bpf %s)",
+		return nil, fmt.Errorf("mount the bpf filesystem at %s: %w (mount it by hand: mount -t bpf bpf %s)",
 			BPFFSPath, err, BPFFSPath)
 	}
-	return nil
+	return func() { _ = unix.Unmount(BPFFSPath, 0) }, nil
 }
 
 // IsBPFFS says whether dir, or the nearest existing directory above it,

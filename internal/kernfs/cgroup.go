@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -26,19 +27,26 @@ type Cgroup struct {
 // ErrNoCgroup2 means no cgroup v2 hierarchy is mounted.
 var ErrNoCgroup2 = errors.New("no cgroup v2 hierarchy is mounted")
 
-// Cgroup2Mount returns where the cgroup v2 hierarchy is mounted, read from
-// /proc/self/mountinfo: hybrid layouts put it at /sys/fs/cgroup/unified,
-// unified ones at /sys/fs/cgroup.
+// Cgroup2Mount returns where the whole cgroup v2 hierarchy is mounted,
+// read from /proc/self/mountinfo: hybrid layouts put it at
+// /sys/fs/cgroup/unified, unified ones at /sys/fs/cgroup. A mount that
+// shows only part of it (a subtree, or a cgroup namespace's root, which is
+// what a container's own cgroup2 mount shows) is no use: the kernel
+// matches cgroups by their depth in the whole hierarchy.
 func Cgroup2Mount() (string, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return "", fmt.Errorf("read mount table: %w", err)
 	}
 	defer f.Close()
-	return cgroup2MountFrom(f)
+	mount, err := cgroup2MountFrom(f, isHierarchyRoot)
+	return mount, explainCgroupNamespace(err)
 }
 
-func cgroup2MountFrom(r io.Reader) (string, error) {
+// cgroup2MountFrom picks the first cgroup2 mount point at which isRoot
+// finds the hierarchy's root.
+func cgroup2MountFrom(r io.Reader, isRoot func(mountPoint string) bool) (string, error) {
+	var partial []string
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		// "36 25 0:31 / /sys/fs/cgroup rw,... shared:9 - cgroup2 cgroup2 rw"
@@ -50,14 +58,23 @@ func cgroup2MountFrom(r io.Reader) (string, error) {
 		if len(fields) < 5 || len(fsFields) < 1 || fsFields[0] != "cgroup2" {
 			continue
 		}
-		// A mount of a sub-cgroup (root other than "/") would shift levels.
-		if fields[3] != "/" {
-			continue
+		// The root field says nothing certain here: in a cgroup
+		// namespace it is relative to the namespace's root ("/.." for
+		// the whole hierarchy, "/" for the namespace's own part), and a
+		// mount may be covered by a later one.
+		mountPoint := unescapeMountPath(fields[4])
+		if isRoot(mountPoint) {
+			return mountPoint, nil
 		}
-		return unescapeMountPath(fields[4]), nil
+		if !slices.Contains(partial, mountPoint) {
+			partial = append(partial, mountPoint)
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return "", fmt.Errorf("read mount table: %w", err)
+	}
+	if len(partial) > 0 {
+		return "", &PartialCgroup2Error{MountPoints: partial}
 	}
 	return "", ErrNoCgroup2
 }

@@ -16,14 +16,27 @@ func TestCgroup2MountFrom(t *testing.T) {
 	subtree := `25 20 0:22 /system.slice /mnt/cg rw - cgroup2 cgroup2 rw
 26 20 0:22 / /mnt/with\040space rw - cgroup2 cgroup2 rw
 `
-	for in, want := range map[string]string{hybrid: "/sys/fs/cgroup/unified", unified: "/sys/fs/cgroup", subtree: "/mnt/with space"} {
-		got, err := cgroup2MountFrom(strings.NewReader(in))
+	// In a cgroup namespace the whole hierarchy's root reads "/..", the
+	// namespace's own root "/": only the directory itself tells them apart.
+	namespaced := `41 31 0:38 /.. /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+153 152 0:38 / /sys/fs/cgroup/unified rw - cgroup2 none rw
+`
+	roots := map[string]bool{"/sys/fs/cgroup/unified": true, "/sys/fs/cgroup": true, "/mnt/with space": true}
+	isRoot := func(dir string) bool { return roots[dir] }
+	for in, want := range map[string]string{hybrid: "/sys/fs/cgroup/unified", unified: "/sys/fs/cgroup", subtree: "/mnt/with space", namespaced: "/sys/fs/cgroup/unified"} {
+		got, err := cgroup2MountFrom(strings.NewReader(in), isRoot)
 		if err != nil || got != want {
 			t.Errorf("got %q, %v; want %q", got, err, want)
 		}
 	}
-	if _, err := cgroup2MountFrom(strings.NewReader("32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n")); !errors.Is(err, ErrNoCgroup2) {
+	if _, err := cgroup2MountFrom(strings.NewReader("32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"), isRoot); !errors.Is(err, ErrNoCgroup2) {
 		t.Errorf("v1 only: %v, want ErrNoCgroup2", err)
+	}
+	// Mounted, but nowhere whole: a subtree, or a namespace's own part
+	// covering the whole hierarchy's mount.
+	var pe *PartialCgroup2Error
+	if _, err := cgroup2MountFrom(strings.NewReader(namespaced), func(string) bool { return false }); !errors.As(err, &pe) || len(pe.MountPoints) != 1 {
+		t.Errorf("no whole hierarchy: %v, want a PartialCgroup2Error naming the mount point once", err)
 	}
 }
 

@@ -29,6 +29,14 @@ type binary struct {
 // ready file, and returns once enforcement is live.
 func startBinary(t *testing.T, args ...string) *binary {
 	t.Helper()
+	return startBinaryWith(t, exec.Command, args...)
+}
+
+// startBinaryWith is startBinary with the command made by command, which
+// may run sigguard through another program (unshare, setpriv) or in a
+// cgroup.
+func startBinaryWith(t *testing.T, command func(name string, args ...string) *exec.Cmd, args ...string) *binary {
+	t.Helper()
 	bin := testenv.Build(t, "./cmd/sigguard")
 	dir := t.TempDir()
 	b := &binary{ready: filepath.Join(dir, "ready"), exited: make(chan error, 1)}
@@ -38,7 +46,7 @@ func startBinary(t *testing.T, args ...string) *binary {
 	if !slices.Contains(args, "--tier") {
 		args = append(args, "--tier", "signal")
 	}
-	b.cmd = exec.Command(bin, append(args, "--ready-file", b.ready, "--output", "json")...)
+	b.cmd = command(bin, append(args, "--ready-file", b.ready, "--output", "json")...)
 	// A plain pipe rather than StdoutPipe, so that waiting for the exit
 	// can run beside the reading.
 	stdout, w, err := os.Pipe()

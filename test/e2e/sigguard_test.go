@@ -135,8 +135,8 @@ func TestBinaryWithoutPrivilegesNamesTheCapabilities(t *testing.T) {
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-		t.Fatalf("unprivileged run: %v, want exit status 1", err)
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("unprivileged run: %v, want exit status 2", err)
 	}
 	for _, want := range []string{"not privileged", "CAP_BPF", "CAP_PERFMON"} {
 		if !strings.Contains(stderr.String(), want) {
