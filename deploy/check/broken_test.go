@@ -68,10 +68,14 @@ func TestBrokenFleetsAreRefused(t *testing.T) {
 		{"policy by subPath", func(f Fleet) { mount(f, "/etc/sigguard").SubPath = "policy.yaml" }, "subPath"},
 		{"cgroup writable", func(f Fleet) { mount(f, "/sys/fs/cgroup").ReadOnly = false }, "/sys/fs/cgroup: readOnly false"},
 		{"no bpffs for --pin", func(f Fleet) { mount(f, "/sys/fs/bpf").MountPath = "/bpf" }, "/sys/fs/bpf mounted: false"},
-		{"Bidirectional", func(f Fleet) { *mount(f, "/sys/fs/bpf").MountPropagation = corev1.MountPropagationBidirectional }, "needs a privileged container"},
+		{"Bidirectional", func(f Fleet) {
+			p := corev1.MountPropagationBidirectional
+			mount(f, "/sys/fs/bpf").MountPropagation = &p
+		}, "mountPropagation Bidirectional"},
 		{"hostPath type misspelt", func(f Fleet) { *pod(f).Volumes[1].HostPath.Type = "Directroy" }, "hostPath type"},
 		{"table output", func(f Fleet) { ctr(f).Args[3] = "--output=table" }, `--output is "table"`},
 		{"metrics port not exposed", func(f Fleet) { ctr(f).Ports[0].ContainerPort = 9100 }, "not a containerPort"},
+		{"selector misses the pods", func(f Fleet) { f.DaemonSet.Spec.Template.Labels = map[string]string{"app": "x"} }, "does not select"},
 		{"not on tainted nodes", func(f Fleet) { pod(f).Tolerations = nil }, "toleration"},
 	}
 	for _, tc := range cases {

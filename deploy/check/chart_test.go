@@ -169,3 +169,14 @@ func TestChartRefusesBadValues(t *testing.T) {
 		}
 	}
 }
+
+// helm lint --strict: the chart's metadata, templates and schema are sound.
+func TestChartLints(t *testing.T) {
+	helm, err := helmBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(helm, "lint", "--strict", chartDir).CombinedOutput(); err != nil {
+		t.Errorf("helm lint --strict: %v\n%s", err, out)
+	}
+}

@@ -11,6 +11,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // Want is what a rendering of sigguard's DaemonSet must do, beyond being
@@ -57,6 +59,11 @@ func (f Fleet) Check(want Want) []error {
 	if ds.Namespace != cm.Namespace {
 		c.fail("DaemonSet in namespace %q, its ConfigMap in %q", ds.Namespace, cm.Namespace)
 	}
+	// The API server refuses a DaemonSet whose selector misses its pods.
+	if sel, err := metav1.LabelSelectorAsSelector(ds.Spec.Selector); err != nil || sel.Empty() ||
+		!sel.Matches(labels.Set(ds.Spec.Template.Labels)) {
+		c.fail("the selector %v does not select the pod template's labels %v", ds.Spec.Selector, ds.Spec.Template.Labels)
+	}
 	pod := ds.Spec.Template.Spec
 	if !pod.HostPID {
 		c.fail("hostPID is not true: sigguard must see the host's pids")
@@ -64,7 +71,7 @@ func (f Fleet) Check(want Want) []error {
 	if pod.HostNetwork {
 		c.fail("hostNetwork is true: sigguard needs no host network")
 	}
-	if !slices.ContainsFunc(pod.Tolerations, tolaratesAll) {
+	if !slices.ContainsFunc(pod.Tolerations, toleratesAll) {
 		c.fail("no toleration with operator Exists and no key: the pod would not run on tainted nodes")
 	}
 	if len(pod.Containers) != 1 || len(pod.InitContainers) != 0 {
@@ -91,7 +98,7 @@ func (c *checker) fail(format string, a ...any) {
 	c.errs = append(c.errs, fmt.Errorf(format, a...))
 }
 
-func tolaratesAll(t corev1.Toleration) bool {
+func toleratesAll(t corev1.Toleration) bool {
 	return t.Operator == corev1.TolerationOpExists && t.Key == "" && t.Effect == ""
 }
 
@@ -168,16 +175,14 @@ func (c *checker) security(sc *corev1.SecurityContext) {
 type hostMount struct {
 	path     string // on the host and in the container
 	readOnly bool
-	// propagate: file systems the host mounts there later must show.
-	propagate bool
-	needed    func(Want) bool
+	needed   func(Want) bool
 }
 
 var hostMounts = []hostMount{
-	{"/sys/fs/cgroup", true, false, func(Want) bool { return true }},
-	{"/sys/kernel/tracing", true, true, func(Want) bool { return true }},
-	{"/sys/fs/bpf", false, true, func(w Want) bool { return w.Pin }},
-	{"/sys/kernel/security", true, false, func(w Want) bool { return w.Tier == "auto" || w.Tier == "lsm" }},
+	{"/sys/fs/cgroup", true, func(Want) bool { return true }},
+	{"/sys/kernel/tracing", true, func(Want) bool { return true }},
+	{"/sys/fs/bpf", false, func(w Want) bool { return w.Pin }},
+	{"/sys/kernel/security", true, func(w Want) bool { return w.Tier == "auto" || w.Tier == "lsm" }},
 }
 
 var hostPathTypes = []corev1.HostPathType{"", corev1.HostPathDirectoryOrCreate, corev1.HostPathDirectory,
@@ -199,8 +204,10 @@ func (c *checker) mounts(pod corev1.PodSpec, ctr corev1.Container, args map[stri
 		if _, ok := volumes[m.Name]; !ok {
 			c.fail("volumeMount %s: no volume of that name", m.Name)
 		}
-		if p := m.MountPropagation; p != nil && *p != corev1.MountPropagationHostToContainer && *p != corev1.MountPropagationNone {
-			c.fail("volumeMount %s: mountPropagation %s (Bidirectional needs a privileged container)", m.Name, *p)
+		// HostToContainer fails to start where the host's mount is
+		// private; Bidirectional needs a privileged container.
+		if p := m.MountPropagation; p != nil && *p != corev1.MountPropagationNone {
+			c.fail("volumeMount %s: mountPropagation %s (the runtime refuses it where the host mount is private, or in a container that is not privileged)", m.Name, *p)
 		}
 	}
 	for name := range volumes {
@@ -222,10 +229,6 @@ func (c *checker) mounts(pod corev1.PodSpec, ctr corev1.Container, args map[stri
 		}
 		if m.ReadOnly != hm.readOnly {
 			c.fail("%s: readOnly %v, want %v", hm.path, m.ReadOnly, hm.readOnly)
-		}
-		propagates := m.MountPropagation != nil && *m.MountPropagation == corev1.MountPropagationHostToContainer
-		if propagates != hm.propagate {
-			c.fail("%s: mountPropagation HostToContainer %v, want %v", hm.path, propagates, hm.propagate)
 		}
 	}
 	if dir, ok := args["pin-dir"]; ok && !strings.HasPrefix(dir, "/sys/fs/bpf/") {
