@@ -78,11 +78,12 @@ func (c *container) cgroup(t *testing.T) string {
 	return ""
 }
 
+// logs is the end of the container's output, for a failure's message.
 func (c *container) logs(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command(dockerClient(), "logs", c.id)
-	out, _ := cmd.CombinedOutput()
-	return string(out)
+	const keep = 30
+	out, _ := exec.Command(dockerClient(), "logs", "--tail", strconv.Itoa(keep), c.id).CombinedOutput()
+	return fmt.Sprintf("(the last %d lines of its log)\n%s", keep, out)
 }
 
 // stdout is the container's standard output alone: sigguard's events.
@@ -135,7 +136,7 @@ const (
 )
 
 // debugIn runs a real debugger in c against a process of c's own (a
-// sleep it starts), under a 10 s timeout, and returns the debugger's pid
+// sleep it starts), under a 5 s timeout, and returns the debugger's pid
 // in the container's pid namespace and timeout's exit status.
 func (c *container) debugIn(t *testing.T, debugger string) (nsPid, status int) {
 	t.Helper()
@@ -144,7 +145,7 @@ func (c *container) debugIn(t *testing.T, debugger string) (nsPid, status int) {
 		t.Fatalf("no command for debugger %q", debugger)
 	}
 	out, _ := c.exec(t, `sleep 1000 & target=$!
-timeout 10 sh -c 'echo caller=$$; exec "$@"' sh `+cmd+` $target
+timeout 5 sh -c 'echo caller=$$; exec "$@"' sh `+cmd+` $target
 echo status=$?
 kill -9 $target`)
 	return scriptValue(t, out, "caller"), scriptValue(t, out, "status")
@@ -169,4 +170,12 @@ func scriptValue(t *testing.T, out, name string) int {
 	}
 	t.Fatalf("no %s= in the script's output:\n%s", name, out)
 	return 0
+}
+
+// offenderIn runs one call of an offender route (attach, mem-open...) in
+// c against a sleep of c's own, and returns the offender's exit status.
+func (c *container) offenderIn(t *testing.T, route string) int {
+	t.Helper()
+	out, _ := c.exec(t, "sleep 1000 & target=$!\noffender once "+route+" $target\necho status=$?\nkill -9 $target")
+	return scriptValue(t, out, "status")
 }
