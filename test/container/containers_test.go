@@ -26,7 +26,8 @@ func runContainer(t *testing.T, args ...string) *container {
 	}
 	c := &container{id: id}
 	t.Cleanup(func() {
-		if _, err := docker("rm", "-f", "-v", c.id); err != nil {
+		// A test may have removed it already.
+		if _, err := docker("rm", "-f", "-v", c.id); err != nil && !strings.Contains(err.Error(), "No such container") {
 			t.Errorf("remove container: %v", err)
 		}
 	})
@@ -81,7 +82,7 @@ func (c *container) cgroup(t *testing.T) string {
 // logs is the end of the container's output, for a failure's message.
 func (c *container) logs(t *testing.T) string {
 	t.Helper()
-	const keep = 30
+	const keep = 20
 	out, _ := exec.Command(dockerClient(), "logs", "--tail", strconv.Itoa(keep), c.id).CombinedOutput()
 	return fmt.Sprintf("(the last %d lines of its log)\n%s", keep, out)
 }

@@ -76,8 +76,8 @@ func whySkip() string {
 	switch {
 	case os.Geteuid() != 0 && !ci:
 		return "needs root (sigguard loads BPF programs; the engine's socket is root's)"
-	case os.Getenv("SIGGUARD_SKIP_CONTAINERS") == "1" && !ci:
-		return "SIGGUARD_SKIP_CONTAINERS=1"
+	case os.Getenv("SIGGUARD_SKIP_CONTAINERS") != "" && !ci:
+		return "SIGGUARD_SKIP_CONTAINERS is set"
 	}
 	return ""
 }

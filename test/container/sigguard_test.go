@@ -55,11 +55,8 @@ func startSigguard(t *testing.T, policy string, opts guardOpts) *sigguard {
 	args := []string{"--network", "host", "--pid", "host", "--cgroupns", "host",
 		"-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
 		"-v", opts.policyDir + ":/etc/sigguard:ro",
-		"-v", ready + ":/run/sigguard",
-		"--cap-drop", "ALL"}
-	for _, c := range sigguardCaps {
-		args = append(args, "--cap-add", c)
-	}
+		"-v", ready + ":/run/sigguard"}
+	args = append(args, capFlags()...)
 	if opts.pinDir != "" {
 		args = append(args, "-v", "/sys/fs/bpf:/sys/fs/bpf")
 	}
