@@ -38,13 +38,13 @@ func TestConfigMapSwapReloads(t *testing.T) {
 
 	configMapWrite(t, dir, "..2026_12_02_10_05_00.2", rule("v2-kill", "{ signal: KILL }"))
 	status := 0
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		if status = w.offenderIn(t, "attach"); status == killed {
 			break
 		}
 	}
 	if status != killed {
-		t.Fatalf("15 s after the ConfigMap's swap the offender still exits %d, want %d (SIGKILL): the new policy is not in force:\n%s",
+		t.Fatalf("20 s after the ConfigMap's swap the offender still exits %d, want %d (SIGKILL): the new policy is not in force:\n%s",
 			status, killed, s.logs(t))
 	}
 	if _, status := w.debugIn(t, "strace"); status != killed {
