@@ -2,8 +2,9 @@
 # Installs what sigguard's tests need on a Debian machine, and nothing when
 # it is all there: clang-14 and libbpf headers (the generate check), strace
 # and gdb (real debuggers the tests must see killed), systemd-analyze (the
-# unit check), gcc (cgo, which go test -race needs) and cpio (reads back the
-# kernel matrix's initramfs in its unit test).
+# unit check), gcc (cgo, which go test -race needs), cpio (reads back the
+# kernel matrix's initramfs in its unit test) and Debian's Docker engine
+# (the container tests; scripts/docker-engine.sh starts and stops it).
 set -euo pipefail
 
 missing=()
@@ -15,6 +16,7 @@ need gdb gdb
 need systemd-analyze systemd
 need gcc gcc
 need cpio cpio
+need dockerd docker.io
 [ -f /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
 
 if [ ${#missing[@]} -eq 0 ]; then
