@@ -14,9 +14,6 @@ import (
 // swapped by renaming a new link over it, and policy.yaml a link through
 // ..data. No one sends sigguard a SIGHUP: the swap alone must bring the
 // new rules into force.
-//
-// TODO(reload-on-swap): reloading when the mounted policy changes is
-// being added; until it is merged, the checks after the swap fail.
 func TestConfigMapSwapReloads(t *testing.T) {
 	requireEngine(t)
 	w := startWorkload(t)

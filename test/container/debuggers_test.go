@@ -67,9 +67,6 @@ func TestDebuggersInContainerKilled(t *testing.T) {
 
 // /readyz answers 200 once sigguard enforces: what a DaemonSet's
 // readiness probe asks.
-//
-// TODO(readyz): /readyz is being added beside /metrics; this fails until
-// it is merged.
 func TestReadyz(t *testing.T) {
 	requireEngine(t)
 	w := startWorkload(t)

@@ -3,8 +3,10 @@ package container
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sigguard/sigguard/internal/kernfs"
 )
@@ -14,10 +16,6 @@ import (
 // with a new cgroup id, while a policy names the path: both the rule on
 // callers in a container and the rule protecting one must hold for the
 // new directory.
-//
-// TODO(reresolve): sigguard re-resolving a cgroup directory that was
-// removed and made again is being added; until it is merged, the checks
-// after the restart fail (the rules still name the old directory's id).
 func TestProtectionSurvivesRestart(t *testing.T) {
 	requireEngine(t)
 	w := startWorkload(t) // its processes may not debug
@@ -46,6 +44,11 @@ func TestProtectionSurvivesRestart(t *testing.T) {
 		t.Fatalf("cgroup ids before the restart %v, after %v: the engine kept a directory, so this test proves nothing", before, after)
 	}
 	t.Run("after restart", enforced)
+	// And sigguard says so: a notice for each path whose directory is new
+	// (recreated, or removed and then found again).
+	for _, c := range []*container{w, p} {
+		saysRecreated(t, s, c.cgroup(t))
+	}
 	if s.inspect(t, "{{.State.Running}}") != "true" {
 		t.Fatalf("sigguard's container stopped after the restarts:\n%s", s.logs(t))
 	}
@@ -63,4 +66,25 @@ func cgroupID(t *testing.T, c *container) uint64 {
 		t.Fatal(err)
 	}
 	return st.Sys().(*syscall.Stat_t).Ino
+}
+
+// saysRecreated waits up to 5 s for sigguard's log to say that the cgroup
+// at path is guarded again under its new directory.
+func saysRecreated(t *testing.T, s *sigguard, path string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		logs := s.logs(t)
+		for _, line := range strings.Split(logs, "\n") {
+			// The notice names the directory under the hierarchy's mount.
+			if strings.Contains(line, path+" was recreated (id ") || strings.Contains(line, path+" now exists (id ") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("no notice that %s was recreated; sigguard's log:\n%s", path, logs)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -16,12 +16,13 @@ import (
 	"github.com/sigguard/sigguard/internal/testenv"
 )
 
-// sigguardCaps are the capabilities deploy/sigguard.service grants, as
-// Docker 20.10 knows them: it has no names for CAP_BPF and CAP_PERFMON,
-// and CAP_SYS_ADMIN stands for both. CAP_SYS_RESOURCE (raising the
+// sigguardCaps are the capabilities the DaemonSet grants, as Docker 20.10
+// knows them: it has no names for CAP_BPF and CAP_PERFMON, and
+// CAP_SYS_ADMIN stands for both. No CAP_SYS_PTRACE: sigguard reads no
+// other process's memory, exe or namespaces. CAP_SYS_RESOURCE (raising the
 // memlock limit before Linux 5.11) is left out: an engine cannot grant a
 // capability outside its own bounding set, and some hosts drop it there.
-var sigguardCaps = []string{"SYS_ADMIN", "DAC_READ_SEARCH", "SYS_PTRACE", "KILL"}
+var sigguardCaps = []string{"SYS_ADMIN", "DAC_READ_SEARCH", "KILL"}
 
 // guardOpts are how a test's sigguard differs from the plain DaemonSet.
 type guardOpts struct {
@@ -165,30 +166,12 @@ func (s *sigguard) waitIntervention(t *testing.T, what string, match func(event)
 	}
 }
 
-// eventsNameContainers says whether sigguard's events carry the
-// container identity fields (container_id and target_container_id, the
-// 64-hex id of the container's cgroup).
-//
-// TODO(identity): set to true once the events carry them; a missing field
-// then fails instead of being logged.
-const eventsNameContainers = false
-
 // assertContainer checks that the event's field (container_id for the
-// caller, target_container_id for the target) names c. Until the field
-// exists the test's other checks (the caller's pid in its namespace, a
-// rule scoped to c's cgroup) stand for it.
+// caller, target_container_id for the target) names c: the full id of the
+// container whose cgroup the process is in.
 func assertContainer(t *testing.T, ev event, field string, c *container) {
 	t.Helper()
-	got, ok := ev.raw[field]
-	if !ok {
-		if eventsNameContainers {
-			t.Errorf("event has no %s (want %s): %s", field, c.id, ev)
-		} else {
-			t.Logf("TODO(identity): event has no %s yet; want %s", field, c.id)
-		}
-		return
-	}
-	if got != c.id {
+	if got, ok := ev.raw[field]; !ok || got != c.id {
 		t.Errorf("event's %s is %v, want %s: %s", field, got, c.id, ev)
 	}
 }
