@@ -62,7 +62,8 @@ else
   started=$SECONDS
   trap 'rm -f "$coverage"; ./scripts/docker-engine.sh stop' EXIT
   ./scripts/docker-engine.sh start
-  go test -count=1 ./test/container/
+  # The tests, then the per-node cost of docs/fleet.md (figures printed).
+  go test -count=1 -bench PerNodeCost -benchtime 1x ./test/container/
   ./scripts/docker-engine.sh stop
   trap 'rm -f "$coverage"' EXIT
   echo "containers: $((SECONDS - started)) s"

@@ -192,7 +192,7 @@ func startWatchdog(g *guard.Guard, log *logger) (stop func()) {
 	if g.Tier() != guard.TierSignal {
 		return func() {}
 	}
-	stop, err := watchdog.Start()
+	stop, err := watchdog.Start(log.writer())
 	if err != nil {
 		log.warn(fmt.Sprintf("%v: an attach on sigguard itself would leave it stopped", err))
 		return func() {}

@@ -13,6 +13,7 @@ package watchdog
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -30,15 +31,16 @@ const Command = "__watchdog"
 const Interval = 50 * time.Millisecond
 
 // Start runs the watchdog for the calling process, from the executable
-// that is running now. stop ends it.
-func Start() (stop func(), err error) {
+// that is running now; what it has to say goes to stderr, a line at a
+// time. stop ends it.
+func Start(stderr io.Writer) (stop func(), err error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("start watchdog: find own executable: %w", err)
 	}
 	// stderr only: the watchdog must not hold sigguard's output open.
 	cmd := exec.Command(exe, Command, strconv.Itoa(os.Getpid()))
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start watchdog: %w", err)
 	}

@@ -53,7 +53,7 @@ func TestConfigMapSwapReloads(t *testing.T) {
 // configMapWrite writes a version of policy.yaml as the kubelet does: a
 // new timestamped directory, then ..data swapped to it in one rename, then
 // the old version removed.
-func configMapWrite(t *testing.T, dir, version, policy string) {
+func configMapWrite(t testing.TB, dir, version, policy string) {
 	t.Helper()
 	if err := os.Mkdir(filepath.Join(dir, version), 0o755); err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ type container struct {
 
 // runContainer starts a detached container of this run: docker run -d
 // with args (options, then image and command).
-func runContainer(t *testing.T, args ...string) *container {
+func runContainer(t testing.TB, args ...string) *container {
 	t.Helper()
 	id, err := docker(append([]string{"run", "-d", "--label", runLabel}, args...)...)
 	if err != nil {
@@ -36,13 +36,13 @@ func runContainer(t *testing.T, args ...string) *container {
 
 // startWorkload starts a container of the workload image whose pid 1
 // sleeps, with no network.
-func startWorkload(t *testing.T, args ...string) *container {
+func startWorkload(t testing.TB, args ...string) *container {
 	t.Helper()
 	opts := append([]string{"--network", "none"}, args...)
 	return runContainer(t, append(opts, workloadImage, "sleep", "100000")...)
 }
 
-func (c *container) inspect(t *testing.T, format string) string {
+func (c *container) inspect(t testing.TB, format string) string {
 	t.Helper()
 	out, err := docker("inspect", "--format", format, c.id)
 	if err != nil {
@@ -52,7 +52,7 @@ func (c *container) inspect(t *testing.T, format string) string {
 }
 
 // pid is the host pid of the container's first process.
-func (c *container) pid(t *testing.T) int {
+func (c *container) pid(t testing.TB) int {
 	t.Helper()
 	pid, err := strconv.Atoi(c.inspect(t, "{{.State.Pid}}"))
 	if err != nil || pid == 0 {
@@ -64,7 +64,7 @@ func (c *container) pid(t *testing.T) int {
 // cgroup is the container's cgroup v2 directory as /proc/PID/cgroup shows
 // it on the host: what a policy names (/docker/<id> with the cgroupfs
 // driver).
-func (c *container) cgroup(t *testing.T) string {
+func (c *container) cgroup(t testing.TB) string {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", c.pid(t)))
 	if err != nil {
@@ -80,7 +80,7 @@ func (c *container) cgroup(t *testing.T) string {
 }
 
 // logs is the end of the container's output, for a failure's message.
-func (c *container) logs(t *testing.T) string {
+func (c *container) logs(t testing.TB) string {
 	t.Helper()
 	const keep = 20
 	out, _ := exec.Command(dockerClient(), "logs", "--tail", strconv.Itoa(keep), c.id).CombinedOutput()
@@ -88,7 +88,7 @@ func (c *container) logs(t *testing.T) string {
 }
 
 // stdout is the container's standard output alone: sigguard's events.
-func (c *container) stdout(t *testing.T) string {
+func (c *container) stdout(t testing.TB) string {
 	t.Helper()
 	out, err := docker("logs", c.id)
 	if err != nil {
@@ -99,7 +99,7 @@ func (c *container) stdout(t *testing.T) string {
 
 // exec runs a shell script in the container and returns its output and
 // exit status.
-func (c *container) exec(t *testing.T, script string) (string, int) {
+func (c *container) exec(t testing.TB, script string) (string, int) {
 	t.Helper()
 	out, err := exec.Command(dockerClient(), "exec", c.id, "sh", "-c", script).CombinedOutput()
 	var exit *exec.ExitError
@@ -113,7 +113,7 @@ func (c *container) exec(t *testing.T, script string) (string, int) {
 }
 
 // wait waits for the container to exit and returns its exit status.
-func (c *container) wait(t *testing.T, timeout time.Duration) int {
+func (c *container) wait(t testing.TB, timeout time.Duration) int {
 	t.Helper()
 	cmd := exec.Command(dockerClient(), "wait", c.id)
 	done := time.AfterFunc(timeout, func() { cmd.Process.Kill() })
@@ -139,7 +139,7 @@ const (
 // debugIn runs a real debugger in c against a process of c's own (a
 // sleep it starts), under a 5 s timeout, and returns the debugger's pid
 // in the container's pid namespace and timeout's exit status.
-func (c *container) debugIn(t *testing.T, debugger string) (nsPid, status int) {
+func (c *container) debugIn(t testing.TB, debugger string) (nsPid, status int) {
 	t.Helper()
 	cmd, ok := debuggerCommands[debugger]
 	if !ok {
@@ -159,7 +159,7 @@ var debuggerCommands = map[string]string{
 }
 
 // scriptValue reads NAME=NUMBER from a script's output.
-func scriptValue(t *testing.T, out, name string) int {
+func scriptValue(t testing.TB, out, name string) int {
 	t.Helper()
 	for _, line := range strings.Split(out, "\n") {
 		if v, ok := strings.CutPrefix(line, name+"="); ok {
@@ -175,7 +175,7 @@ func scriptValue(t *testing.T, out, name string) int {
 
 // offenderIn runs one call of an offender route (attach, mem-open...) in
 // c against a sleep of c's own, and returns the offender's exit status.
-func (c *container) offenderIn(t *testing.T, route string) int {
+func (c *container) offenderIn(t testing.TB, route string) int {
 	t.Helper()
 	out, _ := c.exec(t, "sleep 1000 & target=$!\noffender once "+route+" $target\necho status=$?\nkill -9 $target")
 	return scriptValue(t, out, "status")

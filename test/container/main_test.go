@@ -84,7 +84,7 @@ func whySkip() string {
 
 // requireEngine skips a test for the reasons whySkip gives, and fails it
 // when not root in CI.
-func requireEngine(t *testing.T) {
+func requireEngine(t testing.TB) {
 	t.Helper()
 	if skipReason != "" {
 		t.Skip(skipReason)

@@ -52,7 +52,7 @@ func TestTargetCgroupProtectsContainer(t *testing.T) {
 
 // hostStrace runs strace on the host, in a test cgroup of its own,
 // against pid, and fails the test unless SIGKILL ends it.
-func hostStrace(t *testing.T, pid int) *exec.Cmd {
+func hostStrace(t testing.TB, pid int) *exec.Cmd {
 	t.Helper()
 	cg := testenv.NewCgroup(t)
 	cmd := cg.Command(testenv.RequireCommand(t, "strace"), "-o", "/dev/null", "-p", strconv.Itoa(pid))
@@ -77,7 +77,7 @@ func hostStrace(t *testing.T, pid int) *exec.Cmd {
 
 // assertStillRunning checks that c runs the same first process, and
 // that it is not left stopped or traced by the attach that was killed.
-func assertStillRunning(t *testing.T, c *container, pid int) {
+func assertStillRunning(t testing.TB, c *container, pid int) {
 	t.Helper()
 	var state string
 	var tracer int

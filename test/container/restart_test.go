@@ -55,7 +55,7 @@ func TestProtectionSurvivesRestart(t *testing.T) {
 }
 
 // cgroupID is the id of c's cgroup v2 directory: its inode number.
-func cgroupID(t *testing.T, c *container) uint64 {
+func cgroupID(t testing.TB, c *container) uint64 {
 	t.Helper()
 	mount, err := kernfs.Cgroup2Mount()
 	if err != nil {
@@ -70,7 +70,7 @@ func cgroupID(t *testing.T, c *container) uint64 {
 
 // saysRecreated waits up to 5 s for sigguard's log to say that the cgroup
 // at path is guarded again under its new directory.
-func saysRecreated(t *testing.T, s *sigguard, path string) {
+func saysRecreated(t testing.TB, s *sigguard, path string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

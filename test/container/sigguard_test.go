@@ -31,6 +31,8 @@ type guardOpts struct {
 	policyDir string
 	// pinDir, when set, pins there on the host's bpf filesystem.
 	pinDir string
+	// dockerArgs are more options of docker run (a log driver).
+	dockerArgs []string
 }
 
 // sigguard is a sigguard container, enforcing.
@@ -45,7 +47,7 @@ type sigguard struct {
 // enforces policy: host pid and cgroup namespaces, host networking (for
 // its metrics port, on loopback), the host's cgroup tree read-only, the
 // policy from a mounted directory, JSON events on standard output.
-func startSigguard(t *testing.T, policy string, opts guardOpts) *sigguard {
+func startSigguard(t testing.TB, policy string, opts guardOpts) *sigguard {
 	t.Helper()
 	if opts.policyDir == "" {
 		opts.policyDir = t.TempDir()
@@ -61,6 +63,7 @@ func startSigguard(t *testing.T, policy string, opts guardOpts) *sigguard {
 	if opts.pinDir != "" {
 		args = append(args, "-v", "/sys/fs/bpf:/sys/fs/bpf")
 	}
+	args = append(args, opts.dockerArgs...)
 	args = append(args, sigguardImage, "--policy", "/etc/sigguard/policy.yaml", "--output", "json",
 		"--metrics-addr", addr, "--ready-file", "/run/sigguard/ready")
 	if opts.pinDir != "" {
@@ -84,7 +87,7 @@ func startSigguard(t *testing.T, policy string, opts guardOpts) *sigguard {
 	return s
 }
 
-func (s *sigguard) waitUntilReady(t *testing.T, ready string) {
+func (s *sigguard) waitUntilReady(t testing.TB, ready string) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if _, err := os.Stat(ready); err == nil {
@@ -121,7 +124,7 @@ func (e event) String() string {
 }
 
 // events reads sigguard's events from the container's log.
-func (s *sigguard) events(t *testing.T) []event {
+func (s *sigguard) events(t testing.TB) []event {
 	t.Helper()
 	var evs []event
 	for _, line := range strings.Split(s.stdout(t), "\n") {
@@ -141,7 +144,7 @@ func (s *sigguard) events(t *testing.T) []event {
 }
 
 // interventions are the events of calls a rule matched.
-func (s *sigguard) interventions(t *testing.T, match func(event) bool) []event {
+func (s *sigguard) interventions(t testing.TB, match func(event) bool) []event {
 	t.Helper()
 	var evs []event
 	for _, ev := range s.events(t) {
@@ -154,7 +157,7 @@ func (s *sigguard) interventions(t *testing.T, match func(event) bool) []event {
 
 // waitIntervention waits up to 10 s for an intervention that match
 // accepts: sigguard reads its ring buffer a moment after the kill.
-func (s *sigguard) waitIntervention(t *testing.T, what string, match func(event) bool) event {
+func (s *sigguard) waitIntervention(t testing.TB, what string, match func(event) bool) event {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if evs := s.interventions(t, match); len(evs) > 0 {
@@ -169,7 +172,7 @@ func (s *sigguard) waitIntervention(t *testing.T, what string, match func(event)
 // assertContainer checks that the event's field (container_id for the
 // caller, target_container_id for the target) names c: the full id of the
 // container whose cgroup the process is in.
-func assertContainer(t *testing.T, ev event, field string, c *container) {
+func assertContainer(t testing.TB, ev event, field string, c *container) {
 	t.Helper()
 	if got, ok := ev.raw[field]; !ok || got != c.id {
 		t.Errorf("event's %s is %v, want %s: %s", field, got, c.id, ev)
@@ -188,7 +191,7 @@ func httpStatus(url string) int {
 }
 
 // freeLoopbackPort is an address on 127.0.0.1 no one listens on now.
-func freeLoopbackPort(t *testing.T) string {
+func freeLoopbackPort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -198,7 +201,7 @@ func freeLoopbackPort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)

@@ -136,6 +136,16 @@ func TestLogFormatJSON(t *testing.T) {
 	offender := testenv.Offender(t)
 	cg := testenv.NewCgroup(t)
 	b := startBinary(t, "--cgroup", cg.Path, "--log-format", "json", "--metrics-addr", "127.0.0.1:0")
+	// The watchdog, a process of its own, logs through sigguard too: stop
+	// sigguard and it resumes it, and says so.
+	if err := b.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(b.stderr.String(), "its watchdog resumed it"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the watchdog did not resume sigguard within 5 s:\n%s", b.stderr)
+		}
+	}
 	checkKilled(t, b, cg, offender)
 	type line struct {
 		Time, Level, Msg string
@@ -164,6 +174,7 @@ func TestLogFormatJSON(t *testing.T) {
 		return l.Level == "INFO" && l.Tier == "signal" && strings.HasPrefix(l.Msg, "tier signal")
 	})
 	has("warning", func(l line) bool { return l.Level == "WARN" && strings.HasPrefix(l.Msg, "open route") })
+	has("watchdog's warning", func(l line) bool { return l.Level == "WARN" && strings.Contains(l.Msg, "its watchdog resumed it") })
 	has("health address", func(l line) bool { return strings.HasSuffix(l.Healthz, "/healthz") })
 	has("summary with 1 intervention", func(l line) bool {
 		return l.Interventions != nil && *l.Interventions == 1 && strings.HasPrefix(l.Msg, "stopped: 1 interventions")
