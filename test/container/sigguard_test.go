@@ -3,7 +3,6 @@ package container
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,7 +53,7 @@ func startSigguard(t testing.TB, policy string, opts guardOpts) *sigguard {
 		writeFile(t, filepath.Join(opts.policyDir, "policy.yaml"), policy)
 	}
 	ready := t.TempDir()
-	addr := freeLoopbackPort(t)
+	addr := testenv.FreeLoopbackAddr(t)
 	args := []string{"--network", "host", "--pid", "host", "--cgroupns", "host",
 		"-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
 		"-v", opts.policyDir + ":/etc/sigguard:ro",
@@ -188,17 +187,6 @@ func httpStatus(url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-// freeLoopbackPort is an address on 127.0.0.1 no one listens on now.
-func freeLoopbackPort(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func writeFile(t testing.TB, path, content string) {

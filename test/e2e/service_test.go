@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -76,7 +75,7 @@ func TestReadinessDuringStartUp(t *testing.T) {
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
-	addr := freePort(t)
+	addr := testenv.FreeLoopbackAddr(t)
 	cmd := exec.Command(testenv.Build(t, "./cmd/sigguard"), "--cgroup", cg.Path, "--tier", "signal", "--pin-dir", pin, "--metrics-addr", addr)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -116,16 +115,6 @@ func TestReadinessDuringStartUp(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("sigguard did not give up on the held pin directory")
 	}
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // --log-format json: every stderr line is a JSON object with time, level
