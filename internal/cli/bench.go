@@ -32,29 +32,29 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if err == nil {
 			msg = "bench takes --runs N (N >= 1), --json and --plot FILE"
 		}
-		fmt.Fprintf(stderr, "sigguard: bench: %s (see sigguard --help)\n", msg)
+		loggerFor(stderr).error(fmt.Sprintf("bench: %s (see sigguard --help)", msg))
 		return exitUsage
 	}
 	if *plot != "" && !strings.HasSuffix(*plot, ".svg") {
-		fmt.Fprintf(stderr, "sigguard: bench: --plot %s: only SVG is drawn (name a .svg file)\n", *plot)
+		loggerFor(stderr).error(fmt.Sprintf("bench: --plot %s: only SVG is drawn (name a .svg file)", *plot))
 		return exitUsage
 	}
 	if *plot != "" {
 		if err := checkOutputPath("--plot", *plot); err != nil {
-			fmt.Fprintf(stderr, "sigguard: bench: %v\n", err)
+			loggerFor(stderr).error(fmt.Sprintf("bench: %v", err))
 			return exitUsage
 		}
 	}
 	self, err := os.Executable()
 	if err != nil {
-		fmt.Fprintf(stderr, "sigguard: bench: find own binary: %v\n", err)
+		loggerFor(stderr).error(fmt.Sprintf("bench: find own binary: %v", err))
 		return exitFailure
 	}
 	report, err := bench.Run(ctx, bench.Options{Runs: *runs, Self: self, Progress: func(format string, a ...any) {
 		fmt.Fprintf(stderr, format+"\n", a...)
 	}})
 	if err != nil {
-		fmt.Fprintf(stderr, "sigguard: bench: %v\n", err)
+		loggerFor(stderr).error(fmt.Sprintf("bench: %v", err))
 		return exitFailure
 	}
 	if *asJSON {
@@ -71,7 +71,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			f.Close()
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "sigguard: bench: write plot: %v\n", err)
+			loggerFor(stderr).error(fmt.Sprintf("bench: write plot: %v", err))
 			return exitFailure
 		}
 	}

@@ -32,6 +32,14 @@ const (
 // Main runs sigguard with args (without the program name) until ctx ends
 // and returns the exit status.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && takesLogFormat[args[0]] {
+		rest, w, err := subcommandLogFormat(args[1:], stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "sigguard: %s: %v (see sigguard %s --help)\n", args[0], err, args[0])
+			return exitUsage
+		}
+		args, stderr = append([]string{args[0]}, rest...), w
+	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "check":
@@ -264,12 +272,12 @@ func describe(w io.Writer, g *guard.Guard, rules []guard.Rule) {
 // check validates a policy file and says what it would enforce.
 func check(args []string, stdout, stderr io.Writer) int {
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, "sigguard: check takes one policy file: sigguard check FILE")
+		loggerFor(stderr).error("check takes one policy file: sigguard check FILE")
 		return exitUsage
 	}
 	cfg, err := policy.Load(args[0])
 	if err != nil {
-		fmt.Fprintf(stderr, "sigguard: %v\n", err)
+		loggerFor(stderr).error(err.Error())
 		return exitUsage
 	}
 	checkNotices(cfg, stderr)

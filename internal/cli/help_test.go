@@ -32,6 +32,36 @@ func TestSubcommandHelpExitsZero(t *testing.T) {
 	}
 }
 
+// Every sub-command takes --log-format as the guard does: in JSON, what it
+// writes to stderr is JSON lines; a bad format is bad input.
+func TestSubcommandLogFormat(t *testing.T) {
+	for _, args := range [][]string{
+		{"check", "--log-format", "json", "/nonexistent/policy.yaml"},
+		{"check", "--log-format=json", "a.yaml", "b.yaml"},
+		{"status", "--log-format=json", "--pin-dir", ""},
+		{"unpin", "--log-format", "json", "extra"},
+		{"bench", "--log-format=json", "--runs", "0"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := Main(context.Background(), args, &stdout, &stderr); code != exitUsage {
+			t.Errorf("sigguard %v: exit %d, want %d", args, code, exitUsage)
+		}
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		for _, line := range lines {
+			var l struct{ Level, Msg string }
+			if err := json.Unmarshal([]byte(line), &l); err != nil || l.Level != "ERROR" && l.Level != "WARN" || l.Msg == "" {
+				t.Errorf("sigguard %v: stderr line %q is not a JSON error (%v)", args, line, err)
+			}
+		}
+	}
+	for _, args := range [][]string{{"check", "--log-format", "xml", "a.yaml"}, {"status", "--log-format"}} {
+		var stdout, stderr bytes.Buffer
+		if code := Main(context.Background(), args, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "--log-format") && !strings.Contains(stderr.String(), "log format") {
+			t.Errorf("sigguard %v: exit %d, stderr %q; want exit 2 naming the flag", args, code, stderr.String())
+		}
+	}
+}
+
 func TestBuildVersion(t *testing.T) {
 	vcs := func(main string, settings ...string) *debug.BuildInfo {
 		info := &debug.BuildInfo{Main: debug.Module{Path: "github.com/sigguard/sigguard", Version: main}}

@@ -88,7 +88,7 @@ func statusMain(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "sigguard: %v\n", err)
+		loggerFor(stderr).error(err.Error())
 		return exitUsage
 	}
 	st, err := guard.ReadPin(dir)
@@ -97,7 +97,7 @@ func statusMain(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "sigguard: status: %v\n", err)
+		loggerFor(stderr).error(fmt.Sprintf("status: %v", err))
 		return exitFailure
 	}
 	printStatus(stdout, st)
@@ -138,7 +138,7 @@ func unpinMain(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "sigguard: %v\n", err)
+		loggerFor(stderr).error(err.Error())
 		return exitUsage
 	}
 	removed, err := guard.Unpin(dir)
@@ -147,7 +147,7 @@ func unpinMain(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "sigguard: unpin: %v\n", err)
+		loggerFor(stderr).error(fmt.Sprintf("unpin: %v", err))
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "unpinned %s: %d hooks and maps removed; the pinned guard no longer enforces\n", dir, len(removed))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/pflag"
 )
@@ -30,6 +31,8 @@ Usage:
   sigguard check FILE
 
 Exit status: 0 for a valid policy, 2 for an invalid one.
+
+Flags:
 `
 	statusUsage = `sigguard status shows what a pinned guard enforces: its tier, hooks, rules
 and counters, and whether a sigguard reads its events.
@@ -67,5 +70,37 @@ func printHelp(w io.Writer, text string, fs *pflag.FlagSet) int {
 	if fs != nil {
 		fmt.Fprint(w, fs.FlagUsages())
 	}
+	fmt.Fprint(w, subcommandLogHelp)
 	return exitOK
+}
+
+// subcommandLogHelp is the flag every sub-command takes besides its own.
+const subcommandLogHelp = "      --log-format FORMAT   stderr: text, or json (JSON lines with time, level, msg)\n"
+
+// takesLogFormat names the sub-commands that take --log-format, as the
+// guard does: what they write to stderr goes to the same collectors.
+var takesLogFormat = map[string]bool{"check": true, "bench": true, "status": true, "unpin": true}
+
+// subcommandLogFormat takes --log-format off a sub-command's arguments and
+// returns the rest with stderr in that format.
+func subcommandLogFormat(args []string, stderr io.Writer) ([]string, io.Writer, error) {
+	var rest []string
+	format := logFormatValue(logText)
+	for i := 0; i < len(args); i++ {
+		value, ok := strings.CutPrefix(args[i], "--log-format=")
+		if args[i] == "--log-format" {
+			if i+1 == len(args) {
+				return nil, nil, errors.New("--log-format needs a value (text or json)")
+			}
+			i, value, ok = i+1, args[i+1], true
+		}
+		if !ok {
+			rest = append(rest, args[i])
+			continue
+		}
+		if err := format.Set(value); err != nil {
+			return nil, nil, err
+		}
+	}
+	return rest, newLogger(logFormat(format), stderr).writer(), nil
 }
