@@ -126,6 +126,65 @@ func TestRecreatedCgroupStaysGuarded(t *testing.T) {
 	}
 }
 
+// A path missing several levels deep, made at once (mkdir -p): the watch
+// on the nearest ancestor hears only the first level; the levels below
+// are found by looking again once the watch has moved down, not at the
+// next rescan 10 s later. Made and removed again and again, to give a
+// race between looking and watching its chances.
+func TestMissingPathMadeAtOnce(t *testing.T) {
+	testenv.RequireRoot(t)
+	offender := testenv.Offender(t)
+	parent := testenv.NewCgroup(t)
+	levels := []string{filepath.Join(parent.Path, "a")}
+	levels = append(levels, filepath.Join(levels[0], "b"))
+	levels = append(levels, filepath.Join(levels[1], "c"))
+	path := levels[2]
+	rule := killRule
+	rule.Name = "deep"
+	rule.Match.Cgroup = []string{path}
+	r := startGuardWith(t, guard.Config{Rules: []guard.Rule{rule}}, 0)
+	waitNotice(t, r.g, guard.NoticeCgroupMissing, path, time.Second)
+	var own *kernfs.OwnCgroup
+	remove := func() {
+		if own != nil {
+			if err := own.Destroy(); err != nil {
+				t.Fatal(err)
+			}
+			own = nil
+		}
+		for _, dir := range []string{levels[1], levels[0]} {
+			if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Cleanup(remove)
+	for round := range 10 {
+		for _, dir := range levels[:2] {
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var err error
+		if own, err = kernfs.MakeCgroup(path); err != nil {
+			t.Fatal(err)
+		}
+		kind := guard.NoticeCgroupRecreated // within the 2 s before a removal is announced
+		if round == 0 {
+			kind = guard.NoticeCgroupCreated
+		}
+		if n := waitNotice(t, r.g, kind, path, time.Second); n.NewID != cgroupIno(t, path) {
+			t.Fatalf("round %d: notice %+v, want id %d", round, n, cgroupIno(t, path))
+		}
+		if round < 9 {
+			remove()
+		}
+	}
+	if !killedIn(t, offender, own) {
+		t.Fatal("the offender in the path made at once was not killed")
+	}
+}
+
 // A cgroup missing at start loads with a notice and matches nothing; once
 // made, it is guarded. A path that can never be a cgroup stays an error.
 func TestMissingCgroupLoadsThenFollows(t *testing.T) {

@@ -52,7 +52,10 @@ type cgroupTracker struct {
 func (g *Guard) followCgroups() {
 	mount, err := kernfs.Cgroup2Mount()
 	if err != nil {
-		return // then no policy can name a cgroup
+		// Then no policy can name a cgroup (it would not have loaded),
+		// and no event can name one either.
+		g.notify(Notice{Kind: NoticeCgroupsUnnamed, Err: err})
+		return
 	}
 	t := &cgroupTracker{
 		g: g, mount: mount, watches: map[string]int{},
@@ -74,11 +77,13 @@ func (t *cgroupTracker) stopFollowing() {
 	if t == nil {
 		return
 	}
+	// The loop first, so that no pass adds a watch to a closed watcher
+	// (and warns of it); closing the watcher then ends the reader.
 	close(t.stop)
+	<-t.done
 	if t.w != nil {
 		t.w.Close()
 	}
-	<-t.done
 }
 
 // policyChanged makes the tracker look at a newly installed policy.
@@ -125,8 +130,9 @@ func (t *cgroupTracker) loop() {
 			t.forgetEnded(evs)
 			t.pass(seen)
 		case <-t.kick:
-			clear(t.gone)
-			clear(t.goneAt)
+			// Removals pending announcement stay: a path the new policy
+			// still names and that comes back is a recreation, and
+			// announceRemovals drops those it no longer names.
 			t.pass(time.Now())
 		case <-rescan.C:
 			t.pass(time.Now())
@@ -154,13 +160,31 @@ func (t *cgroupTracker) forgetEnded(evs []inotify.Event) {
 // kernel's table for those whose id changed, says so, and moves the
 // watches to where the paths' parents are now. seen is when the change
 // that led here was read.
+//
+// A watch added on the way is only listening from then on: a directory
+// made between the look and the watch (mkdir -p of a path whose parent
+// was missing) would go unheard, so after adding one the paths are looked
+// at again, until no watch moves (a path of n missing levels: n rounds),
+// at most passRounds times: directories made and removed without end
+// cannot hold the guard's lock; the next event or rescan looks again.
 func (t *cgroupTracker) pass(seen time.Time) {
 	g := t.g
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	for round := 0; round < passRounds && t.resolve(seen); round++ {
+	}
+}
+
+// passRounds bounds the rounds of one pass.
+const passRounds = 8
+
+// resolve is one round of pass; it says whether a watch was added.
+// Callers hold g.mu.
+func (t *cgroupTracker) resolve(seen time.Time) (watchAdded bool) {
+	g := t.g
 	c := g.current
 	if c == nil || g.closed.Load() || c.cgroupID == nil {
-		return
+		return false
 	}
 	paths := c.cgroupPaths()
 	before := c.cgroupID
@@ -186,7 +210,7 @@ func (t *cgroupTracker) pass(seen time.Time) {
 			}
 		}
 	}
-	t.rewatch(paths)
+	return t.rewatch(paths)
 }
 
 // changed announces that path's id went from old to id (0: none).
@@ -239,10 +263,11 @@ func (t *cgroupTracker) announceRemovals() {
 }
 
 // rewatch watches the nearest existing ancestor of each path's parent:
-// where the path (or the next missing directory above it) will appear.
-func (t *cgroupTracker) rewatch(paths []string) {
+// where the path (or the next missing directory above it) will appear. It
+// says whether it watches a directory it did not watch before.
+func (t *cgroupTracker) rewatch(paths []string) (added bool) {
 	if t.w == nil {
-		return
+		return false
 	}
 	want := map[string]bool{}
 	for _, p := range paths {
@@ -255,19 +280,25 @@ func (t *cgroupTracker) rewatch(paths []string) {
 		}
 	}
 	for dir := range want {
-		if _, ok := t.watches[dir]; ok {
-			continue
-		}
+		// Added again every time, even when watched: a directory
+		// removed and made again under the same name needs a new watch,
+		// and its old one's end may have been lost with a full queue.
+		// Adding a watched directory returns its watch as it is.
 		wd, err := t.w.Add(dir, watchMask)
 		if err != nil {
+			delete(t.watches, dir)
 			if !t.warned {
 				t.warned = true
 				t.g.notify(Notice{Kind: NoticeCgroupTracking, Err: fmt.Errorf("%w; it is looked at every %v instead", err, cgroupRescan)})
 			}
 			continue
 		}
+		if old, ok := t.watches[dir]; !ok || old != wd {
+			added = true
+		}
 		t.watches[dir] = wd
 	}
+	return added
 }
 
 // retarget rewrites c's generation of the kernel's table for the cgroup

@@ -24,6 +24,9 @@ const (
 	NoticeCgroupCreated
 	// NoticeCgroupTracking: following the cgroups went wrong; Err says how.
 	NoticeCgroupTracking
+	// NoticeCgroupsUnnamed: the whole cgroup v2 hierarchy is not mounted
+	// here, so events name no cgroup, container or pod; Err says why.
+	NoticeCgroupsUnnamed
 )
 
 // Notice is something the guard tells its user while it runs, apart from
@@ -56,6 +59,8 @@ func (n Notice) String() string {
 			n.Cgroup, n.NewID, n.rules("applies", "apply"), n.Latency.Round(time.Microsecond))
 	case NoticeCgroupTracking:
 		return fmt.Sprintf("cgroups the policy names are not followed: %v", n.Err)
+	case NoticeCgroupsUnnamed:
+		return fmt.Sprintf("events name no cgroup, container or pod: %v", n.Err)
 	}
 	return fmt.Sprintf("notice %d", n.Kind)
 }

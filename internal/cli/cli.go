@@ -19,6 +19,7 @@ import (
 	"github.com/sigguard/sigguard/internal/metrics"
 	"github.com/sigguard/sigguard/internal/output"
 	"github.com/sigguard/sigguard/internal/policy"
+	"github.com/sigguard/sigguard/internal/policywatch"
 	"github.com/sigguard/sigguard/internal/watchdog"
 )
 
@@ -33,7 +34,7 @@ const (
 // and returns the exit status.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && takesLogFormat[args[0]] {
-		rest, w, err := subcommandLogFormat(args[1:], stderr)
+		rest, w, err := stripLogFormat(args[1:], stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "sigguard: %s: %v (see sigguard %s --help)\n", args[0], err, args[0])
 			return exitUsage
@@ -61,6 +62,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	opts, fs, err := parseArgs(args)
 	log := newLogger(opts.logFormat, stderr)
+	if err != nil {
+		// Say what is wrong in the format asked for, when it can be told.
+		if _, w, ferr := stripLogFormat(args, stderr); ferr == nil {
+			log = loggerFor(w)
+		}
+	}
 	switch {
 	case err != nil:
 		log.error(fmt.Sprintf("%v (see sigguard --help)", err), "exit_status", exitUsage)
@@ -135,6 +142,14 @@ func run(ctx context.Context, opts options, stdout io.Writer, log *logger) (err 
 			endpoints.NotReady("failed: " + firstLine(err.Error()))
 		}
 	}()
+	// The policy file is watched from before it is first read, so that no
+	// change made while the guard starts goes unseen (at worst the content
+	// in force is loaded twice).
+	var watcher *policywatch.Watcher
+	if opts.policy != "" {
+		watcher = policywatch.Watch(opts.policy, policySettle)
+		defer watcher.Close()
+	}
 	cfg, err := opts.load()
 	if err != nil {
 		return err
@@ -154,7 +169,7 @@ func run(ctx context.Context, opts options, stdout io.Writer, log *logger) (err 
 	describe(stderr, g, cfg.Rules)
 	defer startWatchdog(g, log)()
 	if opts.policy != "" {
-		stop := reloadOnChange(g, opts.policy, stderr)
+		stop := reloadOnChange(g, opts.policy, watcher, stderr)
 		defer stop()
 	}
 

@@ -33,7 +33,8 @@ func TestSubcommandHelpExitsZero(t *testing.T) {
 }
 
 // Every sub-command takes --log-format as the guard does: in JSON, what it
-// writes to stderr is JSON lines; a bad format is bad input.
+// writes to stderr is JSON lines, and so is the guard's complaint about
+// its other flags; a bad format is bad input.
 func TestSubcommandLogFormat(t *testing.T) {
 	for _, args := range [][]string{
 		{"check", "--log-format", "json", "/nonexistent/policy.yaml"},
@@ -41,6 +42,8 @@ func TestSubcommandLogFormat(t *testing.T) {
 		{"status", "--log-format=json", "--pin-dir", ""},
 		{"unpin", "--log-format", "json", "extra"},
 		{"bench", "--log-format=json", "--runs", "0"},
+		{"--bogus", "--log-format", "json"},
+		{"--log-format=json", "--signal", "0"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := Main(context.Background(), args, &stdout, &stderr); code != exitUsage {

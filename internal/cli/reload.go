@@ -18,19 +18,16 @@ import (
 const policySettle = 100 * time.Millisecond
 
 // reloadOnChange re-reads the policy on every SIGHUP, and whenever the
-// file's content changes (in place, renamed over, or swapped under a
-// ConfigMap's symlinks). A policy that does not load is reported and the
-// one in force stays.
-func reloadOnChange(g *guard.Guard, path string, stderr io.Writer) (stop func()) {
+// watcher sees the file's content change (in place, renamed over, or
+// swapped under a ConfigMap's symlinks). A policy that does not load is
+// reported and the one in force stays.
+func reloadOnChange(g *guard.Guard, path string, watcher *policywatch.Watcher, stderr io.Writer) (stop func()) {
+	if err := watcher.Polling(); err != nil {
+		fmt.Fprintf(stderr, "sigguard: warning: %s cannot be watched (%v); it is read every %v for changes instead\n",
+			path, err, policywatch.Poll)
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	var changes <-chan policywatch.Change
-	watcher, err := policywatch.Watch(path, policySettle)
-	if err != nil {
-		fmt.Fprintf(stderr, "sigguard: warning: changes to %s are not watched (%v); SIGHUP reloads it\n", path, err)
-	} else {
-		changes = watcher.Changes()
-	}
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -42,7 +39,7 @@ func reloadOnChange(g *guard.Guard, path string, stderr io.Writer) (stop func())
 				return
 			case <-hup:
 				cfg, ok = reloadFile(g, path, stderr)
-			case c := <-changes:
+			case c := <-watcher.Changes():
 				cfg, ok = reloadChanged(g, path, c, stderr)
 			}
 			if ok {
@@ -54,9 +51,6 @@ func reloadOnChange(g *guard.Guard, path string, stderr io.Writer) (stop func())
 		signal.Stop(hup)
 		close(quit)
 		<-done
-		if watcher != nil {
-			watcher.Close()
-		}
 	}
 }
 

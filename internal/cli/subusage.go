@@ -81,9 +81,10 @@ const subcommandLogHelp = "      --log-format FORMAT   stderr: text, or json (JS
 // guard does: what they write to stderr goes to the same collectors.
 var takesLogFormat = map[string]bool{"check": true, "bench": true, "status": true, "unpin": true}
 
-// subcommandLogFormat takes --log-format off a sub-command's arguments and
-// returns the rest with stderr in that format.
-func subcommandLogFormat(args []string, stderr io.Writer) ([]string, io.Writer, error) {
+// stripLogFormat takes --log-format off the arguments (a sub-command's,
+// or the guard's when they do not parse) and returns the rest with stderr
+// in that format.
+func stripLogFormat(args []string, stderr io.Writer) ([]string, io.Writer, error) {
 	var rest []string
 	format := logFormatValue(logText)
 	for i := 0; i < len(args); i++ {

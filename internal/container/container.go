@@ -58,10 +58,12 @@ const (
 	podCgroupfs   = `pod` + podUID
 )
 
-// layouts: a process's container is the deepest component a container row
-// matches (a container in a container is the inner one; a service inside
-// a container is in the outer one's subtree), its pod the deepest
-// component a pod row matches.
+// layouts: a process's container is the outermost component a container
+// row matches, its pod the outermost component a pod row matches. Outermost,
+// because whatever runs in a container may make cgroups below its own
+// (a nested engine, or anyone who names a directory after another
+// container to pose as it): the outermost match is the one the host's
+// engine made. A container in a container is reported as the outer one.
 var layouts = []layout{
 	{kind: containerRow, runtime: "docker", driver: "cgroupfs", example: "/docker/<id>",
 		parent: `docker`, name: hex64},
@@ -110,11 +112,12 @@ func compile(ls []layout) []compiled {
 	return out
 }
 
-// Parse says what path names: the container (deepest match) and the pod.
+// Parse says what path names: the container and the pod (outermost
+// matches).
 func Parse(path string) Identity {
 	var id Identity
 	parts := strings.Split(strings.Trim(path, "/"), "/")
-	for i := len(parts) - 1; i >= 0 && (id.ContainerID == "" || id.PodUID == ""); i-- {
+	for i := 0; i < len(parts) && (id.ContainerID == "" || id.PodUID == ""); i++ {
 		parent := ""
 		if i > 0 {
 			parent = parts[i-1]

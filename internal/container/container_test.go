@@ -45,7 +45,8 @@ func TestParse(t *testing.T) {
 		{"docker rootless", "/user.slice/user-1000.slice/user@1000.service/docker.service/docker-" + id + ".scope",
 			Identity{"docker", id, ""}},
 		{"a service inside a docker container", "/docker/" + id + "/system.slice/cron.service", Identity{"docker", id, ""}},
-		{"docker in docker: the inner one", "/docker/" + id + "/docker/" + id2, Identity{"docker", id2, ""}},
+		{"docker in docker: the outer one", "/docker/" + id + "/docker/" + id2, Identity{"docker", id, ""}},
+		{"a cgroup in a container named after another: the container", "/system.slice/docker-" + id + ".scope/docker-" + id2 + ".scope", Identity{"docker", id, ""}},
 		{"containerd cgroupfs, burstable", "/kubepods/burstable/pod" + uid + "/" + id, Identity{"containerd", id, uid}},
 		{"containerd cgroupfs, guaranteed", "/kubepods/pod" + uid + "/" + id, Identity{"containerd", id, uid}},
 		{"containerd systemd, besteffort", "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + uidU +

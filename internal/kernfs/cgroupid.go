@@ -93,9 +93,15 @@ func (c *CgroupPaths) byHandle(id uint64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Removed since it was opened.
+	// The kernel marks the path of a directory removed since it was opened
+	// with this suffix; but a live cgroup may be named so (anyone who may
+	// make cgroups can): only a path that no longer leads to the id is one
+	// that was removed.
 	if strings.HasSuffix(path, " (deleted)") {
-		return "", unix.ESTALE
+		var st unix.Stat_t
+		if err := unix.Stat(path, &st); err != nil || st.Ino != id {
+			return "", unix.ESTALE
+		}
 	}
 	return path, nil
 }
@@ -107,8 +113,9 @@ func (c *CgroupPaths) byWalk(id uint64) (string, error) {
 	var found string
 	err := filepath.WalkDir(c.mount, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
-			// A cgroup removed under the walk: skip it.
-			if errors.Is(err, fs.ErrNotExist) && path != c.mount {
+			// A cgroup removed under the walk, or one this process may
+			// not read: skip it, so that the rest is still searched.
+			if path != c.mount {
 				return nil
 			}
 			return err

@@ -3,6 +3,7 @@ package kernfs_test
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,7 +12,8 @@ import (
 )
 
 // A cgroup's id leads back to its path, by file handle and by the walk
-// used where handles cannot be opened; a removed cgroup's id leads nowhere.
+// used where handles cannot be opened, whatever its name; a removed
+// cgroup's id leads nowhere.
 func TestCgroupPathByID(t *testing.T) {
 	testenv.RequireRoot(t)
 	cg := testenv.NewCgroup(t)
@@ -31,6 +33,13 @@ func TestCgroupPathByID(t *testing.T) {
 	if err := gone.Destroy(); err != nil {
 		t.Fatal(err)
 	}
+	// A live cgroup whose name ends as the kernel marks a removed file's
+	// path must still be named, not taken for gone.
+	decoy := filepath.Join(cg.Path, "decoy (deleted)")
+	if err := os.Mkdir(decoy, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(decoy) })
 	for _, way := range []string{"handle", "walk"} {
 		paths, err := kernfs.NewCgroupPaths()
 		if err != nil {
@@ -39,7 +48,7 @@ func TestCgroupPathByID(t *testing.T) {
 		if way == "walk" {
 			paths.SearchOnly()
 		}
-		for _, dir := range []string{mount, cg.Path, child.Path} {
+		for _, dir := range []string{mount, cg.Path, child.Path, decoy} {
 			c, err := kernfs.ResolveCgroup(dir)
 			if err != nil {
 				t.Fatal(err)

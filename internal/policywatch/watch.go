@@ -3,10 +3,12 @@
 // swapped under a symlink (a Kubernetes ConfigMap volume renames a new
 // ..data symlink over the old one, then removes the old directory).
 //
-// It watches the directory holding the file, and the directory the file
-// resolves to when that is elsewhere, waits for a burst of changes to end,
-// then reads the file and reports it only if its content differs from the
-// content last reported (or read at the start).
+// It watches the directory holding the file, the directory holding each
+// symlink on its path, and the directory the file resolves to, waits for
+// a burst of changes to end, then reads the file and reports it only if
+// its content differs from the content last reported (or read at the
+// start). Where inotify cannot be had (no instance left, a directory that
+// cannot be watched), it reads the file every Poll instead.
 package policywatch
 
 import (
@@ -23,6 +25,12 @@ import (
 // what a watch cannot see (a directory replaced wholesale, a full queue).
 const Rescan = 10 * time.Second
 
+// Poll is how often the file is read when inotify cannot watch it.
+const Poll = time.Second
+
+// newInotify is inotify.New, or a failure in a test.
+var newInotify = inotify.New
+
 // Change is what Watcher reports.
 type Change struct {
 	// Data is the file's new content, read after the changes settled.
@@ -36,38 +44,44 @@ type Change struct {
 type Watcher struct {
 	path     string
 	debounce time.Duration
-	in       *inotify.Watcher
-	watches  map[string]int // watched directory: watch descriptor
-	last     [32]byte       // hash of the content last reported
-	failing  bool           // the last read failed, and that was reported
+	in       *inotify.Watcher // nil when polling
+	polling  error            // why the file is polled, nil when watched
+	watches  map[string]int   // watched directory: watch descriptor
+	last     [32]byte         // hash of the content last reported
+	failing  bool             // the last read failed, and that was reported
 	changes  chan Change
 	stop     chan struct{}
 	done     chan struct{}
 }
 
-// Watch starts watching path. Changes that follow each other within
-// debounce are read as one.
-func Watch(path string, debounce time.Duration) (*Watcher, error) {
-	in, err := inotify.New()
-	if err != nil {
-		return nil, err
-	}
+// Watch starts watching path: its content now is what later changes are
+// compared with. Changes that follow each other within debounce are read
+// as one. It always watches; Polling says when only by reading the file
+// every Poll.
+func Watch(path string, debounce time.Duration) *Watcher {
 	w := &Watcher{
-		path: path, debounce: debounce, in: in, watches: map[string]int{},
+		path: path, debounce: debounce, watches: map[string]int{},
 		changes: make(chan Change), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if data, err := readFile(path); err == nil {
 		w.last = sha256.Sum256(data)
 	}
-	if err := w.rewatch(); err != nil {
-		in.Close()
-		return nil, err
-	}
 	events := make(chan struct{}, 1)
-	go w.read(events)
+	if w.in, w.polling = newInotify(); w.polling == nil {
+		if w.polling = w.rewatch(); w.polling != nil {
+			w.in.Close()
+			w.in = nil
+		}
+	}
+	if w.in != nil {
+		go w.read(w.in, events)
+	}
 	go w.loop(events)
-	return w, nil
+	return w
 }
+
+// Polling is why the file is read every Poll rather than watched, or nil.
+func (w *Watcher) Polling() error { return w.polling }
 
 // Changes delivers the file's changes until Close.
 func (w *Watcher) Changes() <-chan Change { return w.changes }
@@ -75,16 +89,19 @@ func (w *Watcher) Changes() <-chan Change { return w.changes }
 // Close stops watching.
 func (w *Watcher) Close() error {
 	close(w.stop)
-	err := w.in.Close()
+	var err error
+	if w.in != nil {
+		err = w.in.Close()
+	}
 	<-w.done
 	return err
 }
 
 // read turns batches of inotify events into wake-ups: which names changed
 // does not matter, the file is read again either way.
-func (w *Watcher) read(events chan<- struct{}) {
+func (w *Watcher) read(in *inotify.Watcher, events chan<- struct{}) {
 	for {
-		if _, err := w.in.Read(); err != nil {
+		if _, err := in.Read(); err != nil {
 			return // closed
 		}
 		select {
@@ -98,7 +115,11 @@ func (w *Watcher) loop(events <-chan struct{}) {
 	defer close(w.done)
 	settle := time.NewTimer(time.Hour)
 	settle.Stop()
-	rescan := time.NewTicker(Rescan)
+	every := Rescan
+	if w.in == nil {
+		every = Poll
+	}
+	rescan := time.NewTicker(every)
 	defer rescan.Stop()
 	for {
 		select {
@@ -112,7 +133,9 @@ func (w *Watcher) loop(events <-chan struct{}) {
 		}
 		// Where the file resolves may have moved (a new ..data target):
 		// follow it before reading, so no later change goes unseen.
-		_ = w.rewatch()
+		if w.in != nil {
+			_ = w.rewatch()
+		}
 		if c, ok := w.check(); ok {
 			select {
 			case w.changes <- c:
@@ -142,13 +165,17 @@ func (w *Watcher) check() (Change, bool) {
 	return Change{Data: data}, true
 }
 
-// rewatch watches the directory holding the path and, when the path is a
-// symlink, the directory of the file it resolves to; it drops watches of
-// directories that are neither any more.
+// rewatch watches the directory holding the path, the directory holding
+// each symlink on the path (a swapped symlinked directory is a rename in
+// its parent), and the directory of the file the path resolves to; it
+// drops watches of directories that are none of these any more.
 func (w *Watcher) rewatch() error {
 	want := map[string]bool{filepath.Dir(w.path): true}
 	if real, err := filepath.EvalSymlinks(w.path); err == nil {
 		want[filepath.Dir(real)] = true
+	}
+	for _, link := range symlinksOn(w.path) {
+		want[filepath.Dir(link)] = true
 	}
 	for dir, wd := range w.watches {
 		if !want[dir] {
@@ -175,3 +202,17 @@ func (w *Watcher) rewatch() error {
 
 // readFile reads through any symlinks, as loading the policy does.
 func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
+
+// symlinksOn lists the directories on path, as written, that are
+// symlinks.
+func symlinksOn(path string) []string {
+	var links []string
+	for dir := filepath.Dir(filepath.Clean(path)); ; dir = filepath.Dir(dir) {
+		if fi, err := os.Lstat(dir); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			links = append(links, dir)
+		}
+		if parent := filepath.Dir(dir); parent == dir {
+			return links
+		}
+	}
+}

@@ -13,9 +13,9 @@ const debounce = 50 * time.Millisecond
 
 func watch(t *testing.T, path string) *policywatch.Watcher {
 	t.Helper()
-	w, err := policywatch.Watch(path, debounce)
-	if err != nil {
-		t.Fatal(err)
+	w := policywatch.Watch(path, debounce)
+	if err := w.Polling(); err != nil {
+		t.Fatalf("polled, not watched: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := w.Close(); err != nil {
@@ -152,6 +152,21 @@ func TestDeleteThenCreate(t *testing.T) {
 	}
 	write(t, path, "v2")
 	expectQuiet(t, w)
+}
+
+// A directory on the path that is a symlink, swapped for another: seen
+// by its parent's watch, long before the rescan.
+func TestSymlinkedDirectorySwap(t *testing.T) {
+	dir := t.TempDir()
+	for _, v := range []string{"v1", "v2"} {
+		must(t, os.Mkdir(filepath.Join(dir, v), 0o755))
+		write(t, filepath.Join(dir, v, "policy.yaml"), v)
+	}
+	must(t, os.Symlink("v1", filepath.Join(dir, "current")))
+	w := watch(t, filepath.Join(dir, "current", "policy.yaml"))
+	must(t, os.Symlink("v2", filepath.Join(dir, "current.tmp")))
+	must(t, os.Rename(filepath.Join(dir, "current.tmp"), filepath.Join(dir, "current")))
+	expectContent(t, w, "v2")
 }
 
 func must(t *testing.T, err error) {

@@ -206,6 +206,28 @@ func TestCgroupNamespaceOfItsOwn(t *testing.T) {
 			exec0, "--cgroup", filepath.Join(mount, filepath.Base(target.Path)), "--tier", "signal")
 		r.check(t, "cgroup namespace of its own", "--cgroupns=host", "-v /sys/fs/cgroup:/sys/fs/cgroup:ro", "hostPath volume of /sys/fs/cgroup")
 	})
+
+	// A policy naming no cgroup enforces there, but its events cannot
+	// name cgroups or containers: it says so, with the same fix.
+	t.Run("only its own part mounted, no cgroup rule", func(t *testing.T) {
+		mount, err := kernfs.Cgroup2Mount()
+		if err != nil {
+			t.Fatal(err)
+		}
+		script := `mount -t tmpfs none "$0" && mount -t cgroup2 none "$0" && exec timeout -s TERM 3 "$@"`
+		cmd := cg.Command("unshare", "--cgroup", "--mount", "--propagation", "private", "sh", "-c", script, mount,
+			testenv.Build(t, "./cmd/sigguard"), "--ppid", strconv.Itoa(os.Getpid()), "--audit", "--tier", "signal")
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 124 {
+			t.Fatalf("sigguard: %v, want it to run until stopped (timeout's 124)\n%s", err, out)
+		}
+		for _, want := range []string{"warning: events name no cgroup, container or pod", "--cgroupns=host"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+	})
 }
 
 func mustReadlink(t *testing.T, path string) string {

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -105,11 +106,16 @@ func TestBinaryRejectsBadInputWithoutTouchingBPF(t *testing.T) {
 	for _, args := range [][]string{
 		{"--bogus"}, {"--signal", "0"}, {"--signal", "65"}, {"--signal", "FOO"}, {"--ppid", "-1"},
 		{"--ppid", "abc"}, {"--output", "xml"}, {"--ready-file", "/no/such/dir/ready"}, {"--cgroup", ""},
-		{"--ppid", strconv.Itoa(1 << 30)}, {"--cgroup", "/no/such/cgroup"}, {"--policy", "/no/such/policy.yaml"},
+		{"--ppid", strconv.Itoa(1 << 30)}, {"--cgroup", "../outside"}, {"--policy", "/no/such/policy.yaml"},
 		{"--pin-dir", "/tmp"}, {"--pin-dir", "relative"}, {"--pin-dir", ""},
 	} {
 		trace := filepath.Join(t.TempDir(), "trace")
-		cmd := exec.Command(strace, append([]string{"-f", "-qq", "-e", "trace=bpf,perf_event_open", "-o", trace, bin}, args...)...)
+		// A sigguard that does not refuse would run until stopped.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, strace, append([]string{"-f", "-qq", "-e", "trace=bpf,perf_event_open", "-o", trace, bin}, args...)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		err := cmd.Run()
