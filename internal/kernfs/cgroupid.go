@@ -4,12 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,7 +30,8 @@ type CgroupPaths struct {
 	mount string
 	// walk: file handles cannot be opened here (open_by_handle_at wants
 	// CAP_DAC_READ_SEARCH), so the hierarchy is searched instead.
-	walk bool
+	walk  bool
+	index walkIndex // walk: what the last search found
 }
 
 // NewCgroupPaths finds the cgroup v2 mount.
@@ -67,7 +66,7 @@ func (c *CgroupPaths) Path(id uint64) (string, error) {
 			return "", err
 		}
 	}
-	abs, err := c.byWalk(id)
+	abs, err := c.index.find(c.mount, id, time.Now())
 	if err != nil {
 		return "", err
 	}
@@ -104,42 +103,6 @@ func (c *CgroupPaths) byHandle(id uint64) (string, error) {
 		}
 	}
 	return path, nil
-}
-
-// errFound stops the walk.
-var errFound = errors.New("found")
-
-func (c *CgroupPaths) byWalk(id uint64) (string, error) {
-	var found string
-	err := filepath.WalkDir(c.mount, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			// A cgroup removed under the walk, or one this process may
-			// not read: skip it, so that the rest is still searched.
-			if path != c.mount {
-				return nil
-			}
-			return err
-		}
-		if !d.IsDir() {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Ino == id {
-			found = path
-			return errFound
-		}
-		return nil
-	})
-	switch {
-	case errors.Is(err, errFound):
-		return found, nil
-	case err != nil:
-		return "", fmt.Errorf("search %s for cgroup %d: %w", c.mount, id, err)
-	}
-	return "", ErrCgroupGone
 }
 
 // relative turns a path under the mount into one from the hierarchy's

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigguard/sigguard/internal/kernfs"
 	"github.com/sigguard/sigguard/internal/testenv"
@@ -117,5 +118,57 @@ func BenchmarkCgroupPath(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Searching, the hierarchy is walked at most once a second: a cgroup made
+// since the last walk is not yet named (and not taken for gone), then is;
+// one removed before a walk is gone without another.
+func TestCgroupPathByWalkIsRateLimited(t *testing.T) {
+	testenv.RequireRoot(t)
+	cg := testenv.NewCgroup(t)
+	paths, err := kernfs.NewCgroupPaths()
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths.SearchOnly()
+	first, err := kernfs.ResolveCgroup(cg.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := paths.Path(first.ID); err != nil {
+		t.Fatal(err)
+	}
+	later := cg.Child(t)
+	c, err := kernfs.ResolveCgroup(later.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := paths.Path(c.ID); !errors.Is(err, kernfs.ErrCgroupNotYet) {
+		t.Fatalf("a cgroup made just after a walk: %q, %v; want ErrCgroupNotYet", got, err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	mount, err := kernfs.Cgroup2Mount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.TrimPrefix(later.Path, mount)
+	if got, err := paths.Path(c.ID); got != want || err != nil {
+		t.Fatalf("a second later: %q, %v; want %q", got, err, want)
+	}
+	// Removed before the next walk: gone, and known to be.
+	if err := os.Mkdir(filepath.Join(cg.Path, "brief"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	brief, err := kernfs.ResolveCgroup(filepath.Join(cg.Path, "brief"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(cg.Path, "brief")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := paths.Path(brief.ID); !errors.Is(err, kernfs.ErrCgroupGone) {
+		t.Fatalf("a cgroup removed before the walk: %v; want ErrCgroupGone", err)
 	}
 }
