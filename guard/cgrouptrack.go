@@ -6,6 +6,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -262,16 +263,25 @@ func (t *cgroupTracker) announceRemovals() {
 	}
 }
 
-// rewatch watches the nearest existing ancestor of each path's parent:
-// where the path (or the next missing directory above it) will appear. It
-// says whether it watches a directory it did not watch before.
+// rewatch watches the nearest existing ancestor of each path's parent,
+// where the path (or the next missing directory above it) will appear,
+// and every directory above it up to the mount: a cgroup directory's
+// removal is not reported to a watch on the directory itself (kernfs
+// keeps its inode; IN_DELETE_SELF and IN_IGNORED come late or never),
+// only to the watch on its parent, so each level is watched from the one
+// above. It says whether it watches a directory it did not watch before.
 func (t *cgroupTracker) rewatch(paths []string) (added bool) {
 	if t.w == nil {
 		return false
 	}
 	want := map[string]bool{}
 	for _, p := range paths {
-		want[kernfs.ExistingAncestor(t.mount, filepath.Dir(p))] = true
+		for dir := kernfs.ExistingAncestor(t.mount, filepath.Dir(p)); !want[dir]; dir = filepath.Dir(dir) {
+			want[dir] = true
+			if dir == t.mount || !strings.HasPrefix(dir, t.mount+"/") {
+				break
+			}
+		}
 	}
 	for dir, wd := range t.watches {
 		if !want[dir] {
@@ -287,6 +297,12 @@ func (t *cgroupTracker) rewatch(paths []string) (added bool) {
 		wd, err := t.w.Add(dir, watchMask)
 		if err != nil {
 			delete(t.watches, dir)
+			if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+				// Removed since it was found: nothing watches the
+				// path now, so look again for where it is.
+				added = true
+				continue
+			}
 			if !t.warned {
 				t.warned = true
 				t.g.notify(Notice{Kind: NoticeCgroupTracking, Err: fmt.Errorf("%w; it is looked at every %v instead", err, cgroupRescan)})
