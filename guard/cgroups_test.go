@@ -227,3 +227,40 @@ func TestMissingCgroupLoadsThenFollows(t *testing.T) {
 		t.Errorf("check of a missing cgroup: %v, %v; want one notice", notices, err)
 	}
 }
+
+// The kernel caches what the cgroup rules say of each cgroup: a reload
+// that names another cgroup, and one that names the first again, must
+// each be obeyed at once, never the verdict cached under the policy
+// before (a cached "no rule" would let an offender through; a cached
+// "rule" would kill a process no rule names any more).
+func TestCachedCgroupVerdictFollowsReloads(t *testing.T) {
+	testenv.RequireRoot(t)
+	offender := testenv.Offender(t)
+	parent := testenv.NewCgroup(t)
+	x := makeCgroup(t, filepath.Join(parent.Path, "x"))
+	y := makeCgroup(t, filepath.Join(parent.Path, "y"))
+	naming := func(path string) guard.Config {
+		rule := killRule
+		rule.Name = "one"
+		rule.Match.Cgroup = []string{path}
+		return guard.Config{Rules: []guard.Rule{rule}}
+	}
+	r := startGuardWith(t, naming(x.Path), 0)
+	for round, want := range []string{"x", "y", "x", "y", "x"} {
+		if round > 0 {
+			path := map[string]string{"x": x.Path, "y": y.Path}[want]
+			if err := r.g.Reload(naming(path)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Twice each: the second call is judged on the verdict the first cached.
+		for range 2 {
+			if killedIn(t, offender, x.OwnCgroup) != (want == "x") {
+				t.Fatalf("round %d (rule names %s): offender in x killed: %v", round, want, want != "x")
+			}
+			if killedIn(t, offender, y.OwnCgroup) != (want == "y") {
+				t.Fatalf("round %d (rule names %s): offender in y killed: %v", round, want, want != "y")
+			}
+		}
+	}
+}

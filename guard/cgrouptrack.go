@@ -340,6 +340,9 @@ func (g *Guard) retarget(c *compiled, ids map[string]uint64) error {
 		}
 	}
 	c.matchers, c.cgroupID = next, ids
+	if err := g.newCgroupEpoch(); err != nil {
+		return err
+	}
 	// A restart that adopts the pin compares against the ids of now.
 	return g.recordPolicy(c)
 }

@@ -85,6 +85,9 @@ func (g *Guard) install(next *compiled) (err error) {
 		return fmt.Errorf("switch to the new policy: %w", err)
 	}
 	switched = true
+	if err := g.newCgroupEpoch(); err != nil {
+		return err
+	}
 	g.previous, g.current = g.current, next
 	return g.detachUnneeded(next)
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -30,6 +31,8 @@ type Options struct {
 	// Self is the sigguard binary: it plays the offenders and is timed
 	// starting up.
 	Self string
+	// Only, if set, names the steps to run (see Steps); all run otherwise.
+	Only []string
 	// Progress, if set, hears what the bench is doing.
 	Progress func(format string, args ...any)
 }
@@ -61,18 +64,12 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 	}
 	r := &Report{Runs: opts.Runs}
 	r.Machine = describeMachine()
-	steps := []struct {
-		name string
-		run  func(context.Context, *Report) error
-	}{
-		{"escape window", b.escapeWindow},
-		{"overhead", b.overhead},
-		{"event throughput", b.throughput},
-		{"start-up and footprint", b.startup},
-	}
-	for _, s := range steps {
+	for _, s := range b.steps() {
 		if err := ctx.Err(); err != nil {
 			return r, err
+		}
+		if len(opts.Only) > 0 && !slices.Contains(opts.Only, s.key) {
+			continue
 		}
 		opts.Progress("bench: %s", s.name)
 		if err := s.run(ctx, r); err != nil {
@@ -80,6 +77,31 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 		}
 	}
 	return r, nil
+}
+
+// step is one part of the bench: key names it on the command line.
+type step struct {
+	key, name string
+	run       func(context.Context, *Report) error
+}
+
+func (b *bencher) steps() []step {
+	return []step{
+		{"escape", "escape window", b.escapeWindow},
+		{"overhead", "overhead", b.overhead},
+		{"hooks", "hook run time", b.hookCost},
+		{"throughput", "event throughput", b.throughput},
+		{"footprint", "start-up and footprint", b.startup},
+	}
+}
+
+// Steps are the keys of the bench's parts, in the order they run.
+func Steps() []string {
+	var keys []string
+	for _, s := range (&bencher{}).steps() {
+		keys = append(keys, s.key)
+	}
+	return keys
 }
 
 func (b *bencher) setUp() (err error) {

@@ -30,7 +30,9 @@ func failingPtrace() {
 //
 //	loop CALLS COUNTFILE   failing ptrace CALLS times, counting returns in COUNTFILE
 //	paced RATE CALLS       failing ptrace CALLS times at RATE calls/s (0: flat out)
-//	time SYSCALL ROUNDS N  print ns per call of getpid or ptrace, per round, as JSON
+//	time SYSCALL ROUNDS N  print ns per call of getpid, ptrace or open (an
+//	                       open and close of /dev/null), per round, as JSON
+//	exits N                start N threads that exit at once
 //	hog                    spin forever (CPU load)
 func RunOffender(args []string) int {
 	if len(args) == 0 {
@@ -57,9 +59,14 @@ func RunOffender(args []string) int {
 		paced(atoi(args[1]), atoi(args[2]))
 	case "time":
 		if len(args) != 4 {
-			return fail("time getpid|ptrace ROUNDS N")
+			return fail("time getpid|ptrace|open ROUNDS N")
 		}
 		return timeCalls(args[1], atoi(args[2]), atoi(args[3]))
+	case "exits":
+		if len(args) != 2 {
+			return fail("exits N")
+		}
+		threadExits(atoi(args[1]))
 	case "hog":
 		//lint:ignore SA5002 spinning is the point: CPU load
 		for {
@@ -82,10 +89,40 @@ func paced(rate, calls int) {
 	}
 }
 
+var devNull = []byte("/dev/null\x00")
+
+// AT_FDCWD as the syscall takes it (a negative int in a register).
+var atFdcwd = func() uintptr { fd := unix.AT_FDCWD; return uintptr(fd) }()
+
+// openDevNull opens and closes a file that is no /proc/<pid>/mem: what
+// every open on the machine pays once memory-access is guarded.
+func openDevNull() {
+	fd, _, errno := unix.RawSyscall6(unix.SYS_OPENAT, atFdcwd, uintptr(unsafe.Pointer(&devNull[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+	if errno == 0 {
+		unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+	}
+}
+
+// threadExits has n threads exit, one after another: a goroutine that
+// ends locked to its thread takes the thread with it.
+func threadExits(n int) {
+	for i := 0; i < n; i++ {
+		done := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(done)
+		}()
+		<-done
+	}
+}
+
 func timeCalls(which string, rounds, n int) int {
 	call := func() { unix.RawSyscall(unix.SYS_GETPID, 0, 0, 0) }
-	if which == "ptrace" {
+	switch which {
+	case "ptrace":
 		call = failingPtrace
+	case "open":
+		call = openDevNull
 	}
 	perRound := make([]float64, rounds)
 	for r := range perRound {

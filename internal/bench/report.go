@@ -18,6 +18,8 @@ type Report struct {
 	Runs       int          `json:"runs"`
 	Escape     []Approach   `json:"escape_window"`
 	Overhead   []Overhead   `json:"overhead"`
+	Hooks      []HookCost   `json:"hook_run_time"`
+	Open       OpenCost     `json:"open_under_memory_access"`
 	Throughput []Throughput `json:"throughput"`
 	Footprint  Footprint    `json:"footprint"`
 }
@@ -97,6 +99,7 @@ func (r *Report) WriteTables(w io.Writer) {
 	}
 	t.Flush()
 
+	r.writeHooks(w)
 	f := r.Footprint
 	fmt.Fprintf(w, "\nStart-up: exec to ready file %.1f ms median (min %.1f, max %.1f); RSS %.1f MiB median (max %.1f)\n",
 		f.ReadyMillis.Median, f.ReadyMillis.Min, f.ReadyMillis.Max, f.RSSMiB.Median, f.RSSMiB.Max)
@@ -142,6 +145,7 @@ func (r *Report) Targets() []Target {
 			Stands: fmt.Sprintf("%.0f ns (matching + event: %.0f ns vs %.0f ns for a caller no rule matches; %.0f ns over nothing attached)",
 				cost, reported, hooked, reported-bare), Met: cost <= 500})
 	}
+	out = append(out, r.hookTargets()...)
 	var best float64
 	exact := len(r.Throughput) > 0
 	for _, p := range r.Throughput {

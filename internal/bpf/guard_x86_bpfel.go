@@ -22,6 +22,22 @@ const (
 	GuardActionSG_ACTION_DENY           GuardAction = 3
 )
 
+type GuardCgroupVerdict struct {
+	_          structs.HostLayout
+	Epoch      uint64
+	Match      uint64
+	Except     uint64
+	Generation uint32
+	Reserved   uint32
+}
+
+type GuardCgroupVerdictKey struct {
+	_        structs.HostLayout
+	CgroupId uint64
+	Key      uint32
+	Reserved uint32
+}
+
 type GuardCounter uint32
 
 const (
@@ -216,54 +232,58 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	GuardMapActive              = "active"
-	GuardMapCounters            = "counters"
-	GuardMapEvents              = "events"
-	GuardMapKills               = "kills"
-	GuardMapMatchers            = "matchers"
-	GuardMapPinMeta             = "pin_meta"
-	GuardMapPolicies            = "policies"
-	GuardMapRuleCounters        = "rule_counters"
-	GuardMapRuleNames           = "rule_names"
-	GuardMapRules               = "rules"
-	GuardMapSharedFiles         = "shared_files"
-	GuardMapSharerKiller        = "sharer_killer"
-	GuardProgSgCompatEnter      = "sg_compat_enter"
-	GuardProgSgCompatExit       = "sg_compat_exit"
-	GuardProgSgConfirmExit      = "sg_confirm_exit"
-	GuardProgSgCreatExit        = "sg_creat_exit"
-	GuardProgSgKillSharers      = "sg_kill_sharers"
-	GuardProgSgNoteSharing      = "sg_note_sharing"
-	GuardProgSgNoteStop         = "sg_note_stop"
-	GuardProgSgOpenExit         = "sg_open_exit"
-	GuardProgSgOpenat2Exit      = "sg_openat2_exit"
-	GuardProgSgOpenatExit       = "sg_openat_exit"
-	GuardProgSgPerfOpen         = "sg_perf_open"
-	GuardProgSgPidfdGetfd       = "sg_pidfd_getfd"
-	GuardProgSgPtrace           = "sg_ptrace"
-	GuardProgSgUringComplete    = "sg_uring_complete"
-	GuardProgSgUringCompleteRes = "sg_uring_complete_res"
-	GuardProgSgUringFileGet     = "sg_uring_file_get"
-	GuardProgSgVetoFmodRet      = "sg_veto_fmod_ret"
-	GuardProgSgVetoLsm          = "sg_veto_lsm"
-	GuardProgSgVmReadv          = "sg_vm_readv"
-	GuardProgSgVmWritev         = "sg_vm_writev"
-	GuardVarLastWakeupNs        = "last_wakeup_ns"
-	GuardVarRouteTable          = "route_table"
-	GuardVarSelfStartTicks      = "self_start_ticks"
-	GuardVarSelfTgid            = "self_tgid"
-	GuardVarUnusedAction        = "unused_action"
-	GuardVarUnusedCounter       = "unused_counter"
-	GuardVarUnusedEventKind     = "unused_event_kind"
-	GuardVarUnusedKill          = "unused_kill"
-	GuardVarUnusedLimit         = "unused_limit"
-	GuardVarUnusedMatchKey      = "unused_match_key"
-	GuardVarUnusedRuleCounter   = "unused_rule_counter"
-	GuardVarUnusedSyscallId     = "unused_syscall_id"
-	GuardVarUnusedTargetKind    = "unused_target_kind"
-	GuardVarUnusedTier          = "unused_tier"
-	GuardVarVetoHooked          = "veto_hooked"
-	GuardVarWakeupIntervalNs    = "wakeup_interval_ns"
+	GuardMapActive                 = "active"
+	GuardMapCgroupVerdicts         = "cgroup_verdicts"
+	GuardMapCounters               = "counters"
+	GuardMapEvents                 = "events"
+	GuardMapKills                  = "kills"
+	GuardMapMatchers               = "matchers"
+	GuardMapPinMeta                = "pin_meta"
+	GuardMapPolicies               = "policies"
+	GuardMapRuleCounters           = "rule_counters"
+	GuardMapRuleNames              = "rule_names"
+	GuardMapRules                  = "rules"
+	GuardMapSharedFiles            = "shared_files"
+	GuardMapSharerKiller           = "sharer_killer"
+	GuardProgSgCompatEnter         = "sg_compat_enter"
+	GuardProgSgCompatExit          = "sg_compat_exit"
+	GuardProgSgConfirmExit         = "sg_confirm_exit"
+	GuardProgSgCreatExit           = "sg_creat_exit"
+	GuardProgSgKillSharers         = "sg_kill_sharers"
+	GuardProgSgNoteSharing         = "sg_note_sharing"
+	GuardProgSgNoteStop            = "sg_note_stop"
+	GuardProgSgOpenExit            = "sg_open_exit"
+	GuardProgSgOpenat2Exit         = "sg_openat2_exit"
+	GuardProgSgOpenatExit          = "sg_openat_exit"
+	GuardProgSgPerfOpen            = "sg_perf_open"
+	GuardProgSgPidfdGetfd          = "sg_pidfd_getfd"
+	GuardProgSgPtrace              = "sg_ptrace"
+	GuardProgSgUringComplete       = "sg_uring_complete"
+	GuardProgSgUringCompleteRes    = "sg_uring_complete_res"
+	GuardProgSgUringFileGet        = "sg_uring_file_get"
+	GuardProgSgVetoFmodRet         = "sg_veto_fmod_ret"
+	GuardProgSgVetoLsm             = "sg_veto_lsm"
+	GuardProgSgVmReadv             = "sg_vm_readv"
+	GuardProgSgVmWritev            = "sg_vm_writev"
+	GuardVarCgroupEpoch            = "cgroup_epoch"
+	GuardVarLastWakeupNs           = "last_wakeup_ns"
+	GuardVarRouteTable             = "route_table"
+	GuardVarSelfStartTicks         = "self_start_ticks"
+	GuardVarSelfTgid               = "self_tgid"
+	GuardVarUnusedAction           = "unused_action"
+	GuardVarUnusedCgroupVerdict    = "unused_cgroup_verdict"
+	GuardVarUnusedCgroupVerdictKey = "unused_cgroup_verdict_key"
+	GuardVarUnusedCounter          = "unused_counter"
+	GuardVarUnusedEventKind        = "unused_event_kind"
+	GuardVarUnusedKill             = "unused_kill"
+	GuardVarUnusedLimit            = "unused_limit"
+	GuardVarUnusedMatchKey         = "unused_match_key"
+	GuardVarUnusedRuleCounter      = "unused_rule_counter"
+	GuardVarUnusedSyscallId        = "unused_syscall_id"
+	GuardVarUnusedTargetKind       = "unused_target_kind"
+	GuardVarUnusedTier             = "unused_tier"
+	GuardVarVetoHooked             = "veto_hooked"
+	GuardVarWakeupIntervalNs       = "wakeup_interval_ns"
 )
 
 // LoadGuard returns the embedded CollectionSpec for Guard.
@@ -334,40 +354,44 @@ type GuardProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type GuardMapSpecs struct {
-	Active       *ebpf.MapSpec `ebpf:"active"`
-	Counters     *ebpf.MapSpec `ebpf:"counters"`
-	Events       *ebpf.MapSpec `ebpf:"events"`
-	Kills        *ebpf.MapSpec `ebpf:"kills"`
-	Matchers     *ebpf.MapSpec `ebpf:"matchers"`
-	PinMeta      *ebpf.MapSpec `ebpf:"pin_meta"`
-	Policies     *ebpf.MapSpec `ebpf:"policies"`
-	RuleCounters *ebpf.MapSpec `ebpf:"rule_counters"`
-	RuleNames    *ebpf.MapSpec `ebpf:"rule_names"`
-	Rules        *ebpf.MapSpec `ebpf:"rules"`
-	SharedFiles  *ebpf.MapSpec `ebpf:"shared_files"`
-	SharerKiller *ebpf.MapSpec `ebpf:"sharer_killer"`
+	Active         *ebpf.MapSpec `ebpf:"active"`
+	CgroupVerdicts *ebpf.MapSpec `ebpf:"cgroup_verdicts"`
+	Counters       *ebpf.MapSpec `ebpf:"counters"`
+	Events         *ebpf.MapSpec `ebpf:"events"`
+	Kills          *ebpf.MapSpec `ebpf:"kills"`
+	Matchers       *ebpf.MapSpec `ebpf:"matchers"`
+	PinMeta        *ebpf.MapSpec `ebpf:"pin_meta"`
+	Policies       *ebpf.MapSpec `ebpf:"policies"`
+	RuleCounters   *ebpf.MapSpec `ebpf:"rule_counters"`
+	RuleNames      *ebpf.MapSpec `ebpf:"rule_names"`
+	Rules          *ebpf.MapSpec `ebpf:"rules"`
+	SharedFiles    *ebpf.MapSpec `ebpf:"shared_files"`
+	SharerKiller   *ebpf.MapSpec `ebpf:"sharer_killer"`
 }
 
 // GuardVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type GuardVariableSpecs struct {
-	LastWakeupNs      *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
-	RouteTable        *ebpf.VariableSpec `ebpf:"route_table"`
-	SelfStartTicks    *ebpf.VariableSpec `ebpf:"self_start_ticks"`
-	SelfTgid          *ebpf.VariableSpec `ebpf:"self_tgid"`
-	UnusedAction      *ebpf.VariableSpec `ebpf:"unused_action"`
-	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
-	UnusedEventKind   *ebpf.VariableSpec `ebpf:"unused_event_kind"`
-	UnusedKill        *ebpf.VariableSpec `ebpf:"unused_kill"`
-	UnusedLimit       *ebpf.VariableSpec `ebpf:"unused_limit"`
-	UnusedMatchKey    *ebpf.VariableSpec `ebpf:"unused_match_key"`
-	UnusedRuleCounter *ebpf.VariableSpec `ebpf:"unused_rule_counter"`
-	UnusedSyscallId   *ebpf.VariableSpec `ebpf:"unused_syscall_id"`
-	UnusedTargetKind  *ebpf.VariableSpec `ebpf:"unused_target_kind"`
-	UnusedTier        *ebpf.VariableSpec `ebpf:"unused_tier"`
-	VetoHooked        *ebpf.VariableSpec `ebpf:"veto_hooked"`
-	WakeupIntervalNs  *ebpf.VariableSpec `ebpf:"wakeup_interval_ns"`
+	CgroupEpoch            *ebpf.VariableSpec `ebpf:"cgroup_epoch"`
+	LastWakeupNs           *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
+	RouteTable             *ebpf.VariableSpec `ebpf:"route_table"`
+	SelfStartTicks         *ebpf.VariableSpec `ebpf:"self_start_ticks"`
+	SelfTgid               *ebpf.VariableSpec `ebpf:"self_tgid"`
+	UnusedAction           *ebpf.VariableSpec `ebpf:"unused_action"`
+	UnusedCgroupVerdict    *ebpf.VariableSpec `ebpf:"unused_cgroup_verdict"`
+	UnusedCgroupVerdictKey *ebpf.VariableSpec `ebpf:"unused_cgroup_verdict_key"`
+	UnusedCounter          *ebpf.VariableSpec `ebpf:"unused_counter"`
+	UnusedEventKind        *ebpf.VariableSpec `ebpf:"unused_event_kind"`
+	UnusedKill             *ebpf.VariableSpec `ebpf:"unused_kill"`
+	UnusedLimit            *ebpf.VariableSpec `ebpf:"unused_limit"`
+	UnusedMatchKey         *ebpf.VariableSpec `ebpf:"unused_match_key"`
+	UnusedRuleCounter      *ebpf.VariableSpec `ebpf:"unused_rule_counter"`
+	UnusedSyscallId        *ebpf.VariableSpec `ebpf:"unused_syscall_id"`
+	UnusedTargetKind       *ebpf.VariableSpec `ebpf:"unused_target_kind"`
+	UnusedTier             *ebpf.VariableSpec `ebpf:"unused_tier"`
+	VetoHooked             *ebpf.VariableSpec `ebpf:"veto_hooked"`
+	WakeupIntervalNs       *ebpf.VariableSpec `ebpf:"wakeup_interval_ns"`
 }
 
 // GuardObjects contains all objects after they have been loaded into the kernel.
@@ -390,23 +414,25 @@ func (o *GuardObjects) Close() error {
 //
 // It can be passed to LoadGuardObjects or ebpf.CollectionSpec.LoadAndAssign.
 type GuardMaps struct {
-	Active       *ebpf.Map `ebpf:"active"`
-	Counters     *ebpf.Map `ebpf:"counters"`
-	Events       *ebpf.Map `ebpf:"events"`
-	Kills        *ebpf.Map `ebpf:"kills"`
-	Matchers     *ebpf.Map `ebpf:"matchers"`
-	PinMeta      *ebpf.Map `ebpf:"pin_meta"`
-	Policies     *ebpf.Map `ebpf:"policies"`
-	RuleCounters *ebpf.Map `ebpf:"rule_counters"`
-	RuleNames    *ebpf.Map `ebpf:"rule_names"`
-	Rules        *ebpf.Map `ebpf:"rules"`
-	SharedFiles  *ebpf.Map `ebpf:"shared_files"`
-	SharerKiller *ebpf.Map `ebpf:"sharer_killer"`
+	Active         *ebpf.Map `ebpf:"active"`
+	CgroupVerdicts *ebpf.Map `ebpf:"cgroup_verdicts"`
+	Counters       *ebpf.Map `ebpf:"counters"`
+	Events         *ebpf.Map `ebpf:"events"`
+	Kills          *ebpf.Map `ebpf:"kills"`
+	Matchers       *ebpf.Map `ebpf:"matchers"`
+	PinMeta        *ebpf.Map `ebpf:"pin_meta"`
+	Policies       *ebpf.Map `ebpf:"policies"`
+	RuleCounters   *ebpf.Map `ebpf:"rule_counters"`
+	RuleNames      *ebpf.Map `ebpf:"rule_names"`
+	Rules          *ebpf.Map `ebpf:"rules"`
+	SharedFiles    *ebpf.Map `ebpf:"shared_files"`
+	SharerKiller   *ebpf.Map `ebpf:"sharer_killer"`
 }
 
 func (m *GuardMaps) Close() error {
 	return _GuardClose(
 		m.Active,
+		m.CgroupVerdicts,
 		m.Counters,
 		m.Events,
 		m.Kills,
@@ -425,22 +451,25 @@ func (m *GuardMaps) Close() error {
 //
 // It can be passed to LoadGuardObjects or ebpf.CollectionSpec.LoadAndAssign.
 type GuardVariables struct {
-	LastWakeupNs      *ebpf.Variable `ebpf:"last_wakeup_ns"`
-	RouteTable        *ebpf.Variable `ebpf:"route_table"`
-	SelfStartTicks    *ebpf.Variable `ebpf:"self_start_ticks"`
-	SelfTgid          *ebpf.Variable `ebpf:"self_tgid"`
-	UnusedAction      *ebpf.Variable `ebpf:"unused_action"`
-	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
-	UnusedEventKind   *ebpf.Variable `ebpf:"unused_event_kind"`
-	UnusedKill        *ebpf.Variable `ebpf:"unused_kill"`
-	UnusedLimit       *ebpf.Variable `ebpf:"unused_limit"`
-	UnusedMatchKey    *ebpf.Variable `ebpf:"unused_match_key"`
-	UnusedRuleCounter *ebpf.Variable `ebpf:"unused_rule_counter"`
-	UnusedSyscallId   *ebpf.Variable `ebpf:"unused_syscall_id"`
-	UnusedTargetKind  *ebpf.Variable `ebpf:"unused_target_kind"`
-	UnusedTier        *ebpf.Variable `ebpf:"unused_tier"`
-	VetoHooked        *ebpf.Variable `ebpf:"veto_hooked"`
-	WakeupIntervalNs  *ebpf.Variable `ebpf:"wakeup_interval_ns"`
+	CgroupEpoch            *ebpf.Variable `ebpf:"cgroup_epoch"`
+	LastWakeupNs           *ebpf.Variable `ebpf:"last_wakeup_ns"`
+	RouteTable             *ebpf.Variable `ebpf:"route_table"`
+	SelfStartTicks         *ebpf.Variable `ebpf:"self_start_ticks"`
+	SelfTgid               *ebpf.Variable `ebpf:"self_tgid"`
+	UnusedAction           *ebpf.Variable `ebpf:"unused_action"`
+	UnusedCgroupVerdict    *ebpf.Variable `ebpf:"unused_cgroup_verdict"`
+	UnusedCgroupVerdictKey *ebpf.Variable `ebpf:"unused_cgroup_verdict_key"`
+	UnusedCounter          *ebpf.Variable `ebpf:"unused_counter"`
+	UnusedEventKind        *ebpf.Variable `ebpf:"unused_event_kind"`
+	UnusedKill             *ebpf.Variable `ebpf:"unused_kill"`
+	UnusedLimit            *ebpf.Variable `ebpf:"unused_limit"`
+	UnusedMatchKey         *ebpf.Variable `ebpf:"unused_match_key"`
+	UnusedRuleCounter      *ebpf.Variable `ebpf:"unused_rule_counter"`
+	UnusedSyscallId        *ebpf.Variable `ebpf:"unused_syscall_id"`
+	UnusedTargetKind       *ebpf.Variable `ebpf:"unused_target_kind"`
+	UnusedTier             *ebpf.Variable `ebpf:"unused_tier"`
+	VetoHooked             *ebpf.Variable `ebpf:"veto_hooked"`
+	WakeupIntervalNs       *ebpf.Variable `ebpf:"wakeup_interval_ns"`
 }
 
 // GuardPrograms contains all programs after they have been loaded into the kernel.

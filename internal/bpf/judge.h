@@ -108,7 +108,7 @@ static __always_inline __u64 candidates_for(__u32 id, __u32 *generation, const s
  */
 static __always_inline __u64 matching_rules(struct matching *m, struct call *c)
 {
-	match_cgroups(m, SG_KEY_CGROUP, c->task);
+	match_cgroups(m, SG_KEY_CGROUP, c->task, bpf_get_current_cgroup_id());
 	match_value(m, SG_KEY_UID, c->uid, 0);
 	match_value(m, SG_KEY_REQUEST, (__u64)c->request, 0);
 	if (!m->candidates)
@@ -150,7 +150,7 @@ static __always_inline __u64 judge_match(__u16 syscall, __s64 request, struct ta
 	__u32 generation = 0;
 
 	m->candidates = candidates_for(syscall & ~SG_SYSCALL_COMPAT, &generation, &p);
-	if (!m->candidates || !p)
+	if (!m->candidates || !p || is_sigguard(pid_tgid))
 		return 0;
 	m->p = p;
 	m->generation = generation;
@@ -206,7 +206,7 @@ static __always_inline int judge(__u16 syscall, __s64 request, struct target tar
 {
 	__u32 id = syscall & ~SG_SYSCALL_COMPAT;
 
-	if (id >= SG_SYSCALL_MAX || is_sigguard(bpf_get_current_pid_tgid()))
+	if (id >= SG_SYSCALL_MAX)
 		return 0;
 	if (tier == SG_TIER_SIGNAL && judged_by_veto(id, request))
 		return 0;

@@ -33,6 +33,13 @@ __u32 veto_hooked = 0;
 volatile const __u64 wakeup_interval_ns = 1000000;
 __u64 last_wakeup_ns = 0;
 
+/*
+ * Bumped by user space each time the rules' cgroup ids change: a switch
+ * to another generation, or a cgroup made again under a path a rule names.
+ * A cached cgroup verdict from an older epoch is computed again.
+ */
+__u64 cgroup_epoch = 0;
+
 /* active[0]: the generation in force. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -61,6 +68,20 @@ struct {
 	__type(key, struct matcher_key);
 	__type(value, struct matcher_masks);
 } matchers SEC(".maps");
+
+/*
+ * What the cgroup rules say of one cgroup: the rules that name it or one
+ * of its ancestors. A cgroup's ancestors never change (cgroup v2 moves no
+ * directory to another parent, and ids are never reused), so the walk up
+ * its path is done once per cgroup, epoch and generation, not per call.
+ * LRU: a machine making cgroups without end only evicts verdicts.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct cgroup_verdict_key);
+	__type(value, struct cgroup_verdict);
+} cgroup_verdicts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -83,14 +83,26 @@ static __always_inline void match_comm(struct matching *m)
 	match_value(m, SG_KEY_COMM, a, b);
 }
 
-/* A task's executable by device and inode: renaming or a new comm does not escape. */
+/*
+ * A task's executable by device and inode: renaming or a new comm does
+ * not escape. The caller's is read with plain loads where the kernel
+ * gives a BTF pointer to it (Linux 5.11), as fd_file does.
+ */
 static __always_inline void match_exe(struct matching *m, __u32 key, struct task_struct *task)
 {
+	__u64 dev, ino;
+
 	if (!wanted(m, key))
 		return;
-	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
-	__u64 dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
-	__u64 ino = BPF_CORE_READ(exe, f_inode, i_ino);
+	if (key == SG_KEY_EXE && bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		struct inode *inode = bpf_get_current_task_btf()->mm->exe_file->f_inode;
+		dev = inode->i_sb->s_dev;
+		ino = inode->i_ino;
+	} else {
+		struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+		dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+		ino = BPF_CORE_READ(exe, f_inode, i_ino);
+	}
 	match_value(m, key, dev, ino);
 }
 
@@ -115,29 +127,53 @@ static __always_inline void match_ancestors(struct matching *m, struct task_stru
 }
 
 /*
- * A cgroup rule covers its whole subtree: try every level of the task's
- * path (levels 0 to SG_MAX_CGROUP_DEPTH - 1, where rules can name one).
- * The task's cgroup is read where it is now, so a thread moved after it
- * started is judged where it went. The path is walked up with CO-RE reads
- * rather than with bpf_get_current_ancestor_cgroup_id: tracing programs
- * may call that helper only from Linux 5.14 (and only for the caller),
- * and the guard must load on 5.10.
+ * A cgroup rule covers its whole subtree: try every level of the path of
+ * the cgroup cg (levels 0 to SG_MAX_CGROUP_DEPTH - 1, where rules can name
+ * one). The path is walked up with CO-RE reads rather than with
+ * bpf_get_current_ancestor_cgroup_id: tracing programs may call that
+ * helper only from Linux 5.14 (and only for the caller), and the guard
+ * must load on 5.10.
  */
-static __always_inline void match_cgroups(struct matching *m, __u32 key, struct task_struct *task)
+static __always_inline void cgroup_path_rules(__u32 generation, __u32 key, struct cgroup *cg, __u64 *hit, __u64 *except)
+{
+	for (int i = 0; i < 64 && cg; i++) {
+		int level = BPF_CORE_READ(cg, level);
+		if (level >= 0 && level < SG_MAX_CGROUP_DEPTH)
+			look_up(generation, key, BPF_CORE_READ(cg, kn, id), 0, hit, except);
+		if (level <= 0)
+			break;
+		/* self is struct cgroup's first member: its parent css is the parent cgroup. */
+		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
+	}
+}
+
+/*
+ * The cgroup rules of a task whose cgroup has id cgroup_id (read where
+ * the task is now: a thread moved since it started is judged where it
+ * went): from the cache when it holds this epoch and generation, else by
+ * walking the path, and then cached. The epoch is read before the rules,
+ * so a verdict computed while user space changes them is stored under the
+ * epoch it knew, which user space has left behind. The key and the
+ * verdict are made only once a rule needs them, and the walk fills plain
+ * scalars: stack written before the walk's loop multiplies the states
+ * the verifier explores in it.
+ */
+static __always_inline void match_cgroups(struct matching *m, __u32 key, struct task_struct *task, __u64 cgroup_id)
 {
 	__u64 hit = 0, except = 0;
 
 	if (!wanted(m, key))
 		return;
-	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
-	for (int i = 0; i < 64 && cg; i++) {
-		int level = BPF_CORE_READ(cg, level);
-		if (level >= 0 && level < SG_MAX_CGROUP_DEPTH)
-			look_up(m->generation, key, BPF_CORE_READ(cg, kn, id), 0, &hit, &except);
-		if (level <= 0)
-			break;
-		/* self is struct cgroup's first member: its parent css is the parent cgroup. */
-		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
+	struct cgroup_verdict_key k = { .cgroup_id = cgroup_id, .key = key };
+	__u64 epoch = *(volatile __u64 *)&cgroup_epoch;
+	struct cgroup_verdict *cached = bpf_map_lookup_elem(&cgroup_verdicts, &k);
+	if (cached && cached->epoch == epoch && cached->generation == m->generation) {
+		hit = cached->match;
+		except = cached->except;
+	} else {
+		cgroup_path_rules(m->generation, key, BPF_CORE_READ(task, cgroups, dfl_cgrp), &hit, &except);
+		struct cgroup_verdict v = { .epoch = epoch, .match = hit, .except = except, .generation = m->generation };
+		bpf_map_update_elem(&cgroup_verdicts, &k, &v, BPF_ANY);
 	}
 	settle(m, key, hit, except);
 }
@@ -160,7 +196,7 @@ static __always_inline void match_target(struct matching *m, const struct target
 	case SG_TARGET_TASK:
 		match_value(m, SG_KEY_TARGET_PID, task_tgid(t->task), 0);
 		match_exe(m, SG_KEY_TARGET_EXE, t->task);
-		match_cgroups(m, SG_KEY_TARGET_CGROUP, t->task);
+		match_cgroups(m, SG_KEY_TARGET_CGROUP, t->task, task_cgroup_id(t->task));
 		return;
 	case SG_TARGET_EVERY:
 	case SG_TARGET_UNRESOLVED:

@@ -46,6 +46,8 @@ const struct kill *unused_kill __attribute__((unused));
 const enum tier *unused_tier __attribute__((unused));
 const enum target_kind *unused_target_kind __attribute__((unused));
 const enum limit *unused_limit __attribute__((unused));
+const struct cgroup_verdict_key *unused_cgroup_verdict_key __attribute__((unused));
+const struct cgroup_verdict *unused_cgroup_verdict __attribute__((unused));
 
 #include "maps.h"
 #include "routes_syscalls.h"

@@ -164,6 +164,22 @@ struct matcher_masks {
 	__u64 except;
 };
 
+/* cgroup_verdicts' key: a cgroup, for the caller's or the target's cgroup rules. */
+struct cgroup_verdict_key {
+	__u64 cgroup_id;
+	__u32 key;        /* SG_KEY_CGROUP or SG_KEY_TARGET_CGROUP */
+	__u32 reserved;
+};
+
+/* The rules that name a cgroup or an ancestor, as of one epoch and generation. */
+struct cgroup_verdict {
+	__u64 epoch;
+	__u64 match;
+	__u64 except;
+	__u32 generation;
+	__u32 reserved;
+};
+
 /* kills[tgid]: a SIGKILL the kernel accepted, until the process exits. */
 struct kill {
 	__u64 call_ns;    /* when the offending syscall entered */

@@ -88,15 +88,32 @@ static __always_inline bool is_sigguard(__u64 pid_tgid)
 	return start / SG_NSEC_PER_TICK == self_start_ticks;
 }
 
-/* The file the caller's descriptor fd stands for now. */
+/*
+ * The file the caller's descriptor fd stands for now. Every open on the
+ * machine comes here under memory-access, so from Linux 5.11 the
+ * descriptor table is reached through a BTF pointer to the task, with
+ * plain loads (the kernel fixes up a faulting one) rather than a
+ * probe-read helper call per pointer; older kernels lack the helper, and
+ * the branch that calls it is dropped at load.
+ */
 static __always_inline struct file *fd_file(int fd)
 {
-	struct fdtable *fdt = BPF_CORE_READ(current_task(), files, fdt);
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
+	struct file **fds;
+	unsigned int max_fds;
 	struct file *f = NULL;
 
-	if (fd < 0 || (unsigned int)fd >= max_fds)
+	if (fd < 0)
+		return NULL;
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
+		fds = fdt->fd;
+		max_fds = fdt->max_fds;
+	} else {
+		struct fdtable *fdt = BPF_CORE_READ(current_task(), files, fdt);
+		fds = BPF_CORE_READ(fdt, fd);
+		max_fds = BPF_CORE_READ(fdt, max_fds);
+	}
+	if ((unsigned int)fd >= max_fds)
 		return NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;

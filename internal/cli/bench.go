@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -23,6 +24,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	runs := fs.Int("runs", 100, "escape-window runs per approach")
 	asJSON := fs.Bool("json", false, "print the raw figures as JSON instead of tables")
 	plot := fs.String("plot", "", "also draw the escape window into `FILE` (SVG)")
+	only := fs.StringSlice("only", nil, "run only these `STEPS` ("+strings.Join(bench.Steps(), ", ")+")")
 	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
 		return printHelp(stdout, benchUsage, fs)
@@ -34,6 +36,12 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		loggerFor(stderr).error(fmt.Sprintf("bench: %s (see sigguard --help)", msg))
 		return exitUsage
+	}
+	for _, step := range *only {
+		if !slices.Contains(bench.Steps(), step) {
+			loggerFor(stderr).error(fmt.Sprintf("bench: --only %s: no such step (the steps are %s)", step, strings.Join(bench.Steps(), ", ")))
+			return exitUsage
+		}
 	}
 	if *plot != "" && !strings.HasSuffix(*plot, ".svg") {
 		loggerFor(stderr).error(fmt.Sprintf("bench: --plot %s: only SVG is drawn (name a .svg file)", *plot))
@@ -50,7 +58,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		loggerFor(stderr).error(fmt.Sprintf("bench: find own binary: %v", err))
 		return exitFailure
 	}
-	report, err := bench.Run(ctx, bench.Options{Runs: *runs, Self: self, Progress: func(format string, a ...any) {
+	report, err := bench.Run(ctx, bench.Options{Runs: *runs, Only: *only, Self: self, Progress: func(format string, a ...any) {
 		fmt.Fprintf(stderr, format+"\n", a...)
 	}})
 	if err != nil {

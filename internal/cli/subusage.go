@@ -20,7 +20,7 @@ and how many events a second the reader keeps up with. Everything runs in
 a cgroup of its own; it kills only the processes it starts.
 
 Usage:
-  sigguard bench [--runs N] [--json] [--plot FILE.svg]
+  sigguard bench [--runs N] [--only STEP,...] [--json] [--plot FILE.svg]
 
 Flags:
 `

@@ -11,7 +11,7 @@ Usage:
   sigguard [flags]
   sigguard --policy FILE [--output ...] [--ready-file ...]
   sigguard check FILE       validate a policy and print what it enforces
-  sigguard bench [--runs N] [--json] [--plot FILE.svg]
+  sigguard bench [--runs N] [--only STEP,...] [--json] [--plot FILE.svg]
                             measure the escape window, the cost and the throughput
   sigguard status [--pin-dir DIR]
                             show what a pinned guard enforces (exit 1: none)

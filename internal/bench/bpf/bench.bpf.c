@@ -96,3 +96,26 @@ int bench_whole_table(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	return in_bench();
 }
+
+/*
+ * The floor a hook is held against: on the same tracepoint, a program that
+ * reads one field of its context and returns. What it costs is what any
+ * program there costs, before it does anything of its own.
+ */
+SEC("tracepoint/syscalls/sys_enter_ptrace")
+int floor_ptrace_entry(struct trace_event_raw_sys_enter *ctx)
+{
+	return ctx->args[0] == -1;
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int floor_openat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return ctx->ret == -1;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(floor_process_exit, struct task_struct *p)
+{
+	return p->pid == 0;
+}

@@ -16,15 +16,18 @@ import (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	BenchMapExited           = "exited"
-	BenchMapFirstCall        = "first_call"
-	BenchMapFlagged          = "flagged"
-	BenchProgBenchExit       = "bench_exit"
-	BenchProgBenchFirstCall  = "bench_first_call"
-	BenchProgBenchFlag       = "bench_flag"
-	BenchProgBenchWholeTable = "bench_whole_table"
-	BenchVarCgroupId         = "cgroup_id"
-	BenchVarCgroupLevel      = "cgroup_level"
+	BenchMapExited            = "exited"
+	BenchMapFirstCall         = "first_call"
+	BenchMapFlagged           = "flagged"
+	BenchProgBenchExit        = "bench_exit"
+	BenchProgBenchFirstCall   = "bench_first_call"
+	BenchProgBenchFlag        = "bench_flag"
+	BenchProgBenchWholeTable  = "bench_whole_table"
+	BenchProgFloorOpenatExit  = "floor_openat_exit"
+	BenchProgFloorProcessExit = "floor_process_exit"
+	BenchProgFloorPtraceEntry = "floor_ptrace_entry"
+	BenchVarCgroupId          = "cgroup_id"
+	BenchVarCgroupLevel       = "cgroup_level"
 )
 
 // LoadBench returns the embedded CollectionSpec for Bench.
@@ -69,10 +72,13 @@ type BenchSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type BenchProgramSpecs struct {
-	BenchExit       *ebpf.ProgramSpec `ebpf:"bench_exit"`
-	BenchFirstCall  *ebpf.ProgramSpec `ebpf:"bench_first_call"`
-	BenchFlag       *ebpf.ProgramSpec `ebpf:"bench_flag"`
-	BenchWholeTable *ebpf.ProgramSpec `ebpf:"bench_whole_table"`
+	BenchExit        *ebpf.ProgramSpec `ebpf:"bench_exit"`
+	BenchFirstCall   *ebpf.ProgramSpec `ebpf:"bench_first_call"`
+	BenchFlag        *ebpf.ProgramSpec `ebpf:"bench_flag"`
+	BenchWholeTable  *ebpf.ProgramSpec `ebpf:"bench_whole_table"`
+	FloorOpenatExit  *ebpf.ProgramSpec `ebpf:"floor_openat_exit"`
+	FloorProcessExit *ebpf.ProgramSpec `ebpf:"floor_process_exit"`
+	FloorPtraceEntry *ebpf.ProgramSpec `ebpf:"floor_ptrace_entry"`
 }
 
 // BenchMapSpecs contains maps before they are loaded into the kernel.
@@ -137,10 +143,13 @@ type BenchVariables struct {
 //
 // It can be passed to LoadBenchObjects or ebpf.CollectionSpec.LoadAndAssign.
 type BenchPrograms struct {
-	BenchExit       *ebpf.Program `ebpf:"bench_exit"`
-	BenchFirstCall  *ebpf.Program `ebpf:"bench_first_call"`
-	BenchFlag       *ebpf.Program `ebpf:"bench_flag"`
-	BenchWholeTable *ebpf.Program `ebpf:"bench_whole_table"`
+	BenchExit        *ebpf.Program `ebpf:"bench_exit"`
+	BenchFirstCall   *ebpf.Program `ebpf:"bench_first_call"`
+	BenchFlag        *ebpf.Program `ebpf:"bench_flag"`
+	BenchWholeTable  *ebpf.Program `ebpf:"bench_whole_table"`
+	FloorOpenatExit  *ebpf.Program `ebpf:"floor_openat_exit"`
+	FloorProcessExit *ebpf.Program `ebpf:"floor_process_exit"`
+	FloorPtraceEntry *ebpf.Program `ebpf:"floor_ptrace_entry"`
 }
 
 func (p *BenchPrograms) Close() error {
@@ -149,6 +158,9 @@ func (p *BenchPrograms) Close() error {
 		p.BenchFirstCall,
 		p.BenchFlag,
 		p.BenchWholeTable,
+		p.FloorOpenatExit,
+		p.FloorProcessExit,
+		p.FloorPtraceEntry,
 	)
 }
 
