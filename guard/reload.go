@@ -125,6 +125,9 @@ func (g *Guard) attachFor(next *compiled) error {
 			return err
 		}
 	}
+	if next.syscalls[SyscallOpenat] {
+		g.teachProcMem()
+	}
 	return g.syncCompat(next, false)
 }
 

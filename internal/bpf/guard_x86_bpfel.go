@@ -267,6 +267,7 @@ const (
 	GuardProgSgVmWritev            = "sg_vm_writev"
 	GuardVarCgroupEpoch            = "cgroup_epoch"
 	GuardVarLastWakeupNs           = "last_wakeup_ns"
+	GuardVarProcMemFops            = "proc_mem_fops"
 	GuardVarRouteTable             = "route_table"
 	GuardVarSelfStartTicks         = "self_start_ticks"
 	GuardVarSelfTgid               = "self_tgid"
@@ -375,6 +376,7 @@ type GuardMapSpecs struct {
 type GuardVariableSpecs struct {
 	CgroupEpoch            *ebpf.VariableSpec `ebpf:"cgroup_epoch"`
 	LastWakeupNs           *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
+	ProcMemFops            *ebpf.VariableSpec `ebpf:"proc_mem_fops"`
 	RouteTable             *ebpf.VariableSpec `ebpf:"route_table"`
 	SelfStartTicks         *ebpf.VariableSpec `ebpf:"self_start_ticks"`
 	SelfTgid               *ebpf.VariableSpec `ebpf:"self_tgid"`
@@ -453,6 +455,7 @@ func (m *GuardMaps) Close() error {
 type GuardVariables struct {
 	CgroupEpoch            *ebpf.Variable `ebpf:"cgroup_epoch"`
 	LastWakeupNs           *ebpf.Variable `ebpf:"last_wakeup_ns"`
+	ProcMemFops            *ebpf.Variable `ebpf:"proc_mem_fops"`
 	RouteTable             *ebpf.Variable `ebpf:"route_table"`
 	SelfStartTicks         *ebpf.Variable `ebpf:"self_start_ticks"`
 	SelfTgid               *ebpf.Variable `ebpf:"self_tgid"`

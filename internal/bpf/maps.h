@@ -40,6 +40,16 @@ __u64 last_wakeup_ns = 0;
  */
 __u64 cgroup_epoch = 0;
 
+/*
+ * The f_op of /proc/<pid>/mem files, or 0 until known. Every such file,
+ * of any process and any proc mount, shares the kernel's one
+ * proc_mem_operations, so a file with another f_op is no such file, and
+ * an open costs one read more than its descriptor. The address is not in
+ * kallsyms on most kernels: sigguard learns it by opening /proc/self/mem
+ * itself, and only its own open may set it.
+ */
+__u64 proc_mem_fops = 0;
+
 /* active[0]: the generation in force. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -70,16 +70,23 @@ static __always_inline int guard_entry(void *ctx, __u16 syscall, __s64 a0, __s64
 /*
  * An open is judged on the file it installed, at syscall exit: the
  * SIGKILL lands before user space sees the descriptor. Only a file that is
- * /proc/<pid>/mem of some process goes further than two reads; relative
- * paths, symlinks, dirfds and "//proc/./" spellings all end at that file.
+ * /proc/<pid>/mem of some process goes further than its f_op (or, until
+ * proc_mem_fops is known, its superblock and name); relative paths,
+ * symlinks, dirfds and "//proc/./" spellings all end at that file.
  */
 static __always_inline int guard_open(void *ctx, long fd, __u16 syscall)
 {
 	if (fd < 0)
 		return 0;
-	struct pid *pid = proc_mem_pid(fd_file(fd));
+	struct file *f = fd_file(fd);
+	__u64 fops = proc_mem_fops;
+	if (!f || (fops && (__u64)BPF_CORE_READ(f, f_op) != fops))
+		return 0;
+	struct pid *pid = proc_mem_pid(f);
 	if (!pid)
 		return 0;
+	if (!fops && is_sigguard(bpf_get_current_pid_tgid()))
+		proc_mem_fops = (__u64)BPF_CORE_READ(f, f_op);
 	if (guard_call(syscall, 0, target_pid(pid)) == SG_KILLED && ctx)
 		kill_sharers(ctx);
 	return 0;
