@@ -37,6 +37,10 @@ func (g *Guard) reportUnconfirmed(handle func(*Event) error) error {
 			}
 			return fmt.Errorf("forget kill: %w", err)
 		}
+		// The exit hook skips its lookup while noted == ended + forgotten.
+		if err := g.bumpVariable(bpf.GuardVarKillsForgotten); err != nil {
+			return err
+		}
 		g.unconfirmed.Add(1)
 		g.event = Event{
 			Kind: KindUnconfirmed, Time: time.Now(), PID: int(tgid), Signal: unix.SIGKILL,

@@ -56,6 +56,10 @@ func TestUnconfirmedKillIsReportedOnce(t *testing.T) {
 	if err := g.maps.Kills.Put(uint32(victim.Process.Pid), &planted); err != nil {
 		t.Fatal(err)
 	}
+	// Counted as note_kill counts it; forgetting it is counted too.
+	if err := g.bumpVariable(bpf.GuardVarKillsNoted); err != nil {
+		t.Fatal(err)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
@@ -74,6 +78,16 @@ func TestUnconfirmedKillIsReportedOnce(t *testing.T) {
 	}
 	if stats, err := g.Stats(); err != nil || stats.Unconfirmed != 1 {
 		t.Errorf("stats %+v, %v: want 1 unconfirmed", stats, err)
+	}
+	// Forgotten, the kill no longer counts as pending for the exit hook.
+	var counts [3]uint64
+	for i, name := range []string{bpf.GuardVarKillsNoted, bpf.GuardVarKillsEnded, bpf.GuardVarKillsForgotten} {
+		if err := g.coll.Variables[name].Get(&counts[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if counts[0] != counts[1]+counts[2] || counts[2] != 1 {
+		t.Errorf("kills noted %d, ended %d, forgotten %d: want noted = ended + forgotten, one forgotten", counts[0], counts[1], counts[2])
 	}
 }
 

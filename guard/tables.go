@@ -132,16 +132,22 @@ func fromInt8(b []int8) string {
 
 // newCgroupEpoch has the programs drop every cached cgroup verdict: called
 // after the rules' cgroup ids changed (another generation in force, or a
-// cgroup id rewritten in place). Read and written back, not counted here:
-// a sigguard that adopted pinned programs continues the pin's count.
+// cgroup id rewritten in place).
 func (g *Guard) newCgroupEpoch() error {
-	v := g.coll.Variables[bpf.GuardVarCgroupEpoch]
-	var epoch uint64
-	if err := v.Get(&epoch); err != nil {
-		return fmt.Errorf("read the cgroup epoch: %w", err)
+	return g.bumpVariable(bpf.GuardVarCgroupEpoch)
+}
+
+// bumpVariable adds one to a count that only user space writes. Read and
+// written back, not counted here: a sigguard that adopted pinned programs
+// continues the pin's count.
+func (g *Guard) bumpVariable(name string) error {
+	v := g.coll.Variables[name]
+	var n uint64
+	if err := v.Get(&n); err != nil {
+		return fmt.Errorf("read %s: %w", name, err)
 	}
-	if err := v.Set(epoch + 1); err != nil {
-		return fmt.Errorf("write the cgroup epoch: %w", err)
+	if err := v.Set(n + 1); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ type OpenCost struct {
 
 const (
 	hookCostCalls = 200_000
-	hookCostExits = 20_000
+	hookCostExits = 2_000
 )
 
 // hookCase is one program measured on one workload.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -32,7 +33,7 @@ func failingPtrace() {
 //	paced RATE CALLS       failing ptrace CALLS times at RATE calls/s (0: flat out)
 //	time SYSCALL ROUNDS N  print ns per call of getpid, ptrace or open (an
 //	                       open and close of /dev/null), per round, as JSON
-//	exits N                start N threads that exit at once
+//	exits N                run N processes that exit at once
 //	hog                    spin forever (CPU load)
 func RunOffender(args []string) int {
 	if len(args) == 0 {
@@ -66,7 +67,9 @@ func RunOffender(args []string) int {
 		if len(args) != 2 {
 			return fail("exits N")
 		}
-		threadExits(atoi(args[1]))
+		if err := processExits(atoi(args[1])); err != nil {
+			return fail("%v", err)
+		}
 	case "hog":
 		//lint:ignore SA5002 spinning is the point: CPU load
 		for {
@@ -103,17 +106,15 @@ func openDevNull() {
 	}
 }
 
-// threadExits has n threads exit, one after another: a goroutine that
-// ends locked to its thread takes the thread with it.
-func threadExits(n int) {
+// processExits runs n processes that exit at once, one after another:
+// each exit is a process's, its last thread's, as a kill's proof is.
+func processExits(n int) error {
 	for i := 0; i < n; i++ {
-		done := make(chan struct{})
-		go func() {
-			runtime.LockOSThread()
-			close(done)
-		}()
-		<-done
+		if err := exec.Command("/bin/true").Run(); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 func timeCalls(which string, rounds, n int) int {

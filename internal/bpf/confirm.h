@@ -26,7 +26,7 @@ int BPF_PROG(sg_confirm_exit, struct task_struct *p)
 	 * the probe-read helper, so that an exit sigguard never signalled
 	 * costs little more than the tracepoint itself.
 	 */
-	if (p->signal->live.counter != 0)
+	if (!kills_pending() || p->signal->live.counter != 0)
 		return 0;
 	__u32 tgid = p->tgid;
 	struct kill *found = bpf_map_lookup_elem(&kills, &tgid);
@@ -36,6 +36,7 @@ int BPF_PROG(sg_confirm_exit, struct task_struct *p)
 	/* Two threads may both see live == 0: only the one that deletes reports. */
 	if (bpf_map_delete_elem(&kills, &tgid))
 		return 0;
+	__sync_fetch_and_add(&kills_ended, 1);
 	count_in(&counters, SG_COUNTER_CONFIRMED);
 	struct event *e = reserve_event();
 	if (!e)
@@ -70,7 +71,7 @@ int BPF_PROG(sg_confirm_exit, struct task_struct *p)
 SEC("tp_btf/signal_generate")
 int BPF_PROG(sg_note_stop, int sig, struct kernel_siginfo *info, struct task_struct *victim)
 {
-	if (sig != SIGSTOP)
+	if (sig != SIGSTOP || !kills_pending())
 		return 0;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct kill *k = bpf_map_lookup_elem(&kills, &tgid);

@@ -266,6 +266,9 @@ const (
 	GuardProgSgVmReadv             = "sg_vm_readv"
 	GuardProgSgVmWritev            = "sg_vm_writev"
 	GuardVarCgroupEpoch            = "cgroup_epoch"
+	GuardVarKillsEnded             = "kills_ended"
+	GuardVarKillsForgotten         = "kills_forgotten"
+	GuardVarKillsNoted             = "kills_noted"
 	GuardVarLastWakeupNs           = "last_wakeup_ns"
 	GuardVarProcMemFops            = "proc_mem_fops"
 	GuardVarRouteTable             = "route_table"
@@ -375,6 +378,9 @@ type GuardMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type GuardVariableSpecs struct {
 	CgroupEpoch            *ebpf.VariableSpec `ebpf:"cgroup_epoch"`
+	KillsEnded             *ebpf.VariableSpec `ebpf:"kills_ended"`
+	KillsForgotten         *ebpf.VariableSpec `ebpf:"kills_forgotten"`
+	KillsNoted             *ebpf.VariableSpec `ebpf:"kills_noted"`
 	LastWakeupNs           *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
 	ProcMemFops            *ebpf.VariableSpec `ebpf:"proc_mem_fops"`
 	RouteTable             *ebpf.VariableSpec `ebpf:"route_table"`
@@ -454,6 +460,9 @@ func (m *GuardMaps) Close() error {
 // It can be passed to LoadGuardObjects or ebpf.CollectionSpec.LoadAndAssign.
 type GuardVariables struct {
 	CgroupEpoch            *ebpf.Variable `ebpf:"cgroup_epoch"`
+	KillsEnded             *ebpf.Variable `ebpf:"kills_ended"`
+	KillsForgotten         *ebpf.Variable `ebpf:"kills_forgotten"`
+	KillsNoted             *ebpf.Variable `ebpf:"kills_noted"`
 	LastWakeupNs           *ebpf.Variable `ebpf:"last_wakeup_ns"`
 	ProcMemFops            *ebpf.Variable `ebpf:"proc_mem_fops"`
 	RouteTable             *ebpf.Variable `ebpf:"route_table"`

@@ -184,7 +184,8 @@ static __always_inline void note_kill(const struct call *c, __u32 index, __u32 g
 		if (own_child(c->task, target))
 			k.reap = target;
 	}
-	bpf_map_update_elem(&kills, &c->tgid, &k, BPF_NOEXIST);
+	if (bpf_map_update_elem(&kills, &c->tgid, &k, BPF_NOEXIST) == 0)
+		__sync_fetch_and_add(&kills_noted, 1);
 }
 
 static __always_inline void count_verdict(__u32 generation, __u32 index, bool signals, long result, bool denied)

@@ -50,6 +50,28 @@ __u64 cgroup_epoch = 0;
  */
 __u64 proc_mem_fops = 0;
 
+/*
+ * The kills map's entries, counted by who ends them: noted when a kill is
+ * recorded, ended by the exit that proves one, forgotten by user space
+ * (a kill overdue). Each count has one kind of writer. Every exit on the
+ * machine asks whether a kill is pending: with none (noted == ended +
+ * forgotten, the usual case) it is answered from these words, without a
+ * lookup in a large hash table that an exit finds cold.
+ */
+__u64 kills_noted = 0;
+__u64 kills_ended = 0;
+__u64 kills_forgotten = 0;
+
+/* Whether any kill awaits its proof. Ended and forgotten are read first:
+ * noted, read after, is then at least their sum, and more by every kill
+ * recorded before this call began. */
+static __always_inline bool kills_pending(void)
+{
+	__u64 done = *(volatile __u64 *)&kills_ended + *(volatile __u64 *)&kills_forgotten;
+
+	return *(volatile __u64 *)&kills_noted != done;
+}
+
 /* active[0]: the generation in force. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
