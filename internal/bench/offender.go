@@ -30,7 +30,8 @@ func failingPtrace() {
 //
 //	loop CALLS COUNTFILE   failing ptrace CALLS times, counting returns in COUNTFILE
 //	paced RATE CALLS       failing ptrace CALLS times at RATE calls/s (0: flat out)
-//	time SYSCALL ROUNDS N  print ns per call of getpid or ptrace, per round, as JSON
+//	time SYSCALL ROUNDS N  print ns per call of getpid or ptrace, or per open+close
+//	                       pair of /dev/null ("open"), per round, as JSON
 //	hog                    spin forever (CPU load)
 func RunOffender(args []string) int {
 	if len(args) == 0 {
@@ -57,7 +58,7 @@ func RunOffender(args []string) int {
 		paced(atoi(args[1]), atoi(args[2]))
 	case "time":
 		if len(args) != 4 {
-			return fail("time getpid|ptrace ROUNDS N")
+			return fail("time getpid|ptrace|open ROUNDS N")
 		}
 		return timeCalls(args[1], atoi(args[2]), atoi(args[3]))
 	case "hog":
@@ -84,8 +85,19 @@ func paced(rate, calls int) {
 
 func timeCalls(which string, rounds, n int) int {
 	call := func() { unix.RawSyscall(unix.SYS_GETPID, 0, 0, 0) }
-	if which == "ptrace" {
+	switch which {
+	case "ptrace":
 		call = failingPtrace
+	case "open":
+		devNull, _ := unix.BytePtrFromString("/dev/null")
+		cwd := unix.AT_FDCWD
+		call = func() {
+			fd, _, errno := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(cwd),
+				uintptr(unsafe.Pointer(devNull)), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+			if errno == 0 {
+				unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+			}
+		}
 	}
 	perRound := make([]float64, rounds)
 	for r := range perRound {
