@@ -102,7 +102,9 @@ sg=$tmp/sigguard
 go build -o "$sg" ./cmd/sigguard
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || commit="$commit with local changes"
-others=$(bpftool prog show 2>/dev/null | grep -c '^[0-9]*:' || true)
+# Programs loaded by others cost the baseline too: named in the output.
+others=$(bpftool prog show 2>/dev/null | sed -n 's/^[0-9]*: .* name \([^ ]*\) .*/\1/p' | sort | uniq -c |
+  awk '{ printf "%s%s%s", (NR > 1 ? ", " : ""), $2, ($1 > 1 ? " ×" $1 : "") }')
 
 # run_in CGROUP CMD...: CMD run in CGROUP (it moves itself there, then
 # execs); spawn_in, the same in the background, its pid in $! as CMD's.
@@ -247,7 +249,7 @@ job_open() {
 
 # jobs 4-6: two processes flat out on ptrace, flood calls in all.
 job_flood() {
-  local c0 c1 t0 t1 prev delivered lost p1 p2 kib n
+  local c0 c1 t0 t1 prev delivered lost p1 p2 kib main n
   start_tool "$1" flood
   c0=$(cpu_ticks)
   t0=$(date +%s%N)
@@ -268,6 +270,7 @@ job_flood() {
     sleep 0.3
   done
   kib=$(rss_kib)
+  main=$(awk '/^VmRSS:/ { print $2 }' "/proc/$tool_pid/status")
   n=$(tool_pids | wc -l)
   stop_tool
   if [ "$1" = sigguard ]; then
@@ -283,6 +286,7 @@ job_flood() {
   sample unaccounted "$1" $((flood - delivered - lost))
   sample cpu "$1" "$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$delivered" 'BEGIN { printf "%.3f", n ? t / hz * 1e6 / n : 0 }')"
   sample rss "$1" "$(awk -v k="$kib" 'BEGIN { printf "%.1f", k / 1024 }')"
+  sample rsschildren "$1" "$(awk -v k=$((kib - main)) 'BEGIN { printf "%.1f", k / 1024 }')"
   echo "$n" >"$tmp/procs-$1"
 }
 
@@ -319,7 +323,8 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 cat <<EOF
 sigguard (commit $commit) and $(bpftrace --version 2>/dev/null | head -1), $(date -u +%Y-%m-%dT%H:%MZ),
 Linux $(uname -r), ${cpu:-unknown CPU} ($(nproc) CPUs); medians of $reps repetitions, the three set-ups
-interleaved (min–max in parentheses); $others BPF programs of others were loaded at the start; the run took ${took} s.
+interleaved (min–max in parentheses); the run took ${took} s. BPF programs loaded by others at the start:
+${others:-none}.
 
 | job | nothing attached | sigguard | bpftrace |
 |---|---|---|---|
@@ -335,3 +340,4 @@ row "4. events neither delivered nor counted" unaccounted
 row "5. tool CPU per delivered event, µs" cpu
 printf '| 6. tool RSS after the flood, MiB (sigguard: %s processes, bpftrace: %s) | – | %s | %s |\n' \
   "$(cat "$tmp/procs-sigguard")" "$(cat "$tmp/procs-bpftrace")" "$(cell rss sigguard)" "$(cell rss bpftrace)"
+row "6. of which processes the tool started (sigguard's watchdog)" rsschildren
