@@ -249,7 +249,7 @@ job_open() {
 
 # jobs 4-6: two processes flat out on ptrace, flood calls in all.
 job_flood() {
-  local c0 c1 t0 t1 prev delivered lost p1 p2 kib main n
+  local c0 c1 t0 t1 prev now still delivered lost p1 p2 kib main n
   start_tool "$1" flood
   c0=$(cpu_ticks)
   t0=$(date +%s%N)
@@ -261,12 +261,15 @@ job_flood() {
   t1=$(date +%s%N)
   sample rate "$1" "$(awk -v n="$flood" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ns / 1e6) }')"
   [ -n "$tool" ] || return 0
-  # Drained when the tool's CPU time stands still for 0.6 s.
-  prev=-1
-  for _ in $(seq 50); do
+  # Drained when the tool's CPU time and its output stand still for 0.6 s
+  # (bpftrace drops what it has not read when it is stopped).
+  prev=- still=0
+  for _ in $(seq 100); do
     c1=$(cpu_ticks)
-    [ "$c1" != "$prev" ] || break
-    prev=$c1
+    now="$c1 $(stat -c %s "$tmp/events")"
+    if [ "$now" = "$prev" ]; then still=$((still + 1)); else still=0; fi
+    [ $still -lt 2 ] || break
+    prev=$now
     sleep 0.3
   done
   kib=$(rss_kib)
