@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -548,11 +547,13 @@ func (b *bencher) throughput(ctx context.Context, r *Report) error {
 // Footprint is the start-up time and memory of the sigguard binary.
 type Footprint struct {
 	ReadyMillis Summary `json:"exec_to_ready_ms"`
-	RSSMiB      Summary `json:"rss_mib"`
+	RSSMiB      Summary `json:"rss_mib"` // the sigguard process alone, at ready
+	// Every process sigguard runs, at ready and after a flood.
+	Flood FloodFootprint `json:"flood"`
 }
 
 // startup times the binary from exec to its ready file, scoped to a cgroup
-// nothing runs in, and reads its resident memory once ready.
+// nothing runs in, and reads its resident memory once ready and settled.
 func (b *bencher) startup(ctx context.Context, r *Report) error {
 	var ready, rss []float64
 	for i := 0; i < 10 && ctx.Err() == nil; i++ {
@@ -575,6 +576,9 @@ func (b *bencher) startup(ctx context.Context, r *Report) error {
 			time.Sleep(200 * time.Microsecond)
 		}
 		ready = append(ready, float64(time.Since(began).Microseconds())/1e3)
+		// sigguard hands back what loading left on its heap right after
+		// it says it is ready.
+		time.Sleep(settle)
 		rss = append(rss, residentMiB(cmd.Process.Pid))
 		cmd.Process.Signal(syscall.SIGTERM)
 		if err := cmd.Wait(); err != nil {
@@ -582,21 +586,16 @@ func (b *bencher) startup(ctx context.Context, r *Report) error {
 		}
 	}
 	r.Footprint = Footprint{ReadyMillis: Summarize(ready), RSSMiB: Summarize(rss)}
-	return ctx.Err()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	flood, err := b.floodFootprint()
+	r.Footprint.Flood = flood
+	return err
 }
 
 func residentMiB(pid int) float64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
+	return memoryOf(pid, "sigguard").RSS
 }
 
 func processCPU() time.Duration {

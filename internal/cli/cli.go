@@ -195,6 +195,9 @@ func run(ctx context.Context, opts options, stdout io.Writer, log *logger) (err 
 	}
 
 	endpoints.Ready()
+	// After ready: the collection takes milliseconds that need not delay
+	// enforcement being announced; events wait in the ring buffer.
+	releaseLoadMemory()
 	runErr := g.Run(ctx, func(ev *guard.Event) error {
 		observe(ev)
 		if err := w.Write(ev); err != nil {

@@ -81,6 +81,7 @@ func reloadWith(g reloader, path, why string, cfg guard.Config, err error, stder
 		fmt.Fprintf(stderr, "sigguard: reload rejected, the previous policy stays in force: %v\n", err)
 		return false
 	}
+	releaseLoadMemory()
 	fmt.Fprintf(stderr, "sigguard: reloaded %s%s\n", path, why)
 	return true
 }

@@ -11,14 +11,15 @@
 package watchdog
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -62,6 +63,7 @@ func Main(args []string) int {
 		fmt.Fprintf(os.Stderr, "sigguard %s: %q is not a pid\n", Command, args[0])
 		return 2
 	}
+	slim()
 	if err := watch(pid); err != nil {
 		fmt.Fprintf(os.Stderr, "sigguard %s: %v\n", Command, err)
 		return 1
@@ -97,24 +99,48 @@ func watch(pid int) error {
 	}
 }
 
+// atFDCWD is AT_FDCWD (-100) as the raw syscall takes it.
+var atFDCWD = ^uintptr(99)
+
 // stoppedUntraced says whether pid is in a group stop ("T") with no
 // tracer. A stop under a live tracer ("t") is the tracer's to end; and
-// once a killed attacher is gone, its victim is left in "T".
+// once a killed attacher is gone, its victim is left in "T". It reads into
+// a buffer on the stack and allocates nothing: it runs 20 times a second
+// for as long as sigguard does, and garbage would grow the heap.
 func stoppedUntraced(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
+	var path [32]byte
+	p := append(strconv.AppendInt(append(path[:0], "/proc/"...), int64(pid), 10), "/status\x00"...)
+	r, _, errno := unix.Syscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&p[0])),
+		unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+	if errno != 0 {
 		return false
 	}
-	state, tracer := statusField(string(b), "State:"), statusField(string(b), "TracerPid:")
-	return strings.HasPrefix(state, "T") && tracer == "0"
+	fd := int(r)
+	defer unix.Close(fd)
+	// State and TracerPid are among the first lines: what does not fit
+	// is not needed.
+	var buf [2048]byte
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Read(fd, buf[n:])
+		if m <= 0 || err != nil {
+			break
+		}
+		n += m
+	}
+	status := buf[:n]
+	state, tracer := statusField(status, "State:"), statusField(status, "TracerPid:")
+	return bytes.HasPrefix(state, []byte("T")) && string(tracer) == "0"
 }
 
 // statusField is the value of one "Name:\tvalue" line of /proc/PID/status.
-func statusField(status, name string) string {
-	for _, line := range strings.Split(status, "\n") {
-		if v, ok := strings.CutPrefix(line, name); ok {
-			return strings.TrimSpace(v)
+func statusField(status []byte, name string) []byte {
+	for len(status) > 0 {
+		line, rest, _ := bytes.Cut(status, []byte("\n"))
+		if v, ok := bytes.CutPrefix(line, []byte(name)); ok {
+			return bytes.TrimSpace(v)
 		}
+		status = rest
 	}
-	return ""
+	return nil
 }

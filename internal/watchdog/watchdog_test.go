@@ -85,3 +85,17 @@ func TestMainRefusesBadInput(t *testing.T) {
 		}
 	}
 }
+
+// The check runs 20 times a second for as long as sigguard runs: it must
+// leave no garbage, or the watchdog's heap grows until the collector runs.
+func TestStoppedUntracedAllocatesNothing(t *testing.T) {
+	victim := exec.Command("sleep", "60")
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { victim.Process.Kill(); victim.Wait() })
+	pid := victim.Process.Pid
+	if n := testing.AllocsPerRun(100, func() { stoppedUntraced(pid) }); n != 0 {
+		t.Errorf("stoppedUntraced allocates %.1f times a call, want 0", n)
+	}
+}
