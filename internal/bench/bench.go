@@ -68,6 +68,7 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 		{"escape window", b.escapeWindow},
 		{"overhead", b.overhead},
 		{"event throughput", b.throughput},
+		{"end to end", b.endToEnd},
 		{"start-up and footprint", b.startup},
 	}
 	for _, s := range steps {
