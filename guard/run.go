@@ -27,20 +27,32 @@ const linger = 2 * time.Millisecond
 // detaches the programs (enforcement stops), delivers the events still in
 // the ring buffer and returns nil.
 func (g *Guard) Run(ctx context.Context, handle func(*Event) error) error {
+	return g.RunBatched(ctx, handle, func() error { return nil })
+}
+
+// RunBatched is Run for a handler that holds on to what it makes of
+// events (output lines gathered for one write, say) until caughtUp is
+// called: whenever the reader has emptied the ring buffer and found
+// nothing new within linger (2 ms); at every poll tick (100 ms), for a
+// flood that never lets the ring buffer empty; and after the last events
+// when ctx ends. While events are few, each so waits in the handler about
+// 2 ms at most; under a flood caughtUp runs a few hundred times a second
+// at most, not once per event.
+func (g *Guard) RunBatched(ctx context.Context, handle func(*Event) error, caughtUp func() error) error {
 	// Close waits on this lock before it frees the maps Run reads.
 	g.runMu.Lock()
 	defer g.runMu.Unlock()
 	if g.closed.Load() {
 		return ErrClosed
 	}
-	err := g.run(ctx, handle)
+	err := g.run(ctx, handle, caughtUp)
 	if err != nil && g.closed.Load() {
 		return ErrClosed
 	}
 	return err
 }
 
-func (g *Guard) run(ctx context.Context, handle func(*Event) error) error {
+func (g *Guard) run(ctx context.Context, handle func(*Event) error, caughtUp func() error) error {
 	tick := time.Now().Add(pollInterval)
 	g.reader.SetDeadline(tick)
 	sawEvents := false
@@ -63,6 +75,10 @@ func (g *Guard) run(ctx context.Context, handle func(*Event) error) error {
 				continue
 			}
 		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The ring buffer is empty and stayed so until the deadline.
+			if err := caughtUp(); err != nil {
+				return err
+			}
 		case errors.Is(err, ringbuf.ErrClosed):
 			return ErrClosed
 		default:
@@ -72,7 +88,10 @@ func (g *Guard) run(ctx context.Context, handle func(*Event) error) error {
 		now := time.Now()
 		if !now.Before(tick) {
 			if ctx.Err() != nil {
-				return g.drain(handle)
+				if err := g.drain(handle); err != nil {
+					return err
+				}
+				return caughtUp()
 			}
 			if err := g.reportLoss(handle); err != nil {
 				return err
@@ -81,6 +100,9 @@ func (g *Guard) run(ctx context.Context, handle func(*Event) error) error {
 				return err
 			}
 			if err := g.noteReaderProgress(); err != nil {
+				return err
+			}
+			if err := caughtUp(); err != nil {
 				return err
 			}
 			g.clock.sync()

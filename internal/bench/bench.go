@@ -90,6 +90,7 @@ func (b *bencher) steps() []step {
 		{"overhead", "overhead", b.overhead},
 		{"hooks", "hook run time", b.hookCost},
 		{"throughput", "event throughput", b.throughput},
+		{"endtoend", "end to end", b.endToEnd},
 		{"footprint", "start-up and footprint", b.startup},
 	}
 }

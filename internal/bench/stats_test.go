@@ -55,10 +55,11 @@ func TestTargets(t *testing.T) {
 			{Config: configReported, Syscall: "ptrace", Median: 1500},
 		},
 		Throughput: []Throughput{{Drained: 1.2e6, Exact: true}, {Drained: 0.5e6, Exact: false}},
+		EndToEnd:   []EndToEnd{{Processes: 1, Lines: 0.6e6, CPUPerLine: 0.5, Exact: true}},
 		Footprint: Footprint{ReadyMillis: Summarize([]float64{80, 90, 200}), RSSMiB: Summarize([]float64{20}),
 			Flood: FloodFootprint{AfterFlood: []ProcessMemory{{Process: "sigguard", RSS: 20}, {Process: "sigguard __watchdog", RSS: 5}}}},
 	}
-	want := []bool{true, false, false, true, false, true, true}
+	want := []bool{true, false, false, true, false, false, true, true}
 	got := r.Targets()
 	if len(got) != len(want) {
 		t.Fatalf("%d targets: %+v", len(got), got)

@@ -183,8 +183,12 @@ func run(ctx context.Context, opts options, stdout io.Writer, log *logger) (err 
 	// may read its maps as they go.
 	defer endpoints.Unserve()
 
+	// Lines are written in batches: when the reader has caught up with
+	// the events (within about 2 ms of the last one read, so a terminal
+	// sees each event at once), when 64 KiB are waiting, and on the way
+	// out, whatever ends the run.
 	w := output.New(opts.output, stdout)
-	if err := w.Begin(); err != nil {
+	if err := errors.Join(w.Begin(), w.Flush()); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
 	if opts.readyFile != "" {
@@ -198,13 +202,21 @@ func run(ctx context.Context, opts options, stdout io.Writer, log *logger) (err 
 	// After ready: the collection takes milliseconds that need not delay
 	// enforcement being announced; events wait in the ring buffer.
 	releaseLoadMemory()
-	runErr := g.Run(ctx, func(ev *guard.Event) error {
+	flush := func() error {
+		if err := w.Flush(); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+		return nil
+	}
+	runErr := g.RunBatched(ctx, func(ev *guard.Event) error {
 		observe(ev)
 		if err := w.Write(ev); err != nil {
 			return fmt.Errorf("write output: %w", err)
 		}
 		return nil
-	})
+	}, flush)
+	// Whatever ended the run (a failed write leaves nothing to flush).
+	runErr = errors.Join(runErr, flush())
 	if runErr == nil {
 		endpoints.NotReady("stopping: the programs are detached")
 	}

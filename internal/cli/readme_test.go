@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"regexp"
 	"strings"
@@ -41,7 +42,8 @@ func shape(line string) string { return digits.ReplaceAllString(strings.TrimRigh
 // columns, and the summary's and status's counters.
 func TestReadmeSamplesMatchTheOutput(t *testing.T) {
 	var header bytes.Buffer
-	if err := output.New(output.Table, &header).Begin(); err != nil {
+	w := output.New(output.Table, &header)
+	if err := errors.Join(w.Begin(), w.Flush()); err != nil {
 		t.Fatal(err)
 	}
 	table := readmeBlock(t, "TIME ")

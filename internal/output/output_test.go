@@ -80,6 +80,9 @@ func render(t *testing.T, f Format) []byte {
 			t.Fatal(err)
 		}
 	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	return buf.Bytes()
 }
 
@@ -127,6 +130,9 @@ func TestHostileCommCannotForgeLines(t *testing.T) {
 		if err := w.Write(&ev); err != nil {
 			t.Fatal(err)
 		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
 		if n := bytes.Count(buf.Bytes(), []byte("\n")); n != 1 {
 			t.Errorf("%s: a comm with a newline produced %d lines", f, n)
 		}
@@ -144,28 +150,170 @@ func TestParseFormat(t *testing.T) {
 	}
 }
 
+// Per event: formatting, the buffer written out when full (many times
+// over the runs), and a new second of time every so often. Naming an
+// event's cgroups is tested in package guard (TestIdentitiesHitAllocatesNothing).
 func TestWritersAllocateNothingPerEvent(t *testing.T) {
 	for _, f := range Formats {
 		w := New(f, discard{})
-		ev := events()[0]
-		w.Write(&ev) // grows the buffer once
-		if n := testing.AllocsPerRun(1000, func() { w.Write(&ev) }); n != 0 {
+		evs := events()
+		for i := range evs {
+			w.Write(&evs[i])
+		}
+		i := 0
+		if n := testing.AllocsPerRun(1000, func() {
+			// The same calls again and again, and one that differs each
+			// time (the JSON writer copies repeated calls' text).
+			ev := &evs[i%len(evs)]
+			ev.Time = ev.Time.Add(7 * time.Millisecond)
+			if i%3 == 0 {
+				ev.TID++
+			}
+			w.Write(ev)
+			i++
+		}); n != 0 {
 			t.Errorf("%s writer allocates %.1f times per event", f, n)
+		}
+		if n := testing.AllocsPerRun(100, func() { w.Flush() }); n != 0 {
+			t.Errorf("%s writer allocates %.1f times per flush", f, n)
 		}
 	}
 }
 
+// A flood's lines are copied from the last few calls but for the time:
+// each must still be the line its own event makes, whatever came before
+// (more threads than are remembered, calls that differ in one field).
+func TestRepeatedCallsMakeTheirOwnLines(t *testing.T) {
+	base := events()
+	var evs []guard.Event
+	for i := range 40 {
+		ev := base[i%3]
+		ev.Time = ev.Time.Add(time.Duration(i) * 1234567 * time.Nanosecond)
+		ev.TID += i % 11
+		if i%7 == 0 {
+			ev.Rule = "other"
+		}
+		evs = append(evs, ev)
+	}
+	var all bytes.Buffer
+	w := New(JSON, &all)
+	for _, ev := range evs {
+		w.Write(&ev)
+	}
+	w.Flush()
+	for i, line := range bytes.SplitAfter(all.Bytes(), []byte("\n"))[:len(evs)] {
+		var one bytes.Buffer
+		fresh := New(JSON, &one)
+		fresh.Write(&evs[i])
+		fresh.Flush()
+		if !bytes.Equal(line, one.Bytes()) {
+			t.Errorf("line %d:\n%s\nits event alone:\n%s", i, line, one.Bytes())
+		}
+	}
+}
+
+// Lines are held until the buffer is full or Flush is called, and every
+// write carries whole lines.
+func TestLinesAreWrittenWholeInBatches(t *testing.T) {
+	for _, f := range Formats {
+		var writes writeLog
+		w := New(f, &writes)
+		ev := events()[0]
+		for range 3 {
+			w.Write(&ev)
+		}
+		if len(writes) != 0 {
+			t.Fatalf("%s: %d writes before the buffer is full or flushed", f, len(writes))
+		}
+		lines := 3
+		for ; len(writes) == 0; lines++ {
+			w.Write(&ev)
+		}
+		w.Write(&ev)
+		lines++
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush() // nothing left: no write
+		if len(writes) != 2 {
+			t.Fatalf("%s: %d writes, want the full buffer and the rest", f, len(writes))
+		}
+		if len(writes[0]) < flushAt {
+			t.Errorf("%s: wrote %d bytes before the buffer was full (%d)", f, len(writes[0]), flushAt)
+		}
+		var all []byte
+		for _, b := range writes {
+			if b[len(b)-1] != '\n' {
+				t.Errorf("%s: a write ends inside a line", f)
+			}
+			all = append(all, b...)
+		}
+		if got := bytes.Count(all, []byte("\n")); got != lines {
+			t.Errorf("%s: %d lines written, want %d", f, got, lines)
+		}
+	}
+}
+
+// Times are formatted to the second once per second; the rest must
+// still be exact, in the zone of each time (the table's) or in UTC.
+func TestTimesAcrossSecondsAndZones(t *testing.T) {
+	east := time.FixedZone("east", 5*3600+1800)
+	at := time.Date(2026, 11, 25, 23, 59, 59, 999999999, time.UTC)
+	times := []time.Time{at, at.In(east), at, at.Add(time.Nanosecond), at.Add(time.Second), at.Add(-time.Hour).In(east),
+		at.Add(time.Millisecond), at.Add(-time.Second + 1)}
+	for _, f := range Formats {
+		var buf bytes.Buffer
+		w := New(f, &buf)
+		for _, at := range times {
+			ev := events()[0]
+			ev.Time = at
+			w.Write(&ev)
+		}
+		w.Flush()
+		lines := bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n"))
+		for i, at := range times {
+			want := at.Format("15:04:05 ")
+			if f == JSON {
+				want = `{"type":"intervention","time":"` + at.UTC().Format("2006-01-02T15:04:05.000000000Z07:00") + `"`
+			}
+			if !bytes.HasPrefix(lines[i], []byte(want)) {
+				t.Errorf("%s: line %d starts %.60s, want %s", f, i, lines[i], want)
+			}
+		}
+	}
+}
+
+// BenchmarkWrite writes one call again and again, as in a flood; "new
+// calls" changes the thread each time, so no line repeats another.
 func BenchmarkWrite(b *testing.B) {
 	for _, f := range Formats {
-		b.Run(string(f), func(b *testing.B) {
-			w := New(f, discard{})
-			ev := events()[0]
-			b.ReportAllocs()
-			for b.Loop() {
-				w.Write(&ev)
+		for _, fresh := range []bool{false, true} {
+			name := string(f)
+			if fresh {
+				name += ", new calls"
 			}
-		})
+			b.Run(name, func(b *testing.B) {
+				w := New(f, discard{})
+				ev := events()[0]
+				b.ReportAllocs()
+				for b.Loop() {
+					if fresh {
+						ev.TID++
+					}
+					ev.Time = ev.Time.Add(time.Microsecond)
+					w.Write(&ev)
+				}
+			})
+		}
 	}
+}
+
+// writeLog keeps each write apart.
+type writeLog [][]byte
+
+func (l *writeLog) Write(p []byte) (int, error) {
+	*l = append(*l, append([]byte(nil), p...))
+	return len(p), nil
 }
 
 type discard struct{}

@@ -1,8 +1,8 @@
 package output
 
 import (
-	"io"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sigguard/sigguard/guard"
@@ -20,34 +20,37 @@ var columns = []struct {
 }
 
 type tableWriter struct {
-	w   io.Writer
-	buf []byte
+	lineBuffer
+	second secondText
 }
 
+// clock is the table's time of day, in the time's own zone (local).
+const clock = "15:04:05"
+
 func (t *tableWriter) Begin() error {
-	r := row{b: t.buf[:0]}
+	r := row{b: t.pending}
 	for _, c := range columns {
 		r.text(c.title)
 	}
-	return t.flush(r.b)
+	return t.endLine(r.b)
 }
 
 func (t *tableWriter) Write(ev *guard.Event) error {
-	r := row{b: t.buf[:0]}
+	r := row{b: t.pending}
 	if ev.Kind == guard.KindLost {
-		r.b = ev.Time.AppendFormat(r.b, "15:04:05")
+		r.b = t.second.append(r.b, ev.Time, clock)
 		r.b = append(r.b, " LOST "...)
 		r.b = strconv.AppendUint(r.b, ev.Lost, 10)
 		r.b = append(r.b, " events dropped, ring buffer full ("...)
 		r.b = strconv.AppendUint(r.b, ev.LostTotal, 10)
 		r.b = append(r.b, " since start)"...)
-		return t.flush(r.b)
+		return t.endLine(r.b)
 	}
 	switch ev.Kind {
 	case guard.KindExited, guard.KindUnconfirmed:
-		return t.flush(appendKill(r.b, ev))
+		return t.endLine(appendKill(t.second.append(r.b, ev.Time, clock), ev))
 	}
-	r.time(ev)
+	r.time(&t.second, ev.Time)
 	r.int(int64(ev.PID))
 	r.comm(ev.Comm.Bytes())
 	r.text(successText(ev))
@@ -62,13 +65,7 @@ func (t *tableWriter) Write(ev *guard.Event) error {
 	r.text(actionText(ev))
 	r.text(resultText(ev))
 	r.text(string(ev.Tier))
-	return t.flush(r.b)
-}
-
-func (t *tableWriter) flush(b []byte) error {
-	t.buf = append(b, '\n')
-	_, err := t.w.Write(t.buf)
-	return err
+	return t.endLine(r.b)
 }
 
 // row appends one cell after another, padding each to its column's width
@@ -90,9 +87,9 @@ func (r *row) int(v int64) {
 	r.end(start)
 }
 
-func (r *row) time(ev *guard.Event) {
+func (r *row) time(s *secondText, t time.Time) {
 	start := len(r.b)
-	r.b = ev.Time.AppendFormat(r.b, "15:04:05")
+	r.b = s.append(r.b, t, clock)
 	r.end(start)
 }
 
@@ -124,10 +121,10 @@ func (r *row) end(start int) {
 	r.b = append(r.b, ' ')
 }
 
-// appendKill writes the line that proves a kill, or warns that it is
-// unproven: "13:54:45 EXITED 8857 strace 142 µs after its ptrace (rule r)".
+// appendKill writes, after the time, the line that proves a kill, or
+// warns that it is unproven: "13:54:45 EXITED 8857 strace 142 µs after
+// its ptrace (rule r)".
 func appendKill(b []byte, ev *guard.Event) []byte {
-	b = ev.Time.AppendFormat(b, "15:04:05")
 	if ev.Kind == guard.KindExited {
 		b = append(b, " EXITED "...)
 	} else {
