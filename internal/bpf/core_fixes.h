@@ -24,6 +24,27 @@ struct io_ring_ctx___old {
 	unsigned int nr_user_files;
 } __attribute__((preserve_access_index));
 
+/*
+ * A cgroup's ancestors, itself included, indexed by level. Linux 6.1 keeps
+ * pointers to them ("cgroup: Replace cgroup->ancestor_ids[] with
+ * ->ancestors[]"); before, it kept their ids.
+ */
+struct cgroup___old {
+	__u64 ancestor_ids[0];
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 cgroup_ancestor_id(struct cgroup *cg, int level)
+{
+	if (bpf_core_field_exists(struct cgroup, ancestors)) {
+		struct cgroup *ancestor = NULL;
+
+		bpf_probe_read_kernel(&ancestor, sizeof(ancestor), &cg->ancestors[level]);
+		return BPF_CORE_READ(ancestor, kn, id);
+	}
+	__u64 id = 0;
+	bpf_probe_read_kernel(&id, sizeof(id), &((struct cgroup___old *)cg)->ancestor_ids[level]);
+	return id;
+}
 
 /*
  * The registers the current task entered the kernel with. Linux 5.15

@@ -104,11 +104,23 @@ static __always_inline __u64 candidates_for(__u32 id, __u32 *generation, const s
  * are usually scoped by cgroup), out as soon as none is left: most calls
  * match nothing, and they should pay as little as possible. The target is
  * resolved last, and only for a call some rule still holds. Returns 0
- * also for a call that reaches the caller's own thread group.
+ * also for a call that reaches the caller's own thread group, and for
+ * the sigguard that reads the events.
  */
 static __always_inline __u64 matching_rules(struct matching *m, struct call *c)
 {
 	match_cgroups(m, SG_KEY_CGROUP, c->task, bpf_get_current_cgroup_id());
+	if (!m->candidates)
+		return 0;
+	/* Who calls, read only for a call some rule still holds. */
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	if (is_sigguard(pid_tgid))
+		return 0;
+	c->tgid = pid_tgid >> 32;
+	c->tid = (__u32)pid_tgid;
+	c->uid = (__u32)uid_gid;
+	c->gid = uid_gid >> 32;
 	match_value(m, SG_KEY_UID, c->uid, 0);
 	match_value(m, SG_KEY_REQUEST, (__u64)c->request, 0);
 	if (!m->candidates)
@@ -144,22 +156,16 @@ static __always_inline __u64 matching_rules(struct matching *m, struct call *c)
 static __always_inline __u64 judge_match(__u16 syscall, __s64 request, struct target target, struct matching *m,
 					 struct call *c)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 uid_gid = bpf_get_current_uid_gid();
 	const struct policy *p = NULL;
 	__u32 generation = 0;
 
 	m->candidates = candidates_for(syscall & ~SG_SYSCALL_COMPAT, &generation, &p);
-	if (!m->candidates || !p || is_sigguard(pid_tgid))
+	if (!m->candidates || !p)
 		return 0;
 	m->p = p;
 	m->generation = generation;
 	*c = (struct call){
 		.task = current_task(),
-		.tgid = pid_tgid >> 32,
-		.tid = (__u32)pid_tgid,
-		.uid = (__u32)uid_gid,
-		.gid = uid_gid >> 32,
 		.syscall = syscall,
 		.request = request,
 		.target = target,

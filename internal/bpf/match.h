@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include "core_fixes.h"
 #include "maps.h"
 #include "target.h"
 
@@ -128,23 +129,18 @@ static __always_inline void match_ancestors(struct matching *m, struct task_stru
 
 /*
  * A cgroup rule covers its whole subtree: try every level of the path of
- * the cgroup cg (levels 0 to SG_MAX_CGROUP_DEPTH - 1, where rules can name
- * one). The path is walked up with CO-RE reads rather than with
- * bpf_get_current_ancestor_cgroup_id: tracing programs may call that
+ * the cgroup cg where a rule can name one (0 to SG_MAX_CGROUP_DEPTH - 1),
+ * by the kernel's own table of its ancestors, however deep cg is. Not
+ * with bpf_get_current_ancestor_cgroup_id: tracing programs may call that
  * helper only from Linux 5.14 (and only for the caller), and the guard
  * must load on 5.10.
  */
 static __always_inline void cgroup_path_rules(__u32 generation, __u32 key, struct cgroup *cg, __u64 *hit, __u64 *except)
 {
-	for (int i = 0; i < 64 && cg; i++) {
-		int level = BPF_CORE_READ(cg, level);
-		if (level >= 0 && level < SG_MAX_CGROUP_DEPTH)
-			look_up(generation, key, BPF_CORE_READ(cg, kn, id), 0, hit, except);
-		if (level <= 0)
-			break;
-		/* self is struct cgroup's first member: its parent css is the parent cgroup. */
-		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
-	}
+	int level = BPF_CORE_READ(cg, level);
+
+	for (int at = 0; at < SG_MAX_CGROUP_DEPTH && cg && at <= level; at++)
+		look_up(generation, key, cgroup_ancestor_id(cg, at), 0, hit, except);
 }
 
 /*
