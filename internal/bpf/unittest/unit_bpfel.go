@@ -13,6 +13,22 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type UnitCgroupVerdict struct {
+	_          structs.HostLayout
+	Epoch      uint64
+	Match      uint64
+	Except     uint64
+	Generation uint32
+	Reserved   uint32
+}
+
+type UnitCgroupVerdictKey struct {
+	_        structs.HostLayout
+	CgroupId uint64
+	Key      uint32
+	Reserved uint32
+}
+
 type UnitEvent struct {
 	_              structs.HostLayout
 	BootNs         uint64
@@ -148,6 +164,7 @@ type UnitRuleName struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	UnitMapActive           = "active"
+	UnitMapCgroupVerdicts   = "cgroup_verdicts"
 	UnitMapCounters         = "counters"
 	UnitMapEvents           = "events"
 	UnitMapFileResults      = "file_results"
@@ -163,7 +180,12 @@ const (
 	UnitProgFile            = "file"
 	UnitProgMatch           = "match"
 	UnitProgResolve         = "resolve"
+	UnitVarCgroupEpoch      = "cgroup_epoch"
+	UnitVarKillsEnded       = "kills_ended"
+	UnitVarKillsForgotten   = "kills_forgotten"
+	UnitVarKillsNoted       = "kills_noted"
 	UnitVarLastWakeupNs     = "last_wakeup_ns"
+	UnitVarProcMemFops      = "proc_mem_fops"
 	UnitVarSelfStartTicks   = "self_start_ticks"
 	UnitVarSelfTgid         = "self_tgid"
 	UnitVarVetoHooked       = "veto_hooked"
@@ -222,6 +244,7 @@ type UnitProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type UnitMapSpecs struct {
 	Active         *ebpf.MapSpec `ebpf:"active"`
+	CgroupVerdicts *ebpf.MapSpec `ebpf:"cgroup_verdicts"`
 	Counters       *ebpf.MapSpec `ebpf:"counters"`
 	Events         *ebpf.MapSpec `ebpf:"events"`
 	FileResults    *ebpf.MapSpec `ebpf:"file_results"`
@@ -240,7 +263,12 @@ type UnitMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type UnitVariableSpecs struct {
+	CgroupEpoch      *ebpf.VariableSpec `ebpf:"cgroup_epoch"`
+	KillsEnded       *ebpf.VariableSpec `ebpf:"kills_ended"`
+	KillsForgotten   *ebpf.VariableSpec `ebpf:"kills_forgotten"`
+	KillsNoted       *ebpf.VariableSpec `ebpf:"kills_noted"`
 	LastWakeupNs     *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
+	ProcMemFops      *ebpf.VariableSpec `ebpf:"proc_mem_fops"`
 	SelfStartTicks   *ebpf.VariableSpec `ebpf:"self_start_ticks"`
 	SelfTgid         *ebpf.VariableSpec `ebpf:"self_tgid"`
 	VetoHooked       *ebpf.VariableSpec `ebpf:"veto_hooked"`
@@ -268,6 +296,7 @@ func (o *UnitObjects) Close() error {
 // It can be passed to LoadUnitObjects or ebpf.CollectionSpec.LoadAndAssign.
 type UnitMaps struct {
 	Active         *ebpf.Map `ebpf:"active"`
+	CgroupVerdicts *ebpf.Map `ebpf:"cgroup_verdicts"`
 	Counters       *ebpf.Map `ebpf:"counters"`
 	Events         *ebpf.Map `ebpf:"events"`
 	FileResults    *ebpf.Map `ebpf:"file_results"`
@@ -285,6 +314,7 @@ type UnitMaps struct {
 func (m *UnitMaps) Close() error {
 	return _UnitClose(
 		m.Active,
+		m.CgroupVerdicts,
 		m.Counters,
 		m.Events,
 		m.FileResults,
@@ -304,7 +334,12 @@ func (m *UnitMaps) Close() error {
 //
 // It can be passed to LoadUnitObjects or ebpf.CollectionSpec.LoadAndAssign.
 type UnitVariables struct {
+	CgroupEpoch      *ebpf.Variable `ebpf:"cgroup_epoch"`
+	KillsEnded       *ebpf.Variable `ebpf:"kills_ended"`
+	KillsForgotten   *ebpf.Variable `ebpf:"kills_forgotten"`
+	KillsNoted       *ebpf.Variable `ebpf:"kills_noted"`
 	LastWakeupNs     *ebpf.Variable `ebpf:"last_wakeup_ns"`
+	ProcMemFops      *ebpf.Variable `ebpf:"proc_mem_fops"`
 	SelfStartTicks   *ebpf.Variable `ebpf:"self_start_ticks"`
 	SelfTgid         *ebpf.Variable `ebpf:"self_tgid"`
 	VetoHooked       *ebpf.Variable `ebpf:"veto_hooked"`
