@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,6 +72,7 @@ func Run(ctx context.Context, opts Options) (_ *Report, err error) {
 			continue
 		}
 		opts.Progress("bench: %s", s.name)
+		r.Steps = append(r.Steps, s.key)
 		if err := s.run(ctx, r); err != nil {
 			return r, fmt.Errorf("%s: %w", s.name, err)
 		}
@@ -176,6 +178,47 @@ func (b *bencher) close() error {
 // offender starts the sigguard binary as an offender in the bench cgroup.
 func (b *bencher) offender(args ...string) *exec.Cmd {
 	return b.cg.Command(b.opts.Self, append([]string{OffenderCommand}, args...)...)
+}
+
+// flood runs procs offenders, each making calls failing ptrace calls at
+// rate calls/s (0: flat out), and waits for all of them.
+func (b *bencher) flood(procs, rate, calls int) error {
+	var started []*exec.Cmd
+	var errs []error
+	for i := 0; i < procs; i++ {
+		o := b.offender("paced", strconv.Itoa(rate), strconv.Itoa(calls))
+		if err := o.Start(); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		started = append(started, o)
+	}
+	for _, o := range started {
+		if err := o.Wait(); err != nil {
+			errs = append(errs, fmt.Errorf("offender: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// startBinary runs the sigguard binary as a user runs it, scoped to the
+// bench cgroup in audit mode, JSON lines to stdout and JSON logs to
+// stderr, and returns once it is ready.
+func (b *bencher) startBinary(stdout, stderr io.Writer) (*exec.Cmd, error) {
+	ready := filepath.Join(b.tmp, "ready-binary")
+	os.Remove(ready)
+	cmd := exec.Command(b.opts.Self, "--cgroup", b.cg.Path, "--audit", "--output", "json",
+		"--log-format", "json", "--ready-file", ready)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	if err := waitForFile(ready, 10*time.Second); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, err
+	}
+	return cmd, nil
 }
 
 // Approach is one way of answering a forbidden call.
@@ -501,18 +544,8 @@ func (b *bencher) throughput(ctx context.Context, r *Report) error {
 		deliveredBefore := delivered.Load()
 		cpuBefore := processCPU()
 		began := time.Now()
-		var cmds []*exec.Cmd
-		for i := 0; i < p.procs; i++ {
-			cmd := b.offender("paced", strconv.Itoa(p.rate), strconv.Itoa(p.calls))
-			if err := cmd.Start(); err != nil {
-				return err
-			}
-			cmds = append(cmds, cmd)
-		}
-		for _, c := range cmds {
-			if err := c.Wait(); err != nil {
-				return fmt.Errorf("offender: %w", err)
-			}
+		if err := b.flood(p.procs, p.rate, p.calls); err != nil {
+			return err
 		}
 		elapsed := time.Since(began)
 		offered := uint64(p.procs * p.calls)

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -68,16 +66,12 @@ func (b *bencher) endToEndPoint(procs int) (EndToEnd, error) {
 		return EndToEnd{}, err
 	}
 	defer lines.close()
-	ready := filepath.Join(b.tmp, "ready")
-	os.Remove(ready)
 	var stderr bytes.Buffer
-	cmd := exec.Command(b.opts.Self, "--cgroup", b.cg.Path, "--audit", "--output", "json",
-		"--log-format", "json", "--ready-file", ready)
-	cmd.Stdout, cmd.Stderr = lines.w, &stderr
-	if err := cmd.Start(); err != nil {
+	cmd, err := b.startBinary(lines.w, &stderr)
+	lines.w.Close() // sigguard holds the writing end now
+	if err != nil {
 		return EndToEnd{}, err
 	}
-	lines.w.Close() // sigguard holds the writing end now
 	stopped := false
 	defer func() {
 		if !stopped {
@@ -85,27 +79,14 @@ func (b *bencher) endToEndPoint(procs int) (EndToEnd, error) {
 			cmd.Wait()
 		}
 	}()
-	if err := waitForFile(ready, 10*time.Second); err != nil {
-		return EndToEnd{}, err
-	}
 	pid := cmd.Process.Pid
 	cpuBefore, err := processCPUOf(pid)
 	if err != nil {
 		return EndToEnd{}, err
 	}
 	began := time.Now()
-	var offenders []*exec.Cmd
-	for i := 0; i < procs; i++ {
-		o := b.offender("paced", "0", strconv.Itoa(endToEndCalls))
-		if err := o.Start(); err != nil {
-			return EndToEnd{}, err
-		}
-		offenders = append(offenders, o)
-	}
-	for _, o := range offenders {
-		if err := o.Wait(); err != nil {
-			return EndToEnd{}, fmt.Errorf("offender: %w", err)
-		}
+	if err := b.flood(procs, 0, endToEndCalls); err != nil {
+		return EndToEnd{}, err
 	}
 	elapsed := time.Since(began)
 	offered := uint64(procs * endToEndCalls)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -63,11 +62,8 @@ func (b *bencher) floodFootprint() (FloodFootprint, error) {
 		return FloodFootprint{}, err
 	}
 	defer devNull.Close()
-	file := filepath.Join(b.tmp, "ready-flood")
-	os.Remove(file)
-	cmd := exec.Command(b.opts.Self, "--cgroup", b.cg.Path, "--audit", "--output", "json", "--ready-file", file)
-	cmd.Stdout = devNull
-	if err := cmd.Start(); err != nil {
+	cmd, err := b.startBinary(devNull, nil)
+	if err != nil {
 		return FloodFootprint{}, err
 	}
 	stop := func() error {
@@ -77,25 +73,10 @@ func (b *bencher) floodFootprint() (FloodFootprint, error) {
 		}
 		return nil
 	}
-	if err := waitForFile(file, 10*time.Second); err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return FloodFootprint{}, err
-	}
 	time.Sleep(settle)
 	f := FloodFootprint{Events: floodOffenders * floodCalls, AtReady: processTreeMemory(cmd.Process.Pid)}
-	var offenders []*exec.Cmd
-	for i := 0; i < floodOffenders; i++ {
-		o := b.offender("paced", "0", strconv.Itoa(floodCalls))
-		if err := o.Start(); err != nil {
-			return f, errors.Join(err, stop())
-		}
-		offenders = append(offenders, o)
-	}
-	for _, o := range offenders {
-		if err := o.Wait(); err != nil {
-			return f, errors.Join(fmt.Errorf("offender: %w", err), stop())
-		}
+	if err := b.flood(floodOffenders, 0, floodCalls); err != nil {
+		return f, errors.Join(err, stop())
 	}
 	// The reader drains what the ring buffer kept within milliseconds.
 	time.Sleep(500 * time.Millisecond)

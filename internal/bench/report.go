@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,8 +15,10 @@ import (
 
 // Report is everything a bench run measured.
 type Report struct {
-	Machine    Machine      `json:"machine"`
-	Runs       int          `json:"runs"`
+	Machine Machine `json:"machine"`
+	Runs    int     `json:"runs"`
+	// Steps are the keys of the steps that ran (see Steps); none means all.
+	Steps      []string     `json:"steps,omitempty"`
 	Escape     []Approach   `json:"escape_window"`
 	Overhead   []Overhead   `json:"overhead"`
 	Hooks      []HookCost   `json:"hook_run_time"`
@@ -56,11 +59,34 @@ func cpuModel() string {
 	return "unknown"
 }
 
-// WriteTables prints the report for people.
+// WriteTables prints the report for people: the steps that ran, then the
+// targets they are judged against.
 func (r *Report) WriteTables(w io.Writer) {
-	fmt.Fprintf(w, "sigguard bench, %s, Linux %s, %s (%d CPUs), %s\n\n", r.Machine.Date, r.Machine.Kernel, r.Machine.CPU, r.Machine.CPUs, r.Machine.Go)
+	fmt.Fprintf(w, "sigguard bench, %s, Linux %s, %s (%d CPUs), %s\n", r.Machine.Date, r.Machine.Kernel, r.Machine.CPU, r.Machine.CPUs, r.Machine.Go)
+	for _, section := range []struct {
+		step  string
+		write func(io.Writer)
+	}{
+		{"escape", r.writeEscape}, {"overhead", r.writeOverhead}, {"hooks", r.writeHooks},
+		{"throughput", r.writeThroughput}, {"endtoend", r.writeEndToEnd}, {"footprint", r.writeFootprint},
+	} {
+		if r.ran(section.step) {
+			section.write(w)
+		}
+	}
+	fmt.Fprintln(w, "\nTargets")
+	for _, tg := range r.Targets() {
+		mark := "met"
+		if !tg.Met {
+			mark = "MISSED"
+		}
+		fmt.Fprintf(w, "  %-6s %s: %s\n", mark, tg.Goal, tg.Stands)
+	}
+}
 
-	fmt.Fprintf(w, "Escape window: calls that returned to the offender after its first offending call (%d runs each)\n", r.Runs)
+// writeEscape prints the escape window and the time to exit per approach.
+func (r *Report) writeEscape(w io.Writer) {
+	fmt.Fprintf(w, "\nEscape window: calls that returned to the offender after its first offending call (%d runs each)\n", r.Runs)
 	t := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(t, "approach\tmin\tmedian\tp90\tp99\tmax\truns with any\t")
 	for _, a := range r.Escape {
@@ -76,18 +102,24 @@ func (r *Report) WriteTables(w io.Writer) {
 		fmt.Fprintf(t, "%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t\n", a.Name, l.Min, l.Median, l.P90, l.P99, l.Max)
 	}
 	t.Flush()
+}
 
+// writeOverhead prints ns per call under each configuration.
+func (r *Report) writeOverhead(w io.Writer) {
 	fmt.Fprintf(w, "\nOverhead: ns per call (%d rounds of %d calls; median and best round)\n", overheadRounds, overheadCalls)
-	t = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	t := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(t, "configuration\tgetpid median\tgetpid min\tfailing ptrace median\tfailing ptrace min\t")
 	for i := 0; i+1 < len(r.Overhead); i += 2 {
 		g, p := r.Overhead[i], r.Overhead[i+1]
 		fmt.Fprintf(t, "%s\t%.0f\t%.0f\t%.0f\t%.0f\t\n", g.Config, g.Median, g.Min, p.Median, p.Min)
 	}
 	t.Flush()
+}
 
+// writeThroughput prints the event sweep.
+func (r *Report) writeThroughput(w io.Writer) {
 	fmt.Fprintln(w, "\nEvent throughput (audit mode): every call is delivered or counted as lost")
-	t = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	t := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(t, "processes\toffered/s per process\toffered\tdelivered\tlost\texact\toffered/s\tdelivered/s\treader CPU\t")
 	for _, p := range r.Throughput {
 		rate := "flat out"
@@ -99,10 +131,12 @@ func (r *Report) WriteTables(w io.Writer) {
 			p.OfferedRate, p.Drained, 100*p.ReaderCPU)
 	}
 	t.Flush()
+}
 
-	r.writeHooks(w)
+// writeEndToEnd prints the binary writing JSON lines.
+func (r *Report) writeEndToEnd(w io.Writer) {
 	fmt.Fprintln(w, "\nEnd to end: the sigguard binary, --audit --output json into a pipe, offenders flat out")
-	t = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	t := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(t, "processes\toffered\tlines\tlost\texact\toffered/s\tlines/s\tCPU µs/line\tdelivered\treader alone\t")
 	for _, p := range r.EndToEnd {
 		a := p.Accounting
@@ -110,20 +144,14 @@ func (r *Report) WriteTables(w io.Writer) {
 			p.Offered, p.Lines, p.CPUPerLine, 100*p.Share, 100*p.ReaderShare)
 	}
 	t.Flush()
+}
 
+// writeFootprint prints start-up and the memory of every process.
+func (r *Report) writeFootprint(w io.Writer) {
 	f := r.Footprint
 	fmt.Fprintf(w, "\nStart-up: exec to ready file %.1f ms median (min %.1f, max %.1f); RSS %.1f MiB median (max %.1f)\n",
 		f.ReadyMillis.Median, f.ReadyMillis.Min, f.ReadyMillis.Max, f.RSSMiB.Median, f.RSSMiB.Max)
 	writeFloodFootprint(w, f.Flood)
-
-	fmt.Fprintln(w, "\nTargets")
-	for _, tg := range r.Targets() {
-		mark := "met"
-		if !tg.Met {
-			mark = "MISSED"
-		}
-		fmt.Fprintf(w, "  %-6s %s: %s\n", mark, tg.Goal, tg.Stands)
-	}
 }
 
 // Target is one goal and where the run left it.
@@ -137,6 +165,35 @@ type Target struct {
 // not hidden.
 func (r *Report) Targets() []Target {
 	var out []Target
+	if r.ran("escape") {
+		out = append(out, r.escapeTargets()...)
+	}
+	if r.ran("overhead") {
+		out = append(out, r.overheadTargets()...)
+	}
+	if r.ran("hooks") {
+		out = append(out, r.hookTargets()...)
+	}
+	if r.ran("throughput") {
+		out = append(out, r.throughputTargets()...)
+	}
+	if r.ran("endtoend") {
+		out = append(out, r.endToEndTarget())
+	}
+	if r.ran("footprint") {
+		out = append(out, r.footprintTargets()...)
+	}
+	return out
+}
+
+// ran says whether the step with this key ran: a step that ran and
+// measured nothing still has its targets, missed.
+func (r *Report) ran(step string) bool {
+	return len(r.Steps) == 0 || slices.Contains(r.Steps, step)
+}
+
+func (r *Report) escapeTargets() []Target {
+	var out []Target
 	for _, a := range r.Escape {
 		if strings.HasPrefix(a.Name, "sigguard") {
 			out = append(out, Target{
@@ -146,6 +203,11 @@ func (r *Report) Targets() []Target {
 			})
 		}
 	}
+	return out
+}
+
+func (r *Report) overheadTargets() []Target {
+	var out []Target
 	// The cost of reporting: matching the caller and writing the event,
 	// against the same hook on a caller no rule matches. Against nothing
 	// attached at all, the hook's own cost is added; both are shown.
@@ -157,7 +219,11 @@ func (r *Report) Targets() []Target {
 			Stands: fmt.Sprintf("%.0f ns (matching + event: %.0f ns vs %.0f ns for a caller no rule matches; %.0f ns over nothing attached)",
 				cost, reported, hooked, reported-bare), Met: cost <= 500})
 	}
-	out = append(out, r.hookTargets()...)
+	return out
+}
+
+func (r *Report) throughputTargets() []Target {
+	var out []Target
 	var best float64
 	exact := len(r.Throughput) > 0
 	for _, p := range r.Throughput {
@@ -166,7 +232,11 @@ func (r *Report) Targets() []Target {
 	}
 	out = append(out, Target{Goal: ">= 1 M events/s drained", Stands: fmt.Sprintf("%.2f M/s at best", best/1e6), Met: best >= 1e6})
 	out = append(out, Target{Goal: "exact loss accounting", Stands: fmt.Sprintf("delivered + lost == offered at every point: %v", exact), Met: exact})
-	out = append(out, r.endToEndTarget())
+	return out
+}
+
+func (r *Report) footprintTargets() []Target {
+	var out []Target
 	f := r.Footprint
 	out = append(out, Target{Goal: "start-up <= 100 ms to ready (median)", Stands: fmt.Sprintf("%.1f ms median, %.1f max", f.ReadyMillis.Median, f.ReadyMillis.Max),
 		Met: f.ReadyMillis.N > 0 && f.ReadyMillis.Median <= 100})

@@ -100,3 +100,32 @@ func TestRSSTargetCountsEveryProcessAfterTheFlood(t *testing.T) {
 		}
 	}
 }
+
+// With --only, the report shows the steps that ran and judges only
+// their targets; a step that ran and measured nothing is still judged,
+// and misses.
+func TestOnlyStepsThatRanAreShownAndJudged(t *testing.T) {
+	r := &Report{Steps: []string{"hooks", "footprint"}}
+	var goals []string
+	for _, tg := range r.Targets() {
+		goals = append(goals, tg.Goal)
+		if tg.Met {
+			t.Errorf("target %q met with nothing measured", tg.Goal)
+		}
+	}
+	if len(goals) != 2 || !strings.HasPrefix(goals[0], "start-up") || !strings.HasPrefix(goals[1], "RSS") {
+		t.Errorf("targets %q: want only the footprint's two (no hook ran, so the hook step has none)", goals)
+	}
+	var out strings.Builder
+	r.WriteTables(&out)
+	for _, absent := range []string{"Escape window", "Overhead", "Event throughput", "End to end"} {
+		if strings.Contains(out.String(), absent) {
+			t.Errorf("tables show %q, a step that did not run:\n%s", absent, out.String())
+		}
+	}
+	for _, present := range []string{"Hook run time", "Start-up"} {
+		if !strings.Contains(out.String(), present) {
+			t.Errorf("tables lack %q, a step that ran:\n%s", present, out.String())
+		}
+	}
+}
