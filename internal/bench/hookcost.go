@@ -51,34 +51,30 @@ type hookCase struct {
 	name     string
 	program  string // sigguard's program, as the kernel names it
 	rule     guard.Rule
-	floor    func(*bencher) (link.Link, error)
+	floor    *ebpf.Program // the floor program, on the same hook
+	attach   func(*ebpf.Program) (link.Link, error)
 	workload []string // the offender's arguments
 	limit    float64
 }
 
 func (b *bencher) hookCases() []hookCase {
-	ptraceFloor := func(b *bencher) (link.Link, error) {
-		return link.Tracepoint("syscalls", "sys_enter_ptrace", b.objs.FloorPtraceEntry, nil)
-	}
 	timePtrace := []string{"time", "ptrace", "3", strconv.Itoa(hookCostCalls)}
 	return []hookCase{{
 		name:    "ptrace, cgroup rule, caller outside it",
 		program: "sg_ptrace",
 		rule:    guard.Rule{Match: guard.Matchers{Cgroup: []string{b.empty.Path}}, Action: guard.ActionAudit},
-		floor:   ptraceFloor, workload: timePtrace, limit: 1.5,
+		floor:   b.objs.FloorPtraceEntry, attach: syscallTracepoint("sys_enter_ptrace"), workload: timePtrace, limit: 1.5,
 	}, {
 		name:    "ptrace, exe rule, caller runs another program",
 		program: "sg_ptrace",
 		rule:    guard.Rule{Match: guard.Matchers{Exe: []string{"/bin/true"}}, Action: guard.ActionAudit},
-		floor:   ptraceFloor, workload: timePtrace, limit: 1.5,
+		floor:   b.objs.FloorPtraceEntry, attach: syscallTracepoint("sys_enter_ptrace"), workload: timePtrace, limit: 1.5,
 	}, {
 		name:    "openat exit, memory-access rule over the caller, not /proc/<pid>/mem",
 		program: "sg_openat_exit",
 		rule: guard.Rule{Syscalls: guard.Presets["memory-access"], Match: guard.Matchers{Cgroup: []string{b.cg.Path}},
 			Action: guard.ActionAudit},
-		floor: func(b *bencher) (link.Link, error) {
-			return link.Tracepoint("syscalls", "sys_exit_openat", b.objs.FloorOpenatExit, nil)
-		},
+		floor: b.objs.FloorOpenatExit, attach: syscallTracepoint("sys_exit_openat"),
 		workload: []string{"time", "open", "3", strconv.Itoa(hookCostCalls)}, limit: 1,
 	}, {
 		// The exit is watched only for a policy that kills: one that
@@ -86,8 +82,8 @@ func (b *bencher) hookCases() []hookCase {
 		name:    "process exit, a process never signalled",
 		program: "sg_confirm_exit",
 		rule:    guard.Rule{Match: guard.Matchers{Cgroup: []string{b.empty.Path}}, Action: guard.ActionSignalProcess},
-		floor: func(b *bencher) (link.Link, error) {
-			return link.AttachTracing(link.TracingOptions{Program: b.objs.FloorProcessExit})
+		floor:   b.objs.FloorProcessExit, attach: func(p *ebpf.Program) (link.Link, error) {
+			return link.AttachTracing(link.TracingOptions{Program: p})
 		},
 		workload: []string{"exits", strconv.Itoa(hookCostExits)}, limit: 1,
 	}}
@@ -126,20 +122,19 @@ func (b *bencher) measureHook(c hookCase) (_ HookCost, err error) {
 		return HookCost{}, err
 	}
 	defer prog.Close()
-	floor, err := c.floor(b)
+	floor, err := c.attach(c.floor)
 	if err != nil {
 		return HookCost{}, fmt.Errorf("attach the floor program: %w", err)
 	}
 	defer floor.Close()
-	floorProg := b.floorProgram(c)
-	before, floorBefore, err := runStats(prog, floorProg)
+	before, floorBefore, err := runStats(prog, c.floor)
 	if err != nil {
 		return HookCost{}, err
 	}
 	if out, err := b.offender(c.workload...).CombinedOutput(); err != nil {
 		return HookCost{}, fmt.Errorf("offender: %w: %s", err, out)
 	}
-	after, floorAfter, err := runStats(prog, floorProg)
+	after, floorAfter, err := runStats(prog, c.floor)
 	if err != nil {
 		return HookCost{}, err
 	}
@@ -150,14 +145,9 @@ func (b *bencher) measureHook(c hookCase) (_ HookCost, err error) {
 	}, nil
 }
 
-func (b *bencher) floorProgram(c hookCase) *ebpf.Program {
-	switch c.program {
-	case "sg_openat_exit":
-		return b.objs.FloorOpenatExit
-	case "sg_confirm_exit":
-		return b.objs.FloorProcessExit
-	}
-	return b.objs.FloorPtraceEntry
+// syscallTracepoint attaches a program to syscalls/name.
+func syscallTracepoint(name string) func(*ebpf.Program) (link.Link, error) {
+	return func(p *ebpf.Program) (link.Link, error) { return link.Tracepoint("syscalls", name, p, nil) }
 }
 
 func runStats(progs ...*ebpf.Program) (*ebpf.ProgramStats, *ebpf.ProgramStats, error) {
@@ -202,7 +192,7 @@ func (b *bencher) openCost(r *Report) error {
 	if err != nil {
 		return err
 	}
-	floor, err := link.Tracepoint("syscalls", "sys_exit_openat", b.objs.FloorOpenatExit, nil)
+	floor, err := syscallTracepoint("sys_exit_openat")(b.objs.FloorOpenatExit)
 	if err != nil {
 		return err
 	}
