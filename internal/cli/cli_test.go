@@ -123,6 +123,7 @@ func TestBenchRejectsBadInput(t *testing.T) {
 		{[]string{"bench", "--plot", "out.png"}, "only SVG is drawn"},
 		{[]string{"bench", "--plot", "/no/such/dir/out.svg"}, "--plot /no/such/dir/out.svg: directory /no/such/dir does not exist"},
 		{[]string{"bench", "extra"}, "bench takes --runs N"},
+		{[]string{"bench", "--only", "hooks,nope"}, "--only nope: no such step (the steps are escape, overhead, hooks, throughput, endtoend, footprint)"},
 		{[]string{"check"}, "check takes one policy file"},
 	} {
 		var stdout, stderr bytes.Buffer
