@@ -23,9 +23,16 @@ type compiled struct {
 	tracked  []trackedValue
 	cgroupID map[string]uint64 // by path; 0 while the directory does not exist
 	syscalls map[Syscall]bool  // syscalls some rule guards: the hooks to attach
-	compat   bool              // also hook the 32-bit syscall entry
-	kills    bool              // some rule sends SIGKILL: its kills are confirmed
-	cleanup  bool              // and their collateral cleaned up
+	// The generic route: each rule's conditions (by rule index), the
+	// rules naming each syscall number, and the hooks each syscall needs.
+	generic      map[int]bpf.GuardGenericRule
+	genericRules map[int]uint64
+	genericNeeds map[Syscall]genericNeed
+	tracepoints  map[Syscall]string   // a generic syscall's tracepoint name, for those the kernel has
+	absent       map[Syscall][]string // generic syscalls this kernel has no tracepoint for, and the rules naming them
+	compat       bool                 // also hook the 32-bit syscall entry
+	kills        bool                 // some rule sends SIGKILL: its kills are confirmed
+	cleanup      bool                 // and their collateral cleaned up
 }
 
 // compile checks rules and turns them into generation gen of the kernel's
@@ -44,6 +51,12 @@ func compile(cfg Config, gen uint32) (*compiled, error) {
 		fixed:    map[bpf.GuardMatcherKey]bpf.GuardMatcherMasks{},
 		cgroupID: map[string]uint64{},
 		syscalls: map[Syscall]bool{},
+
+		generic:      map[int]bpf.GuardGenericRule{},
+		genericRules: map[int]uint64{},
+		genericNeeds: map[Syscall]genericNeed{},
+		tracepoints:  map[Syscall]string{},
+		absent:       map[Syscall][]string{},
 	}
 	seen := map[string]bool{}
 	for i, r := range rules {
@@ -74,14 +87,20 @@ func (c *compiled) add(gen uint32, index uint, name string, r Rule) error {
 	bit := uint64(1) << index
 	c.policy.Rules |= bit
 	for _, s := range r.syscalls() {
+		if s.Generic() || r.hasConditions() {
+			continue // the generic route's (addGeneric)
+		}
 		c.policy.Syscalls[s] |= bit
 		c.syscalls[s] = true
+	}
+	if err := c.addGeneric(int(index), name, r); err != nil {
+		return err
 	}
 	sig := r.Signal
 	if r.Action == ActionDeny {
 		sig = syscall.SIGKILL // where the call cannot be refused
 	}
-	c.rules = append(c.rules, bpf.GuardRule{Signal: uint32(sig), Action: uint8(r.Action)})
+	c.rules = append(c.rules, bpf.GuardRule{Signal: uint32(sig), Action: uint8(r.Action), DenyErrno: uint16(r.DenyErrno)})
 	c.kills = c.kills || (r.Action != ActionAudit && sig == syscall.SIGKILL)
 	if err := c.addMatchers(gen, bit, name, r.Match, false); err != nil {
 		return err

@@ -72,6 +72,18 @@ type Rule struct {
 	Action Action
 	// Signal is sent by the signal actions and reported by audit.
 	Signal syscall.Signal
+
+	// Args are conditions on the call's arguments, every one of which
+	// must hold; When holds conditions on its result, judged at its exit.
+	// A rule with either, or with AtMost or DenyErrno, is judged by the
+	// generic route for each of its syscalls (docs/policy.md#any-syscall).
+	Args []ArgCondition
+	When When
+	// AtMost limits the signals and events the rule makes; nil: none.
+	AtMost *RateLimit
+	// DenyErrno is the error a deny rule refuses a generic route's
+	// syscall with in the deny tiers; 0 means EPERM.
+	DenyErrno syscall.Errno
 }
 
 // Matchers are lists of values; an empty list does not constrain. Each field
@@ -166,6 +178,9 @@ const (
 	SettingRingBuffer Setting = "ring buffer size"
 	SettingPinDir     Setting = "pin directory"
 	SettingTier       Setting = "tier"
+	SettingArgs       Setting = "args"
+	SettingWhen       Setting = "when"
+	SettingAtMost     Setting = "at_most"
 )
 
 func (e *ConfigError) Error() string {
@@ -219,14 +234,25 @@ func (r Rule) validate() error {
 		return &ConfigError{Setting: SettingSignal, Err: err}
 	}
 	for _, s := range r.syscalls() {
-		if _, ok := hooks[s]; !ok {
+		if _, ok := hooks[s]; !ok && !s.Generic() {
 			return configError(SettingSyscalls, "unknown syscall %d", s)
 		}
 	}
+	generic, err := r.genericSyscalls()
+	if err != nil {
+		return err
+	}
+	keysFor := r.syscalls()
+	if r.hasConditions() {
+		keysFor = generic
+	}
 	for _, m := range []Matchers{r.Match, r.Except} {
-		if err := m.validate(r.syscalls()); err != nil {
+		if err := m.validate(keysFor); err != nil {
 			return err
 		}
+	}
+	if len(generic) > 0 || r.hasConditions() {
+		return r.validateGeneric(generic)
 	}
 	return nil
 }
@@ -279,7 +305,7 @@ func (r Rule) String() string {
 	case ActionSignalThread:
 		b.WriteString(SignalName(r.Signal) + " to the calling thread")
 	case ActionDeny:
-		b.WriteString("refuse with EPERM (SIGKILL where the call cannot be refused)")
+		b.WriteString("refuse with " + r.denyErrnoName() + " (SIGKILL where the call cannot be refused)")
 	default:
 		b.WriteString(SignalName(r.Signal) + " to the calling process")
 	}
@@ -291,6 +317,7 @@ func (r Rule) String() string {
 	if !r.Except.empty() {
 		b.WriteString(", except " + r.Except.String())
 	}
+	b.WriteString(r.conditionsString())
 	return b.String()
 }
 

@@ -25,6 +25,9 @@ const (
 	// KindUnconfirmed warns that a process sigguard sent SIGKILL to had
 	// not exited UnconfirmedAfter later; Event.Latency is how long ago.
 	KindUnconfirmed Kind = 101
+	// KindHeldBack: a rule's at_most held back calls (Event.HeldBack since
+	// the last report), reported at most once a second per rule.
+	KindHeldBack Kind = 102
 )
 
 // UnconfirmedAfter is how long a SIGKILLed process may take to exit before
@@ -41,6 +44,8 @@ func (k Kind) String() string {
 		return "lost"
 	case KindUnconfirmed:
 		return "unconfirmed"
+	case KindHeldBack:
+		return "held_back"
 	}
 	return "kind-" + strconv.Itoa(int(k))
 }
@@ -178,6 +183,20 @@ type Event struct {
 	Resumed int
 	Reaped  int
 
+	// The generic route's call (Syscall.Generic): its arguments as the
+	// registers held them, and for a rule judged at the call's exit
+	// (AtExit) what it returned and how long it took from entry to exit.
+	Args     [6]uint64
+	AtExit   bool
+	Ret      int64
+	Duration time.Duration
+
+	// HeldBack, for KindHeldBack: calls Rule's at_most held back since
+	// the previous report (no signal, no event); HeldBackTotal since the
+	// rule was loaded.
+	HeldBack      uint64
+	HeldBackTotal uint64
+
 	// Lost counts events the kernel dropped since the previous KindLost.
 	Lost uint64
 	// LostTotal counts every dropped event since the guard started.
@@ -210,6 +229,10 @@ func (e *Event) RequestName() string {
 }
 
 const compatFlag = uint16(bpf.GuardSyscallIdSG_SYSCALL_COMPAT)
+
+// genericRoute is the kernel's id of the generic route, which events
+// carry with the syscall's number.
+const genericRoute = Syscall(bpf.GuardSyscallIdSG_SYSCALL_GENERIC)
 
 // eventSize is the size of struct event, which the kernel writes verbatim.
 const eventSize = int(unsafe.Sizeof(bpf.GuardEvent{}))
@@ -251,6 +274,14 @@ func decodeEvent(sample []byte, raw *bpf.GuardEvent, clock *bootClock, names *[2
 	if ev.Kind == KindExited {
 		ev.Latency = time.Duration(raw.BootNs - raw.CallNs)
 		ev.Resumed, ev.Reaped = int(raw.Resume), int(raw.Reap)
+	}
+	if ev.Syscall == genericRoute {
+		ev.Syscall = GenericSyscall(int(raw.Nr))
+		ev.Args = raw.Args
+		ev.AtExit = raw.AtExit != 0
+		if ev.AtExit {
+			ev.Ret, ev.Duration = raw.Ret, time.Duration(raw.LatencyNs)
+		}
 	}
 	for i, c := range raw.Comm {
 		ev.Comm[i] = byte(c)

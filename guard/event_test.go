@@ -53,8 +53,8 @@ func TestDecodeEvent(t *testing.T) {
 
 // struct event is laid out by hand, without implicit padding (sigguard.h).
 func TestEventSize(t *testing.T) {
-	if eventSize != 128 {
-		t.Errorf("struct event is %d bytes, want 128", eventSize)
+	if eventSize != 200 {
+		t.Errorf("struct event is %d bytes, want 200", eventSize)
 	}
 }
 

@@ -12,6 +12,7 @@ package guard
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/ringbuf"
@@ -54,6 +55,15 @@ type Guard struct {
 
 	tier       Tier     // how the guard enforces, chosen at start
 	passedOver []string // why better tiers were not taken
+	// vetoRefused: generic syscalls a deny rule names whose function the
+	// kernel would not let the veto attach to, and why (generichooks.go).
+	vetoRefused map[Syscall]error
+	// What reportHeldBack last reported: when, the total, and per rule of
+	// the policy it read.
+	heldBackAt    time.Time
+	heldBackSeen  uint64
+	heldBackRules []uint64
+	heldBackGen   *compiled
 
 	pin   *pinState  // nil unless Config.PinDir
 	pinMu sync.Mutex // guards pin.record

@@ -34,6 +34,12 @@ const (
 	// roleNoteSharing notes processes that share a descriptor table, so
 	// that kills reach them (sharers.go).
 	roleNoteSharing
+	// roleGenericEnter, roleGenericExit and roleGenericVeto serve a
+	// syscall of the generic route: its entry and exit tracepoints, and a
+	// deny tier's veto of its function (generichooks.go).
+	roleGenericEnter
+	roleGenericExit
+	roleGenericVeto
 	// roleUnknown is a pinned hook adopted under a name this build does
 	// not give any hook: kept as found until Close.
 	roleUnknown
@@ -41,7 +47,8 @@ const (
 
 var hookRoleNames = [...]string{
 	roleRoute: "route", roleCompatEnter: "32-bit entry", roleCompatExit: "32-bit exit", roleVeto: "veto",
-	roleConfirmExit: "exit confirmation", roleNoteStop: "stop note", roleNoteSharing: "sharing note", roleUnknown: "unknown",
+	roleConfirmExit: "exit confirmation", roleNoteStop: "stop note", roleNoteSharing: "sharing note",
+	roleGenericEnter: "generic entry", roleGenericExit: "generic exit", roleGenericVeto: "generic veto", roleUnknown: "unknown",
 }
 
 func (r hookRole) String() string { return enumName(r, hookRoleNames[:], "role") }
@@ -84,6 +91,9 @@ func hookNamed(name string) hook {
 			h.role = roleVeto
 			return h
 		}
+	}
+	if g, ok := genericHookNamed(name); ok {
+		return g
 	}
 	switch name {
 	case bpf.GuardProgSgCompatEnter:
@@ -145,6 +155,16 @@ func (r *hookRegistry) find(program string) *hook {
 	return nil
 }
 
+// findNamed returns the hook registered as name, or nil.
+func (r *hookRegistry) findNamed(name string) *hook {
+	for _, h := range r.hooks {
+		if h.name == name {
+			return h
+		}
+	}
+	return nil
+}
+
 // has says whether a hook of role is attached.
 func (r *hookRegistry) has(role hookRole) bool {
 	return slices.ContainsFunc(r.hooks, func(h *hook) bool { return h.role == role })
@@ -162,7 +182,7 @@ func (r *hookRegistry) compat() bool { return r.has(roleCompatEnter) || r.has(ro
 func (r *hookRegistry) syscalls() []Syscall {
 	var out []Syscall
 	for _, h := range r.hooks {
-		if h.role == roleRoute && !slices.Contains(out, h.syscall) {
+		if (h.role == roleRoute || h.role == roleGenericEnter) && !slices.Contains(out, h.syscall) {
 			out = append(out, h.syscall)
 		}
 	}
@@ -205,7 +225,7 @@ func (r *hookRegistry) closeAll() error {
 	slices.SortStableFunc(byRole, func(a, b *hook) int { return int(a.role) - int(b.role) })
 	for _, h := range byRole {
 		err := h.link.Close()
-		if err != nil && h.role == roleRoute {
+		if err != nil && (h.role == roleRoute || h.role.generic()) {
 			err = fmt.Errorf("detach %s: %w", h.syscall, err)
 		}
 		errs = append(errs, err)

@@ -81,6 +81,7 @@ var matchKeys = []MatchKey{
 	{
 		name: "target.pid", kernel: bpf.GuardMatchKeySG_KEY_TARGET_PID,
 		values: listOf(pids, func(m *Matchers) *[]int { return &m.TargetPID }),
+		fits:   routesOnly,
 		holds:  "the call reaches one of these processes",
 		notes: "host pids (the initial pid namespace's); covers every thread of each; " +
 			"see [Targets](#targets-and-pid-namespaces)",
@@ -88,12 +89,14 @@ var matchKeys = []MatchKey{
 	{
 		name: "target.exe", kernel: bpf.GuardMatchKeySG_KEY_TARGET_EXE,
 		values: listOf(executables, func(m *Matchers) *[]string { return &m.TargetExe }),
+		fits:   routesOnly,
 		holds:  "the process the call reaches runs one of these files",
 		notes:  "by device and inode, read from the target at the call",
 	},
 	{
 		name: "target.cgroup", kernel: bpf.GuardMatchKeySG_KEY_TARGET_CGROUP,
 		values: listOf(cgroups, func(m *Matchers) *[]string { return &m.TargetCgroup }),
+		fits:   routesOnly,
 		holds:  "the thread the call reaches is in one of these cgroups or below",
 		notes: "read from the target at the call: a thread moved after it started is judged where it is; " +
 			"followed by path, as `cgroup`",
@@ -279,6 +282,18 @@ func runningPID(pid int) error {
 	}
 	if !processExists(pid) {
 		return fmt.Errorf("no process %d (check the pid with ps)", pid)
+	}
+	return nil
+}
+
+// routesOnly: what a call reaches is known on the routes to another
+// process's memory only.
+func routesOnly(syscalls []Syscall) error {
+	for _, s := range syscalls {
+		if s.Generic() {
+			return fmt.Errorf("target keys apply to the routes to another process (ptrace, process_vm_readv...), "+
+				"not to %s, which the generic route judges (put it in a rule of its own)", s)
+		}
 	}
 	return nil
 }

@@ -88,6 +88,9 @@ func (g *Guard) install(next *compiled) (err error) {
 	if err := g.newCgroupEpoch(); err != nil {
 		return err
 	}
+	if err := g.bumpVariable(bpf.GuardVarPolicySerial); err != nil {
+		return err
+	}
 	g.previous, g.current = g.current, next
 	return g.detachUnneeded(next)
 }
@@ -97,6 +100,9 @@ func (g *Guard) install(next *compiled) (err error) {
 // that failed, those it attached for nothing.
 func (g *Guard) detachUnneeded(c *compiled) error {
 	if err := g.hooks.dropRoutes(c.syscalls); err != nil {
+		return err
+	}
+	if err := g.dropGeneric(c); err != nil {
 		return err
 	}
 	return g.syncCompat(c, true)
@@ -121,9 +127,15 @@ func (g *Guard) attachFor(next *compiled) error {
 	}
 	g.cleanup.Store(next.cleanup)
 	for s := range next.syscalls {
+		if s.Generic() {
+			continue // attachGeneric
+		}
 		if err := g.attach(s); err != nil {
 			return err
 		}
+	}
+	if err := g.attachGeneric(next); err != nil {
+		return err
 	}
 	if next.syscalls[SyscallOpenat] {
 		g.teachProcMem()

@@ -99,6 +99,9 @@ func (g *Guard) run(ctx context.Context, handle func(*Event) error, caughtUp fun
 			if err := g.reportUnconfirmed(handle); err != nil {
 				return err
 			}
+			if err := g.reportHeldBack(handle, now); err != nil {
+				return err
+			}
 			if err := g.noteReaderProgress(); err != nil {
 				return err
 			}
@@ -166,4 +169,45 @@ func (g *Guard) reportLoss(handle func(*Event) error) error {
 	g.event = Event{Kind: KindLost, Time: time.Now(), Lost: lost - g.lostReported, LostTotal: lost}
 	g.lostReported = lost
 	return handle(&g.event)
+}
+
+// heldBackEvery is how often a rule's held-back calls are reported at most.
+const heldBackEvery = time.Second
+
+// reportHeldBack reports, once a second at most, each rule whose at_most
+// held calls back since the last report: they made no event of their own.
+func (g *Guard) reportHeldBack(handle func(*Event) error, now time.Time) error {
+	if now.Sub(g.heldBackAt) < heldBackEvery {
+		return nil
+	}
+	total, err := g.counter(bpf.GuardCounterSG_COUNTER_HELD_BACK)
+	if err != nil || total == g.heldBackSeen {
+		return err
+	}
+	g.heldBackAt, g.heldBackSeen = now, total
+	g.mu.Lock()
+	cur := g.current
+	g.mu.Unlock()
+	if cur == nil {
+		return nil
+	}
+	stats, err := ruleStats(g.maps.RuleCounters, cur.gen, cur.names)
+	if err != nil {
+		return err
+	}
+	if g.heldBackRules == nil || g.heldBackGen != cur {
+		g.heldBackRules, g.heldBackGen = make([]uint64, len(stats)), cur
+	}
+	for i, st := range stats {
+		if st.HeldBack <= g.heldBackRules[i] {
+			continue
+		}
+		g.event = Event{Kind: KindHeldBack, Time: now, Rule: st.Rule, HeldBack: st.HeldBack - g.heldBackRules[i],
+			HeldBackTotal: st.HeldBack}
+		g.heldBackRules[i] = st.HeldBack
+		if err := handle(&g.event); err != nil {
+			return err
+		}
+	}
+	return nil
 }

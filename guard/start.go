@@ -21,7 +21,7 @@ func Start(cfg Config) (_ *Guard, err error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Guard{progs: map[string]*ebpf.Program{}, pin: pin, notices: make(chan Notice, noticeBuffer)}
+	g := &Guard{progs: map[string]*ebpf.Program{}, pin: pin, notices: make(chan Notice, noticeBuffer), vetoRefused: map[Syscall]error{}}
 	if pin != nil {
 		g.hooks.linksDir = pin.linksDir()
 	}

@@ -35,6 +35,9 @@ type Stats struct {
 	// Unconfirmed counts SIGKILLed processes still alive UnconfirmedAfter
 	// later (reported as KindUnconfirmed).
 	Unconfirmed uint64
+	// HeldBack counts matched calls a rule's at_most held back: no signal
+	// and no event, only this count (and KindHeldBack reports).
+	HeldBack uint64
 }
 
 func (g *Guard) counter(which bpf.GuardCounter) (uint64, error) {
@@ -91,6 +94,7 @@ func counterFields(s *Stats) []counterField {
 		{bpf.GuardCounterSG_COUNTER_CONFIRMED, &s.Confirmed},
 		{bpf.GuardCounterSG_COUNTER_DENIED, &s.Denied},
 		{bpf.GuardCounterSG_COUNTER_SHARERS, &s.SharersKilled},
+		{bpf.GuardCounterSG_COUNTER_HELD_BACK, &s.HeldBack},
 	}
 }
 
@@ -101,6 +105,7 @@ type RuleStats struct {
 	Signalled   uint64
 	FailedSends uint64
 	Denied      uint64
+	HeldBack    uint64 // matched, but held back by the rule's at_most
 }
 
 // RuleStats reads the counters of the rules in force, in rule order. They
@@ -121,7 +126,7 @@ func ruleStats(counters *ebpf.Map, gen uint32, names []string) ([]RuleStats, err
 	for i, name := range names {
 		out[i].Rule = name
 		base := (gen*MaxRules + uint32(i)) * ruleCounters
-		for c, into := range []*uint64{&out[i].Matched, &out[i].Signalled, &out[i].FailedSends, &out[i].Denied} {
+		for c, into := range []*uint64{&out[i].Matched, &out[i].Signalled, &out[i].FailedSends, &out[i].Denied, &out[i].HeldBack} {
 			v, err := sumPerCPU(counters, base+uint32(c))
 			if err != nil {
 				return nil, err

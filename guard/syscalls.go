@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sigguard/sigguard/internal/bpf"
+	"github.com/sigguard/sigguard/internal/syscalls"
 )
 
 // Syscall identifies a guarded syscall.
@@ -71,13 +72,13 @@ var routes = []route{
 	{SyscallPerfEventOpen, "perf_event_open", "sys_enter_perf_event_open", bpf.GuardProgSgPerfOpen, nil, 298, 336, false,
 		byPid + "; every process for pid -1 or a cgroup; the caller for pid 0", []string{"memory-access"},
 		"perf events on another process, or on every process of a CPU (pid -1)"},
-	{SyscallOpen, "open", "sys_exit_open", bpf.GuardProgSgOpenExit, nil, 2, 5, true, byFile, strings.Fields(memPresets),
+	{SyscallOpen, "proc-mem-open", "sys_exit_open", bpf.GuardProgSgOpenExit, nil, 2, 5, true, byFile, strings.Fields(memPresets),
 		"opens of another process's `/proc/<pid>/mem` (or `/proc/<pid>/task/<tid>/mem`)"},
-	{SyscallOpenat, "openat", "sys_exit_openat", bpf.GuardProgSgOpenatExit, nil, 257, 295, true, byFile, strings.Fields(memPresets),
+	{SyscallOpenat, "proc-mem-openat", "sys_exit_openat", bpf.GuardProgSgOpenatExit, nil, 257, 295, true, byFile, strings.Fields(memPresets),
 		"the same, by openat(2)"},
-	{SyscallOpenat2, "openat2", "sys_exit_openat2", bpf.GuardProgSgOpenat2Exit, nil, 437, 437, true, byFile, strings.Fields(memPresets),
+	{SyscallOpenat2, "proc-mem-openat2", "sys_exit_openat2", bpf.GuardProgSgOpenat2Exit, nil, 437, 437, true, byFile, strings.Fields(memPresets),
 		"the same, by openat2(2)"},
-	{SyscallCreat, "creat", "sys_exit_creat", bpf.GuardProgSgCreatExit, nil, 85, 8, true, byFile, strings.Fields(memPresets),
+	{SyscallCreat, "proc-mem-creat", "sys_exit_creat", bpf.GuardProgSgCreatExit, nil, 85, 8, true, byFile, strings.Fields(memPresets),
 		"the same, by creat(2), which opens for writing"},
 	{SyscallIoUring, "io_uring", "", "", []string{bpf.GuardProgSgUringComplete, bpf.GuardProgSgUringCompleteRes,
 		bpf.GuardProgSgUringFileGet}, 0, 0, true, byFile, strings.Fields(memPresets),
@@ -110,12 +111,28 @@ func (s Syscall) String() string {
 	if h, ok := hooks[s]; ok {
 		return h.name
 	}
+	if nr, ok := s.Number(); ok {
+		if name, ok := syscalls.NameOf(nr); ok {
+			return name
+		}
+		return "syscall-nr-" + strconv.Itoa(nr)
+	}
 	return "syscall-" + strconv.Itoa(int(s))
 }
 
-// ParseSyscalls reads a syscall or preset name.
+// ParseSyscalls reads a syscall or preset name. A route's name (ptrace,
+// process_vm_readv...) is that route, which judges every call of the
+// syscall and what it reaches; any other syscall of the x86-64 table is
+// judged by the generic route; a preset is its set.
 func ParseSyscalls(name string) ([]Syscall, error) {
 	if set, ok := Presets[name]; ok {
+		return set, nil
+	}
+	if p, ok := syscalls.PresetNamed(name); ok {
+		var set []Syscall
+		for _, n := range p.Syscalls {
+			set = append(set, mustGeneric(n))
+		}
 		return set, nil
 	}
 	for s, h := range hooks {
@@ -123,7 +140,25 @@ func ParseSyscalls(name string) ([]Syscall, error) {
 			return []Syscall{s}, nil
 		}
 	}
-	return nil, fmt.Errorf("unknown syscall or preset %q (known: %s)", name, strings.Join(SyscallNames(), ", "))
+	if nr, ok := syscalls.Number(name); ok {
+		return []Syscall{GenericSyscall(nr)}, nil
+	}
+	near := syscalls.Near(name, SyscallNames())
+	hint := "see docs/policy.md for the presets"
+	if len(near) > 0 {
+		hint = "did you mean " + strings.Join(near, ", ") + "?"
+	}
+	return nil, fmt.Errorf("unknown syscall or preset %q (%s)", name, hint)
+}
+
+// mustGeneric is a preset's syscall, which the presets' tests check is in
+// the number table.
+func mustGeneric(name string) Syscall {
+	nr, ok := syscalls.Number(name)
+	if !ok {
+		panic("preset names syscall " + name + ", which has no number")
+	}
+	return GenericSyscall(nr)
 }
 
 // SyscallNames lists the syscall and preset names ParseSyscalls accepts.
@@ -132,9 +167,63 @@ func SyscallNames() []string {
 	for p := range Presets {
 		names = append(names, p)
 	}
+	for _, p := range syscalls.Presets {
+		names = append(names, p.Name)
+	}
 	for _, h := range hooks {
 		names = append(names, h.name)
 	}
+	for _, n := range syscalls.AllNames() {
+		if _, route := routeNamed(n); !route {
+			names = append(names, n)
+		}
+	}
 	sort.Strings(names)
 	return names
+}
+
+// routeNamed is the route a policy names so, if any.
+func routeNamed(name string) (Syscall, bool) {
+	for s, h := range hooks {
+		if h.name == name {
+			return s, true
+		}
+	}
+	return 0, false
+}
+
+// genericBase is where the generic route's syscalls start: Syscall
+// genericBase+nr is x86-64 syscall nr, every call of it, judged by the
+// generic route (routes_generic.h). The routes' own ids are below it.
+const genericBase Syscall = 0x1000
+
+// GenericSyscall is x86-64 syscall nr, judged by the generic route.
+func GenericSyscall(nr int) Syscall { return genericBase + Syscall(nr) }
+
+// Number is the x86-64 syscall number of a generic route's syscall.
+func (s Syscall) Number() (int, bool) {
+	if s >= genericBase && s < genericBase+syscalls.MaxNumber {
+		return int(s - genericBase), true
+	}
+	return 0, false
+}
+
+// Generic says whether the generic route judges s.
+func (s Syscall) Generic() bool {
+	_, ok := s.Number()
+	return ok
+}
+
+// asGeneric is s as the generic route judges it: a route judged at entry
+// whose syscall it is becomes that syscall, every call of it; a route
+// that is not one syscall (proc-mem's opens, io_uring) has none.
+func (s Syscall) asGeneric() (Syscall, bool) {
+	if s.Generic() {
+		return s, true
+	}
+	h, ok := hooks[s]
+	if !ok || h.atExit || h.native == 0 {
+		return 0, false
+	}
+	return GenericSyscall(h.native), true
 }

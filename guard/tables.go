@@ -34,6 +34,9 @@ func (g *Guard) writeGeneration(c *compiled) error {
 			return fmt.Errorf("reset rule counters: %w", err)
 		}
 	}
+	if err := g.writeGeneric(c); err != nil {
+		return err
+	}
 	if err := g.maps.Policies.Update(c.gen, &c.policy, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("write policy: %w", err)
 	}

@@ -99,5 +99,13 @@ static __always_inline void report(const struct call *c, const struct rule *r, _
 	e->tier = tier;
 	e->denied = denied;
 	describe_target(e, c);
+	if (c->values) {
+		const struct syscall_values *v = c->values;
+		__builtin_memcpy(e->args, v->args, sizeof(e->args));
+		e->ret = v->ret;
+		e->latency_ns = v->latency_ns;
+		e->nr = v->nr;
+		e->at_exit = v->at_exit;
+	}
 	bpf_ringbuf_submit(e, wakeup_flags(now));
 }

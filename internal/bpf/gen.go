@@ -8,4 +8,4 @@
 // load.
 package bpf
 
-//go:generate go tool bpf2go -cc clang-14 -strip llvm-strip-14 -cflags "-O2 -g -Wall -Werror" -target amd64 -tags linux -type event -type rule -type action -type counter -type syscall_id -type event_kind -type rule_counter -type match_key -type policy -type matcher_key -type matcher_masks -type kill -type sharers -type target_kind -type limit -type pin_record -type rule_name -type tier Guard sigguard.bpf.c -- -I./include
+//go:generate go tool bpf2go -cc clang-14 -strip llvm-strip-14 -cflags "-O2 -g -Wall -Werror" -target amd64 -tags linux -type event -type rule -type action -type counter -type syscall_id -type event_kind -type rule_counter -type match_key -type policy -type matcher_key -type matcher_masks -type kill -type sharers -type target_kind -type limit -type pin_record -type rule_name -type tier -type generic_rule -type condition -type condition_op -type rate_scope -type condition_field Guard sigguard.bpf.c -- -I./include

@@ -38,6 +38,33 @@ type GuardCgroupVerdictKey struct {
 	Reserved uint32
 }
 
+type GuardCondition struct {
+	_        structs.HostLayout
+	Op       uint8
+	Field    uint8
+	Bits     uint8
+	IsSigned uint8
+	Count    uint8
+	Reserved [3]uint8
+	Values   [8]uint64
+}
+
+type GuardConditionField uint32
+
+const (
+	GuardConditionFieldSG_FIELD_RET GuardConditionField = 6
+)
+
+type GuardConditionOp uint32
+
+const (
+	GuardConditionOpSG_COND_NONE     GuardConditionOp = 0
+	GuardConditionOpSG_COND_EQUALS   GuardConditionOp = 1
+	GuardConditionOpSG_COND_ANY_BITS GuardConditionOp = 2
+	GuardConditionOpSG_COND_ALL_BITS GuardConditionOp = 3
+	GuardConditionOpSG_COND_RANGE    GuardConditionOp = 4
+)
+
 type GuardCounter uint32
 
 const (
@@ -49,7 +76,8 @@ const (
 	GuardCounterSG_COUNTER_CONFIRMED   GuardCounter = 5
 	GuardCounterSG_COUNTER_DENIED      GuardCounter = 6
 	GuardCounterSG_COUNTER_SHARERS     GuardCounter = 7
-	GuardCounterSG_COUNTER_MAX         GuardCounter = 8
+	GuardCounterSG_COUNTER_HELD_BACK   GuardCounter = 8
+	GuardCounterSG_COUNTER_MAX         GuardCounter = 9
 )
 
 type GuardEvent struct {
@@ -82,6 +110,12 @@ type GuardEvent struct {
 	TargetNr       int32
 	CgroupId       uint64
 	TargetCgroupId uint64
+	Args           [6]uint64
+	Ret            int64
+	LatencyNs      uint64
+	Nr             uint32
+	AtExit         uint8
+	Reserved2      [3]uint8
 }
 
 type GuardEventKind uint32
@@ -90,6 +124,26 @@ const (
 	GuardEventKindSG_EVENT_INTERVENTION GuardEventKind = 1
 	GuardEventKindSG_EVENT_EXITED       GuardEventKind = 2
 )
+
+type GuardGenericRule struct {
+	_            structs.HostLayout
+	Conditions   [4]GuardCondition
+	SlowerThanNs uint64
+	RatePeriodNs uint64
+	RateCount    uint32
+	RateScope    uint8
+	Reserved     [3]uint8
+}
+
+type GuardInflight struct {
+	_          structs.HostLayout
+	EntryNs    uint64
+	Rules      uint64
+	Args       [6]uint64
+	Serial     uint64
+	Generation uint32
+	Nr         uint32
+}
 
 type GuardKill struct {
 	_          structs.HostLayout
@@ -147,16 +201,36 @@ type GuardPinRecord struct {
 	ReaderTgid   uint32
 	Tier         uint32
 	ReaderSeenNs uint64
-	Seen         [8]uint64
+	Seen         [9]uint64
 }
 
 type GuardPolicy struct {
-	_        structs.HostLayout
-	Rules    uint64
-	Syscalls [11]uint64
-	Uses     [10]uint64
-	Excepts  [10]uint64
+	_           structs.HostLayout
+	Rules       uint64
+	Syscalls    [12]uint64
+	Uses        [10]uint64
+	Excepts     [10]uint64
+	Conditioned uint64
+	AtExit      uint64
+	Limited     uint64
 }
+
+type GuardRateKey struct {
+	_        structs.HostLayout
+	ScopeId  uint64
+	Window   uint64
+	Slot     uint32
+	Reserved uint32
+}
+
+type GuardRateScope uint32
+
+const (
+	GuardRateScopeSG_RATE_PROCESS GuardRateScope = 0
+	GuardRateScopeSG_RATE_THREAD  GuardRateScope = 1
+	GuardRateScopeSG_RATE_RULE    GuardRateScope = 2
+	GuardRateScopeSG_RATE_CGROUP  GuardRateScope = 3
+)
 
 type GuardRouteRow struct {
 	_        structs.HostLayout
@@ -167,10 +241,11 @@ type GuardRouteRow struct {
 }
 
 type GuardRule struct {
-	_        structs.HostLayout
-	Signal   uint32
-	Action   uint8
-	Reserved [3]uint8
+	_         structs.HostLayout
+	Signal    uint32
+	Action    uint8
+	Reserved  uint8
+	DenyErrno uint16
 }
 
 type GuardRuleCounter uint32
@@ -180,7 +255,8 @@ const (
 	GuardRuleCounterSG_RULE_SIGNALLED   GuardRuleCounter = 1
 	GuardRuleCounterSG_RULE_SEND_FAILED GuardRuleCounter = 2
 	GuardRuleCounterSG_RULE_DENIED      GuardRuleCounter = 3
-	GuardRuleCounterSG_RULE_COUNTER_MAX GuardRuleCounter = 4
+	GuardRuleCounterSG_RULE_HELD_BACK   GuardRuleCounter = 4
+	GuardRuleCounterSG_RULE_COUNTER_MAX GuardRuleCounter = 5
 )
 
 type GuardRuleName struct {
@@ -206,7 +282,8 @@ const (
 	GuardSyscallIdSG_SYSCALL_OPENAT2           GuardSyscallId = 8
 	GuardSyscallIdSG_SYSCALL_CREAT             GuardSyscallId = 9
 	GuardSyscallIdSG_SYSCALL_IO_URING          GuardSyscallId = 10
-	GuardSyscallIdSG_SYSCALL_MAX               GuardSyscallId = 11
+	GuardSyscallIdSG_SYSCALL_GENERIC           GuardSyscallId = 11
+	GuardSyscallIdSG_SYSCALL_MAX               GuardSyscallId = 12
 	GuardSyscallIdSG_SYSCALL_COMPAT            GuardSyscallId = 256
 )
 
@@ -236,19 +313,27 @@ const (
 	GuardMapCgroupVerdicts         = "cgroup_verdicts"
 	GuardMapCounters               = "counters"
 	GuardMapEvents                 = "events"
+	GuardMapGenericRules           = "generic_rules"
+	GuardMapGenericSyscalls        = "generic_syscalls"
+	GuardMapInflight               = "inflight"
 	GuardMapKills                  = "kills"
 	GuardMapMatchers               = "matchers"
 	GuardMapPinMeta                = "pin_meta"
 	GuardMapPolicies               = "policies"
+	GuardMapRateWindows            = "rate_windows"
 	GuardMapRuleCounters           = "rule_counters"
 	GuardMapRuleNames              = "rule_names"
 	GuardMapRules                  = "rules"
 	GuardMapSharedFiles            = "shared_files"
 	GuardMapSharerKiller           = "sharer_killer"
+	GuardMapVetoedSyscalls         = "vetoed_syscalls"
 	GuardProgSgCompatEnter         = "sg_compat_enter"
 	GuardProgSgCompatExit          = "sg_compat_exit"
 	GuardProgSgConfirmExit         = "sg_confirm_exit"
 	GuardProgSgCreatExit           = "sg_creat_exit"
+	GuardProgSgGenericEnter        = "sg_generic_enter"
+	GuardProgSgGenericExit         = "sg_generic_exit"
+	GuardProgSgGenericVeto         = "sg_generic_veto"
 	GuardProgSgKillSharers         = "sg_kill_sharers"
 	GuardProgSgNoteSharing         = "sg_note_sharing"
 	GuardProgSgNoteStop            = "sg_note_stop"
@@ -270,6 +355,7 @@ const (
 	GuardVarKillsForgotten         = "kills_forgotten"
 	GuardVarKillsNoted             = "kills_noted"
 	GuardVarLastWakeupNs           = "last_wakeup_ns"
+	GuardVarPolicySerial           = "policy_serial"
 	GuardVarProcMemFops            = "proc_mem_fops"
 	GuardVarRouteTable             = "route_table"
 	GuardVarSelfStartTicks         = "self_start_ticks"
@@ -277,11 +363,15 @@ const (
 	GuardVarUnusedAction           = "unused_action"
 	GuardVarUnusedCgroupVerdict    = "unused_cgroup_verdict"
 	GuardVarUnusedCgroupVerdictKey = "unused_cgroup_verdict_key"
+	GuardVarUnusedConditionField   = "unused_condition_field"
+	GuardVarUnusedConditionOp      = "unused_condition_op"
 	GuardVarUnusedCounter          = "unused_counter"
 	GuardVarUnusedEventKind        = "unused_event_kind"
+	GuardVarUnusedGenericRule      = "unused_generic_rule"
 	GuardVarUnusedKill             = "unused_kill"
 	GuardVarUnusedLimit            = "unused_limit"
 	GuardVarUnusedMatchKey         = "unused_match_key"
+	GuardVarUnusedRateScope        = "unused_rate_scope"
 	GuardVarUnusedRuleCounter      = "unused_rule_counter"
 	GuardVarUnusedSyscallId        = "unused_syscall_id"
 	GuardVarUnusedTargetKind       = "unused_target_kind"
@@ -336,6 +426,9 @@ type GuardProgramSpecs struct {
 	SgCompatExit       *ebpf.ProgramSpec `ebpf:"sg_compat_exit"`
 	SgConfirmExit      *ebpf.ProgramSpec `ebpf:"sg_confirm_exit"`
 	SgCreatExit        *ebpf.ProgramSpec `ebpf:"sg_creat_exit"`
+	SgGenericEnter     *ebpf.ProgramSpec `ebpf:"sg_generic_enter"`
+	SgGenericExit      *ebpf.ProgramSpec `ebpf:"sg_generic_exit"`
+	SgGenericVeto      *ebpf.ProgramSpec `ebpf:"sg_generic_veto"`
 	SgKillSharers      *ebpf.ProgramSpec `ebpf:"sg_kill_sharers"`
 	SgNoteSharing      *ebpf.ProgramSpec `ebpf:"sg_note_sharing"`
 	SgNoteStop         *ebpf.ProgramSpec `ebpf:"sg_note_stop"`
@@ -358,19 +451,24 @@ type GuardProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type GuardMapSpecs struct {
-	Active         *ebpf.MapSpec `ebpf:"active"`
-	CgroupVerdicts *ebpf.MapSpec `ebpf:"cgroup_verdicts"`
-	Counters       *ebpf.MapSpec `ebpf:"counters"`
-	Events         *ebpf.MapSpec `ebpf:"events"`
-	Kills          *ebpf.MapSpec `ebpf:"kills"`
-	Matchers       *ebpf.MapSpec `ebpf:"matchers"`
-	PinMeta        *ebpf.MapSpec `ebpf:"pin_meta"`
-	Policies       *ebpf.MapSpec `ebpf:"policies"`
-	RuleCounters   *ebpf.MapSpec `ebpf:"rule_counters"`
-	RuleNames      *ebpf.MapSpec `ebpf:"rule_names"`
-	Rules          *ebpf.MapSpec `ebpf:"rules"`
-	SharedFiles    *ebpf.MapSpec `ebpf:"shared_files"`
-	SharerKiller   *ebpf.MapSpec `ebpf:"sharer_killer"`
+	Active          *ebpf.MapSpec `ebpf:"active"`
+	CgroupVerdicts  *ebpf.MapSpec `ebpf:"cgroup_verdicts"`
+	Counters        *ebpf.MapSpec `ebpf:"counters"`
+	Events          *ebpf.MapSpec `ebpf:"events"`
+	GenericRules    *ebpf.MapSpec `ebpf:"generic_rules"`
+	GenericSyscalls *ebpf.MapSpec `ebpf:"generic_syscalls"`
+	Inflight        *ebpf.MapSpec `ebpf:"inflight"`
+	Kills           *ebpf.MapSpec `ebpf:"kills"`
+	Matchers        *ebpf.MapSpec `ebpf:"matchers"`
+	PinMeta         *ebpf.MapSpec `ebpf:"pin_meta"`
+	Policies        *ebpf.MapSpec `ebpf:"policies"`
+	RateWindows     *ebpf.MapSpec `ebpf:"rate_windows"`
+	RuleCounters    *ebpf.MapSpec `ebpf:"rule_counters"`
+	RuleNames       *ebpf.MapSpec `ebpf:"rule_names"`
+	Rules           *ebpf.MapSpec `ebpf:"rules"`
+	SharedFiles     *ebpf.MapSpec `ebpf:"shared_files"`
+	SharerKiller    *ebpf.MapSpec `ebpf:"sharer_killer"`
+	VetoedSyscalls  *ebpf.MapSpec `ebpf:"vetoed_syscalls"`
 }
 
 // GuardVariableSpecs contains global variables before they are loaded into the kernel.
@@ -382,6 +480,7 @@ type GuardVariableSpecs struct {
 	KillsForgotten         *ebpf.VariableSpec `ebpf:"kills_forgotten"`
 	KillsNoted             *ebpf.VariableSpec `ebpf:"kills_noted"`
 	LastWakeupNs           *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
+	PolicySerial           *ebpf.VariableSpec `ebpf:"policy_serial"`
 	ProcMemFops            *ebpf.VariableSpec `ebpf:"proc_mem_fops"`
 	RouteTable             *ebpf.VariableSpec `ebpf:"route_table"`
 	SelfStartTicks         *ebpf.VariableSpec `ebpf:"self_start_ticks"`
@@ -389,11 +488,15 @@ type GuardVariableSpecs struct {
 	UnusedAction           *ebpf.VariableSpec `ebpf:"unused_action"`
 	UnusedCgroupVerdict    *ebpf.VariableSpec `ebpf:"unused_cgroup_verdict"`
 	UnusedCgroupVerdictKey *ebpf.VariableSpec `ebpf:"unused_cgroup_verdict_key"`
+	UnusedConditionField   *ebpf.VariableSpec `ebpf:"unused_condition_field"`
+	UnusedConditionOp      *ebpf.VariableSpec `ebpf:"unused_condition_op"`
 	UnusedCounter          *ebpf.VariableSpec `ebpf:"unused_counter"`
 	UnusedEventKind        *ebpf.VariableSpec `ebpf:"unused_event_kind"`
+	UnusedGenericRule      *ebpf.VariableSpec `ebpf:"unused_generic_rule"`
 	UnusedKill             *ebpf.VariableSpec `ebpf:"unused_kill"`
 	UnusedLimit            *ebpf.VariableSpec `ebpf:"unused_limit"`
 	UnusedMatchKey         *ebpf.VariableSpec `ebpf:"unused_match_key"`
+	UnusedRateScope        *ebpf.VariableSpec `ebpf:"unused_rate_scope"`
 	UnusedRuleCounter      *ebpf.VariableSpec `ebpf:"unused_rule_counter"`
 	UnusedSyscallId        *ebpf.VariableSpec `ebpf:"unused_syscall_id"`
 	UnusedTargetKind       *ebpf.VariableSpec `ebpf:"unused_target_kind"`
@@ -422,19 +525,24 @@ func (o *GuardObjects) Close() error {
 //
 // It can be passed to LoadGuardObjects or ebpf.CollectionSpec.LoadAndAssign.
 type GuardMaps struct {
-	Active         *ebpf.Map `ebpf:"active"`
-	CgroupVerdicts *ebpf.Map `ebpf:"cgroup_verdicts"`
-	Counters       *ebpf.Map `ebpf:"counters"`
-	Events         *ebpf.Map `ebpf:"events"`
-	Kills          *ebpf.Map `ebpf:"kills"`
-	Matchers       *ebpf.Map `ebpf:"matchers"`
-	PinMeta        *ebpf.Map `ebpf:"pin_meta"`
-	Policies       *ebpf.Map `ebpf:"policies"`
-	RuleCounters   *ebpf.Map `ebpf:"rule_counters"`
-	RuleNames      *ebpf.Map `ebpf:"rule_names"`
-	Rules          *ebpf.Map `ebpf:"rules"`
-	SharedFiles    *ebpf.Map `ebpf:"shared_files"`
-	SharerKiller   *ebpf.Map `ebpf:"sharer_killer"`
+	Active          *ebpf.Map `ebpf:"active"`
+	CgroupVerdicts  *ebpf.Map `ebpf:"cgroup_verdicts"`
+	Counters        *ebpf.Map `ebpf:"counters"`
+	Events          *ebpf.Map `ebpf:"events"`
+	GenericRules    *ebpf.Map `ebpf:"generic_rules"`
+	GenericSyscalls *ebpf.Map `ebpf:"generic_syscalls"`
+	Inflight        *ebpf.Map `ebpf:"inflight"`
+	Kills           *ebpf.Map `ebpf:"kills"`
+	Matchers        *ebpf.Map `ebpf:"matchers"`
+	PinMeta         *ebpf.Map `ebpf:"pin_meta"`
+	Policies        *ebpf.Map `ebpf:"policies"`
+	RateWindows     *ebpf.Map `ebpf:"rate_windows"`
+	RuleCounters    *ebpf.Map `ebpf:"rule_counters"`
+	RuleNames       *ebpf.Map `ebpf:"rule_names"`
+	Rules           *ebpf.Map `ebpf:"rules"`
+	SharedFiles     *ebpf.Map `ebpf:"shared_files"`
+	SharerKiller    *ebpf.Map `ebpf:"sharer_killer"`
+	VetoedSyscalls  *ebpf.Map `ebpf:"vetoed_syscalls"`
 }
 
 func (m *GuardMaps) Close() error {
@@ -443,15 +551,20 @@ func (m *GuardMaps) Close() error {
 		m.CgroupVerdicts,
 		m.Counters,
 		m.Events,
+		m.GenericRules,
+		m.GenericSyscalls,
+		m.Inflight,
 		m.Kills,
 		m.Matchers,
 		m.PinMeta,
 		m.Policies,
+		m.RateWindows,
 		m.RuleCounters,
 		m.RuleNames,
 		m.Rules,
 		m.SharedFiles,
 		m.SharerKiller,
+		m.VetoedSyscalls,
 	)
 }
 
@@ -464,6 +577,7 @@ type GuardVariables struct {
 	KillsForgotten         *ebpf.Variable `ebpf:"kills_forgotten"`
 	KillsNoted             *ebpf.Variable `ebpf:"kills_noted"`
 	LastWakeupNs           *ebpf.Variable `ebpf:"last_wakeup_ns"`
+	PolicySerial           *ebpf.Variable `ebpf:"policy_serial"`
 	ProcMemFops            *ebpf.Variable `ebpf:"proc_mem_fops"`
 	RouteTable             *ebpf.Variable `ebpf:"route_table"`
 	SelfStartTicks         *ebpf.Variable `ebpf:"self_start_ticks"`
@@ -471,11 +585,15 @@ type GuardVariables struct {
 	UnusedAction           *ebpf.Variable `ebpf:"unused_action"`
 	UnusedCgroupVerdict    *ebpf.Variable `ebpf:"unused_cgroup_verdict"`
 	UnusedCgroupVerdictKey *ebpf.Variable `ebpf:"unused_cgroup_verdict_key"`
+	UnusedConditionField   *ebpf.Variable `ebpf:"unused_condition_field"`
+	UnusedConditionOp      *ebpf.Variable `ebpf:"unused_condition_op"`
 	UnusedCounter          *ebpf.Variable `ebpf:"unused_counter"`
 	UnusedEventKind        *ebpf.Variable `ebpf:"unused_event_kind"`
+	UnusedGenericRule      *ebpf.Variable `ebpf:"unused_generic_rule"`
 	UnusedKill             *ebpf.Variable `ebpf:"unused_kill"`
 	UnusedLimit            *ebpf.Variable `ebpf:"unused_limit"`
 	UnusedMatchKey         *ebpf.Variable `ebpf:"unused_match_key"`
+	UnusedRateScope        *ebpf.Variable `ebpf:"unused_rate_scope"`
 	UnusedRuleCounter      *ebpf.Variable `ebpf:"unused_rule_counter"`
 	UnusedSyscallId        *ebpf.Variable `ebpf:"unused_syscall_id"`
 	UnusedTargetKind       *ebpf.Variable `ebpf:"unused_target_kind"`
@@ -492,6 +610,9 @@ type GuardPrograms struct {
 	SgCompatExit       *ebpf.Program `ebpf:"sg_compat_exit"`
 	SgConfirmExit      *ebpf.Program `ebpf:"sg_confirm_exit"`
 	SgCreatExit        *ebpf.Program `ebpf:"sg_creat_exit"`
+	SgGenericEnter     *ebpf.Program `ebpf:"sg_generic_enter"`
+	SgGenericExit      *ebpf.Program `ebpf:"sg_generic_exit"`
+	SgGenericVeto      *ebpf.Program `ebpf:"sg_generic_veto"`
 	SgKillSharers      *ebpf.Program `ebpf:"sg_kill_sharers"`
 	SgNoteSharing      *ebpf.Program `ebpf:"sg_note_sharing"`
 	SgNoteStop         *ebpf.Program `ebpf:"sg_note_stop"`
@@ -516,6 +637,9 @@ func (p *GuardPrograms) Close() error {
 		p.SgCompatExit,
 		p.SgConfirmExit,
 		p.SgCreatExit,
+		p.SgGenericEnter,
+		p.SgGenericExit,
+		p.SgGenericVeto,
 		p.SgKillSharers,
 		p.SgNoteSharing,
 		p.SgNoteStop,

@@ -79,21 +79,29 @@ static __always_inline bool judged_by_veto(__u32 id, __s64 request)
 	}
 }
 
-/* The rules of the generation in force that guard syscall id, or 0. */
-static __always_inline __u64 candidates_for(__u32 id, __u32 *generation, const struct policy **policy)
+/* The policy in force, and its generation; NULL before there is one. */
+static __always_inline const struct policy *active_policy(__u32 *generation)
 {
 	__u32 zero = 0;
 	__u32 *active_generation = bpf_map_lookup_elem(&active, &zero);
 
+	if (!active_generation)
+		return NULL;
+	*generation = *active_generation & (SG_GENERATIONS - 1);
+	return bpf_map_lookup_elem(&policies, generation);
+}
+
+/* The rules of the generation in force that guard syscall id, or 0. */
+static __always_inline __u64 candidates_for(__u32 id, __u32 *generation, const struct policy **policy)
+{
 	/*
 	 * The bound is checked on the very register that indexes: without
 	 * the barrier, clang may compute id again, unchecked, for the index.
 	 */
 	barrier_var(id);
-	if (!active_generation || id >= SG_SYSCALL_MAX)
+	if (id >= SG_SYSCALL_MAX)
 		return 0;
-	*generation = *active_generation & (SG_GENERATIONS - 1);
-	*policy = bpf_map_lookup_elem(&policies, generation);
+	*policy = active_policy(generation);
 	if (!*policy)
 		return 0;
 	return (*policy)->rules & (*policy)->syscalls[id];

@@ -41,6 +41,13 @@ __u64 last_wakeup_ns = 0;
 __u64 cgroup_epoch = 0;
 
 /*
+ * Bumped by user space after each switch of generation: a call noted at
+ * entry under an earlier switch is not judged at its exit, whose rule bits
+ * may by then name other rules in the same generation's slot.
+ */
+__u64 policy_serial = 0;
+
+/*
  * The f_op of /proc/<pid>/mem files, or 0 until known. Every such file,
  * of any process and any proc mount, shares the kernel's one
  * proc_mem_operations, so a file with another f_op is no such file, and
@@ -142,6 +149,61 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } rule_counters SEC(".maps");
+
+/*
+ * The generic route's tables (routes_generic.h): per generation, the rules
+ * naming each syscall number, and each rule's conditions and rate limit.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_GENERATIONS * SG_MAX_SYSCALL_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} generic_syscalls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_GENERATIONS * SG_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct generic_rule);
+} generic_rules SEC(".maps");
+
+/*
+ * vetoed_syscalls[nr] is 1 while a deny tier's fmod_ret program is
+ * attached to syscall nr's function: a deny rule that wins a call of nr is
+ * then left to it, which refuses the call before its body runs.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SG_MAX_SYSCALL_NR);
+	__type(key, __u32);
+	__type(value, __u32);
+} vetoed_syscalls SEC(".maps");
+
+/*
+ * Calls waiting for their exit, by thread: a thread is in one syscall at
+ * a time. LRU, because a thread that dies inside a call (exit_group, a
+ * SIGKILL) never reaches the exit that would remove its entry; under
+ * pressure the oldest entry goes, and its call is not judged at exit.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+/*
+ * at_most's counts: one entry per rule, window and process (or thread,
+ * cgroup, or the whole rule). An entry is made with BPF_NOEXIST, so two
+ * CPUs starting one window share one count. Old windows age out (LRU).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct rate_key);
+	__type(value, __u64);
+} rate_windows SEC(".maps");
 
 /*
  * What a pinned guard needs besides its programs' own maps: who reads its

@@ -11,6 +11,15 @@
 #include "maps.h"
 #include "target.h"
 
+/* A generic syscall's call as the rules and the event see it. */
+struct syscall_values {
+	__u64 args[SG_MAX_SYSCALL_ARGS];
+	__s64 ret;
+	__u64 latency_ns;
+	__u32 nr;
+	__u8 at_exit;
+};
+
 /* What the rules are matched against. */
 struct call {
 	struct task_struct *task;
@@ -24,6 +33,7 @@ struct call {
 	struct target target;
 	struct pid_namespace *ns; /* the caller's active pid namespace, once the target is resolved */
 	__u32 ns_level;           /* its level: 0 is the initial namespace */
+	const struct syscall_values *values; /* the generic route's; NULL for the other routes */
 };
 
 /*

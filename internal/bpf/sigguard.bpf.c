@@ -15,6 +15,7 @@
  *	judge.h            the verdict and the action
  *	routes_syscalls.h  the syscall routes' programs
  *	routes_uring.h     io_uring's route
+ *	routes_generic.h   any syscall by number, with argument and result conditions
  *	syscalls_x86.h     the routes' table by x86 syscall number
  *	compat_x86.h       the 32-bit syscall hooks
  *	sharers.h          kills that reach every process sharing the descriptor table
@@ -48,10 +49,15 @@ const enum target_kind *unused_target_kind __attribute__((unused));
 const enum limit *unused_limit __attribute__((unused));
 const struct cgroup_verdict_key *unused_cgroup_verdict_key __attribute__((unused));
 const struct cgroup_verdict *unused_cgroup_verdict __attribute__((unused));
+const struct generic_rule *unused_generic_rule __attribute__((unused));
+const enum condition_op *unused_condition_op __attribute__((unused));
+const enum rate_scope *unused_rate_scope __attribute__((unused));
+const enum condition_field *unused_condition_field __attribute__((unused));
 
 #include "maps.h"
 #include "routes_syscalls.h"
 #include "routes_uring.h"
+#include "routes_generic.h"
 #include "compat_x86.h"
 #include "veto.h"
 #include "confirm.h"

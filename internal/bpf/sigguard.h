@@ -59,7 +59,8 @@ enum syscall_id {
 	SG_SYSCALL_OPENAT2 = 8, /* likewise */
 	SG_SYSCALL_CREAT = 9,   /* likewise: creat() opens for writing */
 	SG_SYSCALL_IO_URING = 10, /* an io_uring request on /proc/<pid>/mem; request: the opcode */
-	SG_SYSCALL_MAX = 11,
+	SG_SYSCALL_GENERIC = 11,  /* any syscall, by its number (event.nr), with argument and result conditions */
+	SG_SYSCALL_MAX = 12,
 	/* Or'ed into event.syscall when the call came through the 32-bit entry. */
 	SG_SYSCALL_COMPAT = 0x100,
 };
@@ -123,7 +124,8 @@ enum counter {
 	SG_COUNTER_CONFIRMED = 5,   /* SIGKILLs followed by the process's exit */
 	SG_COUNTER_DENIED = 6,      /* calls refused in a deny tier */
 	SG_COUNTER_SHARERS = 7,     /* processes killed for sharing a killed caller's descriptor table */
-	SG_COUNTER_MAX = 8,
+	SG_COUNTER_HELD_BACK = 8,   /* matched calls a rule's at_most held back: no signal, no event */
+	SG_COUNTER_MAX = 9,
 };
 
 /* Per-rule counters: rule_counters[(generation * SG_MAX_RULES + rule) * SG_RULE_COUNTER_MAX + c]. */
@@ -132,7 +134,8 @@ enum rule_counter {
 	SG_RULE_SIGNALLED = 1,
 	SG_RULE_SEND_FAILED = 2,
 	SG_RULE_DENIED = 3,
-	SG_RULE_COUNTER_MAX = 4,
+	SG_RULE_HELD_BACK = 4,
+	SG_RULE_COUNTER_MAX = 5,
 };
 
 /* One generation of the policy: which rules exist, and what each one uses. */
@@ -141,13 +144,95 @@ struct policy {
 	__u64 syscalls[SG_SYSCALL_MAX];  /* bit i: rule i guards this syscall */
 	__u64 uses[SG_KEY_MAX];          /* bit i: rule i lists values of this key under match */
 	__u64 excepts[SG_KEY_MAX];       /* bit i: rule i lists values of this key under except */
+	__u64 conditioned;               /* bit i: rule i has argument conditions (struct generic_rule) */
+	__u64 at_exit;                   /* bit i: rule i is judged at syscall exit (result conditions) */
+	__u64 limited;                   /* bit i: rule i has a rate limit (at_most) */
 };
 
 /* rules[generation * SG_MAX_RULES + i]: what rule i does. */
 struct rule {
 	__u32 signal;
-	__u8 action;  /* enum action */
+	__u8 action;      /* enum action */
+	__u8 reserved;
+	__u16 deny_errno; /* the errno a deny rule's veto of a generic syscall returns */
+};
+
+/*
+ * The generic route: any syscall, by its x86-64 number. Its programs are
+ * attached only to the tracepoints of the syscalls some rule names, so a
+ * syscall no rule names runs none of them.
+ * generic_syscalls[generation * SG_MAX_SYSCALL_NR + nr]: the rules naming nr.
+ */
+#define SG_MAX_SYSCALL_NR 512
+#define SG_MAX_CONDITIONS 4
+#define SG_MAX_CONDITION_VALUES 8
+#define SG_MAX_SYSCALL_ARGS 6
+
+/* How a condition compares. */
+enum condition_op {
+	SG_COND_NONE = 0,     /* unused slot */
+	SG_COND_EQUALS = 1,   /* the value is one of values[0..count) */
+	SG_COND_ANY_BITS = 2, /* value & values[0] != 0 */
+	SG_COND_ALL_BITS = 3, /* value & values[0] == values[0] */
+	SG_COND_RANGE = 4,    /* values[0] <= value <= values[1], signed if is_signed */
+};
+
+/* What a condition looks at: argument 0 to 5, or the return value. */
+enum condition_field {
+	SG_FIELD_RET = 6,
+};
+
+/*
+ * One condition. The kernel's syscall body sees an argument as its
+ * declared C type: an int is the low 32 bits of the register, sign
+ * extended, whatever the caller put in the upper half. The value is
+ * narrowed the same way before it is compared; user space stores the
+ * values narrowed alike.
+ */
+struct condition {
+	__u8 op;        /* enum condition_op */
+	__u8 field;     /* 0..5: argument; SG_FIELD_RET: the return value */
+	__u8 bits;      /* 64, 32, 16 or 8 */
+	__u8 is_signed; /* sign-extend from bits */
+	__u8 count;     /* SG_COND_EQUALS: values used */
 	__u8 reserved[3];
+	__u64 values[SG_MAX_CONDITION_VALUES];
+};
+
+/* Whose calls a rate limit counts together. */
+enum rate_scope {
+	SG_RATE_PROCESS = 0,
+	SG_RATE_THREAD = 1,
+	SG_RATE_RULE = 2,
+	SG_RATE_CGROUP = 3,
+};
+
+/* generic_rules[generation * SG_MAX_RULES + i]: rule i's conditions and limit. */
+struct generic_rule {
+	struct condition conditions[SG_MAX_CONDITIONS];
+	__u64 slower_than_ns; /* 0: none; else a result condition on the time from entry to exit */
+	__u64 rate_period_ns; /* at_most: at most rate_count per window of this length; 0: no limit */
+	__u32 rate_count;
+	__u8 rate_scope;      /* enum rate_scope */
+	__u8 reserved[3];
+};
+
+/* rate_windows' key: one window of one rule's limit, for one process, thread, cgroup or all. */
+struct rate_key {
+	__u64 scope_id; /* tgid, tid, cgroup id, or 0 */
+	__u64 window;   /* boot time / rate_period_ns */
+	__u32 slot;     /* generation * SG_MAX_RULES + rule */
+	__u32 reserved;
+};
+
+/* inflight[tid]: a call some rule judged at exit still waits for, since its entry. */
+struct inflight {
+	__u64 entry_ns;
+	__u64 rules; /* the rules the caller and the arguments matched */
+	__u64 args[SG_MAX_SYSCALL_ARGS];
+	__u64 serial; /* policy_serial at entry: a policy switched since is not judged with */
+	__u32 generation;
+	__u32 nr;
 };
 
 /* A property value named by some rule, in one generation. */
@@ -192,7 +277,7 @@ struct kill {
 	__u8 reserved[5];
 };
 
-/* 128 bytes, no implicit padding: target_nr ends at offset 112, where the ids start aligned. */
+/* 200 bytes, no implicit padding: target_nr ends at offset 112, where the ids start aligned. */
 struct event {
 	__u64 boot_ns;    /* bpf_ktime_get_boot_ns() when the hook ran */
 	__u64 call_ns;    /* SG_EVENT_EXITED: when the offending syscall entered */
@@ -222,8 +307,14 @@ struct event {
 	__s32 target_nr;  /* the target's pid as the caller's pid namespace names it; 0: not there */
 	__u64 cgroup_id;        /* the caller's cgroup v2 id (kernfs node id); for SG_EVENT_EXITED, the exited process's */
 	__u64 target_cgroup_id; /* SG_TARGET_TASK: the target thread's cgroup v2 id; else 0 */
+	__u64 args[SG_MAX_SYSCALL_ARGS]; /* SG_SYSCALL_GENERIC: the arguments, as the registers held them */
+	__s64 ret;        /* judged at exit: what the call returned */
+	__u64 latency_ns; /* judged at exit: from the call's entry to its exit */
+	__u32 nr;         /* SG_SYSCALL_GENERIC: the x86-64 syscall number */
+	__u8 at_exit;     /* judged at syscall exit */
+	__u8 reserved2[3];
 };
-_Static_assert(sizeof(struct event) == 128, "struct event has implicit padding or grew");
+_Static_assert(sizeof(struct event) == 200, "struct event has implicit padding or grew");
 
 #define SG_RULE_NAME_LEN 64
 

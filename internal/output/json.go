@@ -38,6 +38,10 @@ func (j *jsonWriter) Write(ev *guard.Event) error {
 	case guard.KindLost:
 		b = appendUint(b, `,"lost":`, ev.Lost)
 		b = appendUint(b, `,"lost_total":`, ev.LostTotal)
+	case guard.KindHeldBack:
+		b = appendString(b, `,"rule":`, ev.Rule)
+		b = appendUint(b, `,"held_back":`, ev.HeldBack)
+		b = appendUint(b, `,"held_back_total":`, ev.HeldBackTotal)
 	case guard.KindExited, guard.KindUnconfirmed:
 		// latency_ns: exited, from the offending call's entry to the
 		// exit; unconfirmed, since the offending call.
@@ -89,6 +93,36 @@ func appendIntervention(b []byte, ev *guard.Event) []byte {
 	b = appendString(b, `,"errno":`, errnoName(ev.Errno()))
 	b = appendCgroup(b, &callerKeys, ev.CgroupID, ev.Cgroup, ev.ContainerID, ev.PodUID)
 	b = appendCgroup(b, &targetKeys, ev.TargetCgroupID, ev.TargetCgroup, ev.TargetContainerID, ev.TargetPodUID)
+	return appendGenericCall(b, ev)
+}
+
+// appendGenericCall writes a generic route's call: its number, its
+// arguments by the names the kernel's tracepoint gives them (hex, as
+// registers; a name the kernel does not give is argN), and for a call
+// judged at exit, what it returned and how long it took.
+func appendGenericCall(b []byte, ev *guard.Event) []byte {
+	nr, ok := ev.Syscall.Number()
+	if !ok {
+		return b
+	}
+	b = appendInt(b, `,"nr":`, int64(nr))
+	b = append(b, `,"args":{`...)
+	names := guard.ArgNames(ev.Syscall)
+	for i, name := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, name)
+		b = append(b, `:"0x`...)
+		b = strconv.AppendUint(b, ev.Args[i], 16)
+		b = append(b, '"')
+	}
+	b = append(b, '}')
+	b = appendBool(b, `,"at_exit":`, ev.AtExit)
+	if ev.AtExit {
+		b = appendInt(b, `,"ret":`, ev.Ret)
+		b = appendInt(b, `,"duration_ns":`, ev.Duration.Nanoseconds())
+	}
 	return b
 }
 

@@ -49,6 +49,16 @@ func (t *tableWriter) Write(ev *guard.Event) error {
 	switch ev.Kind {
 	case guard.KindExited, guard.KindUnconfirmed:
 		return t.endLine(appendKill(t.second.append(r.b, ev.Time, clock), ev))
+	case guard.KindHeldBack:
+		r.b = t.second.append(r.b, ev.Time, clock)
+		r.b = append(r.b, " HELD BACK rule "...)
+		r.b = append(r.b, ev.Rule...)
+		r.b = append(r.b, ": "...)
+		r.b = strconv.AppendUint(r.b, ev.HeldBack, 10)
+		r.b = append(r.b, " calls past its at_most, not signalled or reported ("...)
+		r.b = strconv.AppendUint(r.b, ev.HeldBackTotal, 10)
+		r.b = append(r.b, " since the rule loaded)"...)
+		return t.endLine(r.b)
 	}
 	r.time(&t.second, ev.Time)
 	r.int(int64(ev.PID))
@@ -59,7 +69,7 @@ func (t *tableWriter) Write(ev *guard.Event) error {
 	r.int(int64(ev.UID))
 	r.text(orDash(container.ShortID(ev.ContainerID)))
 	r.syscall(ev)
-	r.text(orDash(ev.RequestName()))
+	r.request(ev)
 	r.int(ev.Target)
 	r.text(signalText(ev))
 	r.text(actionText(ev))
@@ -100,6 +110,20 @@ func (r *row) syscall(ev *guard.Event) {
 	if ev.Compat {
 		r.b = append(r.b, "/32"...)
 	}
+	r.end(start)
+}
+
+// request is ptrace's request or io_uring's opcode; for a call judged at
+// its exit, what it returned and how long it took.
+func (r *row) request(ev *guard.Event) {
+	if !ev.AtExit {
+		r.text(orDash(ev.RequestName()))
+		return
+	}
+	start := len(r.b)
+	r.b = strconv.AppendInt(append(r.b, "ret="...), ev.Ret, 10)
+	r.b = append(r.b, ',')
+	r.b = append(r.b, ev.Duration.Round(time.Microsecond).String()...)
 	r.end(start)
 }
 

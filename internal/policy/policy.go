@@ -202,8 +202,14 @@ func (p *parser) rule(index int, n *yaml.Node) (guard.Rule, error) {
 			return p.matchers(v, "except", &r.Except, nodes.settings)
 		case "action":
 			return p.action(v, &r, nodes.settings)
+		case "args":
+			nodes.settings[guard.SettingArgs] = v
+			return p.args(v, &r)
+		case "when":
+			nodes.settings[guard.SettingWhen] = v
+			return p.when(v, &r.When)
 		}
-		return p.errorAt(k, "unknown key %q in a rule (use name, syscalls, match, except, action)", key)
+		return p.errorAt(k, "unknown key %q in a rule (use name, syscalls, match, except, args, when, action)", key)
 	})
 	nodes.name = r.Name
 	p.rules = append(p.rules, nodes)
@@ -306,11 +312,19 @@ func (p *parser) action(n *yaml.Node, r *guard.Rule, at map[guard.Setting]*yaml.
 				return p.errorAt(v, "audit takes true or false")
 			}
 		case "deny":
-			if err := v.Decode(&deny); err != nil {
-				return p.errorAt(v, "deny takes true or false")
+			var err error
+			if deny, r.DenyErrno, err = p.deny(v); err != nil {
+				return err
 			}
+		case "at_most":
+			at[guard.SettingAtMost] = v
+			limit, err := p.atMost(v)
+			if err != nil {
+				return err
+			}
+			r.AtMost = limit
 		default:
-			return p.errorAt(k, "unknown key %q under action (use signal, scope, audit, deny)", key)
+			return p.errorAt(k, "unknown key %q under action (use signal, scope, audit, deny, at_most)", key)
 		}
 		return nil
 	})
@@ -320,7 +334,7 @@ func (p *parser) action(n *yaml.Node, r *guard.Rule, at map[guard.Setting]*yaml.
 	case audit && scope != "":
 		return p.errorAt(n, "audit: true signals nothing, so scope does not apply (remove one)")
 	case deny && (audit || scope != "" || at[guard.SettingSignal] != nil):
-		return p.errorAt(n, "deny: true refuses the call and sends nothing, so audit, scope and signal do not apply "+
+		return p.errorAt(n, "deny refuses the call and sends nothing, so audit, scope and signal do not apply "+
 			"(remove them; without deny, the deny tiers refuse and signal)")
 	case deny:
 		r.Action = guard.ActionDeny

@@ -127,3 +127,10 @@ func didYouMean(s []string) string {
 	}
 	return out + "?"
 }
+
+// Near lists up to 5 of candidates near name, best first, for an error
+// message about an unknown name.
+func Near(name string, candidates []string) []string { return suggest(name, candidates) }
+
+// AllNames lists every x86-64 syscall name this package knows a number of.
+func AllNames() []string { return allNames() }

@@ -189,3 +189,25 @@ func (t *Table) Names() []string {
 func (t *Table) Suggest(name string) []string {
 	return suggest(name, t.names)
 }
+
+// ByTracepoint is the syscall whose sys_enter_/sys_exit_ tracepoint is
+// named tp ("newstat" is stat's): its name and number.
+func ByTracepoint(tp string) (name string, nr int, ok bool) {
+	name = tp
+	for n, t := range tracepointNames {
+		if t == tp {
+			name = n
+		}
+	}
+	nr, ok = Number(name)
+	return name, nr, ok
+}
+
+// TracepointOf is the name of syscall name's tracepoints, without
+// "sys_enter_".
+func TracepointOf(name string) string {
+	if tp, ok := tracepointNames[name]; ok {
+		return tp
+	}
+	return name
+}

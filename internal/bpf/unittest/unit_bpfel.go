@@ -59,6 +59,12 @@ type UnitEvent struct {
 	TargetNr       int32
 	CgroupId       uint64
 	TargetCgroupId uint64
+	Args           [6]uint64
+	Ret            int64
+	LatencyNs      uint64
+	Nr             uint32
+	AtExit         uint8
+	Reserved2      [3]uint8
 }
 
 type UnitFileResult struct {
@@ -73,6 +79,35 @@ type UnitFileResult struct {
 	PidfdTid  uint32
 	MemTgid   uint32
 	MemTid    uint32
+}
+
+type UnitGenericRule struct {
+	_          structs.HostLayout
+	Conditions [4]struct {
+		_        structs.HostLayout
+		Op       uint8
+		Field    uint8
+		Bits     uint8
+		IsSigned uint8
+		Count    uint8
+		Reserved [3]uint8
+		Values   [8]uint64
+	}
+	SlowerThanNs uint64
+	RatePeriodNs uint64
+	RateCount    uint32
+	RateScope    uint8
+	Reserved     [3]uint8
+}
+
+type UnitInflight struct {
+	_          structs.HostLayout
+	EntryNs    uint64
+	Rules      uint64
+	Args       [6]uint64
+	Serial     uint64
+	Generation uint32
+	Nr         uint32
 }
 
 type UnitKill struct {
@@ -124,15 +159,26 @@ type UnitPinRecord struct {
 	ReaderTgid   uint32
 	Tier         uint32
 	ReaderSeenNs uint64
-	Seen         [8]uint64
+	Seen         [9]uint64
 }
 
 type UnitPolicy struct {
+	_           structs.HostLayout
+	Rules       uint64
+	Syscalls    [12]uint64
+	Uses        [10]uint64
+	Excepts     [10]uint64
+	Conditioned uint64
+	AtExit      uint64
+	Limited     uint64
+}
+
+type UnitRateKey struct {
 	_        structs.HostLayout
-	Rules    uint64
-	Syscalls [11]uint64
-	Uses     [10]uint64
-	Excepts  [10]uint64
+	ScopeId  uint64
+	Window   uint64
+	Slot     uint32
+	Reserved uint32
 }
 
 type UnitResolveResult struct {
@@ -148,10 +194,11 @@ type UnitResolveResult struct {
 }
 
 type UnitRule struct {
-	_        structs.HostLayout
-	Signal   uint32
-	Action   uint8
-	Reserved [3]uint8
+	_         structs.HostLayout
+	Signal    uint32
+	Action    uint8
+	Reserved  uint8
+	DenyErrno uint16
 }
 
 type UnitRuleName struct {
@@ -168,15 +215,20 @@ const (
 	UnitMapCounters         = "counters"
 	UnitMapEvents           = "events"
 	UnitMapFileResults      = "file_results"
+	UnitMapGenericRules     = "generic_rules"
+	UnitMapGenericSyscalls  = "generic_syscalls"
+	UnitMapInflight         = "inflight"
 	UnitMapKills            = "kills"
 	UnitMapMatchResults     = "match_results"
 	UnitMapMatchers         = "matchers"
 	UnitMapPinMeta          = "pin_meta"
 	UnitMapPolicies         = "policies"
+	UnitMapRateWindows      = "rate_windows"
 	UnitMapResolveResults   = "resolve_results"
 	UnitMapRuleCounters     = "rule_counters"
 	UnitMapRuleNames        = "rule_names"
 	UnitMapRules            = "rules"
+	UnitMapVetoedSyscalls   = "vetoed_syscalls"
 	UnitProgFile            = "file"
 	UnitProgMatch           = "match"
 	UnitProgResolve         = "resolve"
@@ -185,6 +237,7 @@ const (
 	UnitVarKillsForgotten   = "kills_forgotten"
 	UnitVarKillsNoted       = "kills_noted"
 	UnitVarLastWakeupNs     = "last_wakeup_ns"
+	UnitVarPolicySerial     = "policy_serial"
 	UnitVarProcMemFops      = "proc_mem_fops"
 	UnitVarSelfStartTicks   = "self_start_ticks"
 	UnitVarSelfTgid         = "self_tgid"
@@ -243,20 +296,25 @@ type UnitProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type UnitMapSpecs struct {
-	Active         *ebpf.MapSpec `ebpf:"active"`
-	CgroupVerdicts *ebpf.MapSpec `ebpf:"cgroup_verdicts"`
-	Counters       *ebpf.MapSpec `ebpf:"counters"`
-	Events         *ebpf.MapSpec `ebpf:"events"`
-	FileResults    *ebpf.MapSpec `ebpf:"file_results"`
-	Kills          *ebpf.MapSpec `ebpf:"kills"`
-	MatchResults   *ebpf.MapSpec `ebpf:"match_results"`
-	Matchers       *ebpf.MapSpec `ebpf:"matchers"`
-	PinMeta        *ebpf.MapSpec `ebpf:"pin_meta"`
-	Policies       *ebpf.MapSpec `ebpf:"policies"`
-	ResolveResults *ebpf.MapSpec `ebpf:"resolve_results"`
-	RuleCounters   *ebpf.MapSpec `ebpf:"rule_counters"`
-	RuleNames      *ebpf.MapSpec `ebpf:"rule_names"`
-	Rules          *ebpf.MapSpec `ebpf:"rules"`
+	Active          *ebpf.MapSpec `ebpf:"active"`
+	CgroupVerdicts  *ebpf.MapSpec `ebpf:"cgroup_verdicts"`
+	Counters        *ebpf.MapSpec `ebpf:"counters"`
+	Events          *ebpf.MapSpec `ebpf:"events"`
+	FileResults     *ebpf.MapSpec `ebpf:"file_results"`
+	GenericRules    *ebpf.MapSpec `ebpf:"generic_rules"`
+	GenericSyscalls *ebpf.MapSpec `ebpf:"generic_syscalls"`
+	Inflight        *ebpf.MapSpec `ebpf:"inflight"`
+	Kills           *ebpf.MapSpec `ebpf:"kills"`
+	MatchResults    *ebpf.MapSpec `ebpf:"match_results"`
+	Matchers        *ebpf.MapSpec `ebpf:"matchers"`
+	PinMeta         *ebpf.MapSpec `ebpf:"pin_meta"`
+	Policies        *ebpf.MapSpec `ebpf:"policies"`
+	RateWindows     *ebpf.MapSpec `ebpf:"rate_windows"`
+	ResolveResults  *ebpf.MapSpec `ebpf:"resolve_results"`
+	RuleCounters    *ebpf.MapSpec `ebpf:"rule_counters"`
+	RuleNames       *ebpf.MapSpec `ebpf:"rule_names"`
+	Rules           *ebpf.MapSpec `ebpf:"rules"`
+	VetoedSyscalls  *ebpf.MapSpec `ebpf:"vetoed_syscalls"`
 }
 
 // UnitVariableSpecs contains global variables before they are loaded into the kernel.
@@ -268,6 +326,7 @@ type UnitVariableSpecs struct {
 	KillsForgotten   *ebpf.VariableSpec `ebpf:"kills_forgotten"`
 	KillsNoted       *ebpf.VariableSpec `ebpf:"kills_noted"`
 	LastWakeupNs     *ebpf.VariableSpec `ebpf:"last_wakeup_ns"`
+	PolicySerial     *ebpf.VariableSpec `ebpf:"policy_serial"`
 	ProcMemFops      *ebpf.VariableSpec `ebpf:"proc_mem_fops"`
 	SelfStartTicks   *ebpf.VariableSpec `ebpf:"self_start_ticks"`
 	SelfTgid         *ebpf.VariableSpec `ebpf:"self_tgid"`
@@ -295,20 +354,25 @@ func (o *UnitObjects) Close() error {
 //
 // It can be passed to LoadUnitObjects or ebpf.CollectionSpec.LoadAndAssign.
 type UnitMaps struct {
-	Active         *ebpf.Map `ebpf:"active"`
-	CgroupVerdicts *ebpf.Map `ebpf:"cgroup_verdicts"`
-	Counters       *ebpf.Map `ebpf:"counters"`
-	Events         *ebpf.Map `ebpf:"events"`
-	FileResults    *ebpf.Map `ebpf:"file_results"`
-	Kills          *ebpf.Map `ebpf:"kills"`
-	MatchResults   *ebpf.Map `ebpf:"match_results"`
-	Matchers       *ebpf.Map `ebpf:"matchers"`
-	PinMeta        *ebpf.Map `ebpf:"pin_meta"`
-	Policies       *ebpf.Map `ebpf:"policies"`
-	ResolveResults *ebpf.Map `ebpf:"resolve_results"`
-	RuleCounters   *ebpf.Map `ebpf:"rule_counters"`
-	RuleNames      *ebpf.Map `ebpf:"rule_names"`
-	Rules          *ebpf.Map `ebpf:"rules"`
+	Active          *ebpf.Map `ebpf:"active"`
+	CgroupVerdicts  *ebpf.Map `ebpf:"cgroup_verdicts"`
+	Counters        *ebpf.Map `ebpf:"counters"`
+	Events          *ebpf.Map `ebpf:"events"`
+	FileResults     *ebpf.Map `ebpf:"file_results"`
+	GenericRules    *ebpf.Map `ebpf:"generic_rules"`
+	GenericSyscalls *ebpf.Map `ebpf:"generic_syscalls"`
+	Inflight        *ebpf.Map `ebpf:"inflight"`
+	Kills           *ebpf.Map `ebpf:"kills"`
+	MatchResults    *ebpf.Map `ebpf:"match_results"`
+	Matchers        *ebpf.Map `ebpf:"matchers"`
+	PinMeta         *ebpf.Map `ebpf:"pin_meta"`
+	Policies        *ebpf.Map `ebpf:"policies"`
+	RateWindows     *ebpf.Map `ebpf:"rate_windows"`
+	ResolveResults  *ebpf.Map `ebpf:"resolve_results"`
+	RuleCounters    *ebpf.Map `ebpf:"rule_counters"`
+	RuleNames       *ebpf.Map `ebpf:"rule_names"`
+	Rules           *ebpf.Map `ebpf:"rules"`
+	VetoedSyscalls  *ebpf.Map `ebpf:"vetoed_syscalls"`
 }
 
 func (m *UnitMaps) Close() error {
@@ -318,15 +382,20 @@ func (m *UnitMaps) Close() error {
 		m.Counters,
 		m.Events,
 		m.FileResults,
+		m.GenericRules,
+		m.GenericSyscalls,
+		m.Inflight,
 		m.Kills,
 		m.MatchResults,
 		m.Matchers,
 		m.PinMeta,
 		m.Policies,
+		m.RateWindows,
 		m.ResolveResults,
 		m.RuleCounters,
 		m.RuleNames,
 		m.Rules,
+		m.VetoedSyscalls,
 	)
 }
 
@@ -339,6 +408,7 @@ type UnitVariables struct {
 	KillsForgotten   *ebpf.Variable `ebpf:"kills_forgotten"`
 	KillsNoted       *ebpf.Variable `ebpf:"kills_noted"`
 	LastWakeupNs     *ebpf.Variable `ebpf:"last_wakeup_ns"`
+	PolicySerial     *ebpf.Variable `ebpf:"policy_serial"`
 	ProcMemFops      *ebpf.Variable `ebpf:"proc_mem_fops"`
 	SelfStartTicks   *ebpf.Variable `ebpf:"self_start_ticks"`
 	SelfTgid         *ebpf.Variable `ebpf:"self_tgid"`

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The generic route: any syscall, by number. One program serves every
+ * syscall's sys_enter_<name> tracepoint, and one every sys_exit_<name>:
+ * user space attaches them only to the syscalls some rule names, so any
+ * other syscall runs neither. A rule may add conditions on the arguments
+ * (judged at entry, on the values the registers held: the kernel's body
+ * reads the same registers) and on the result (judged at exit: the return
+ * value, the time the call took). In the deny tiers, an fmod_ret program
+ * on the syscall's function refuses a call a deny rule wins before the
+ * body runs: syscalls are on the kernel's error-injection list.
+ */
+#pragma once
+
+#include "judge.h"
+
+/* The rules of the generation in force that name syscall nr, or 0. */
+static __always_inline __u64 generic_candidates(__u32 nr, struct matching *m)
+{
+	const struct policy *p;
+	__u32 generation = 0;
+
+	barrier_var(nr);
+	if (nr >= SG_MAX_SYSCALL_NR)
+		return 0;
+	p = active_policy(&generation);
+	__u32 slot = generation * SG_MAX_SYSCALL_NR + nr;
+	__u64 *named = bpf_map_lookup_elem(&generic_syscalls, &slot);
+	if (!p || !named)
+		return 0;
+	m->p = p;
+	m->generation = generation;
+	return p->rules & *named;
+}
+
+/* The value as the syscall's body sees its declared type. */
+static __always_inline __u64 narrow(__u64 v, __u8 bits, __u8 is_signed)
+{
+	switch (bits) {
+	case 32:
+		return is_signed ? (__u64)(__s64)(__s32)v : (__u32)v;
+	case 16:
+		return is_signed ? (__u64)(__s64)(__s16)v : (__u16)v;
+	case 8:
+		return is_signed ? (__u64)(__s64)(__s8)v : (__u8)v;
+	}
+	return v;
+}
+
+/*
+ * 1 when condition ci of the rule in slot fails for value, 0 when it
+ * holds or does not apply in this phase (at_exit: the result's conditions;
+ * else the arguments'). ci SG_MAX_CONDITIONS is the rule's slower_than,
+ * for the value latency. A global function: the verifier checks it once,
+ * and its callers see an opaque result they fold in without branching,
+ * which keeps their loops from multiplying the verifier's states.
+ */
+__noinline int condition_fails(__u32 slot, __u32 ci, __u64 value, __u32 at_exit)
+{
+	const struct generic_rule *gr = bpf_map_lookup_elem(&generic_rules, &slot);
+
+	const struct condition *c;
+
+	if (!gr)
+		return 0;
+	switch (ci) {
+	case 0: c = &gr->conditions[0]; break;
+	case 1: c = &gr->conditions[1]; break;
+	case 2: c = &gr->conditions[2]; break;
+	case 3: c = &gr->conditions[3]; break;
+	case SG_MAX_CONDITIONS: return at_exit && value < gr->slower_than_ns;
+	default: return 0;
+	}
+	if (c->op == SG_COND_NONE || (c->field == SG_FIELD_RET) != (at_exit != 0))
+		return 0;
+	__u64 v = narrow(value, c->bits, c->is_signed);
+
+	switch (c->op) {
+	case SG_COND_EQUALS:
+		for (int i = 0; i < SG_MAX_CONDITION_VALUES; i++)
+			if (i < c->count && v == c->values[i])
+				return 0;
+		return 1;
+	case SG_COND_ANY_BITS:
+		return (v & c->values[0]) == 0;
+	case SG_COND_ALL_BITS:
+		return (v & c->values[0]) != c->values[0];
+	case SG_COND_RANGE:
+		if (c->is_signed)
+			return (__s64)v < (__s64)c->values[0] || (__s64)v > (__s64)c->values[1];
+		return v < c->values[0] || v > c->values[1];
+	}
+	return 1;
+}
+
+static __always_inline __u64 field_value(const struct syscall_values *v, __u8 field)
+{
+	switch (field) {
+	case 0: return v->args[0];
+	case 1: return v->args[1];
+	case 2: return v->args[2];
+	case 3: return v->args[3];
+	case 4: return v->args[4];
+	case 5: return v->args[5];
+	}
+	return (__u64)v->ret;
+}
+
+/* 1 when some condition of this phase of the rule in slot fails (see condition_fails). */
+static __always_inline __u64 rule_fails(__u32 slot, const struct syscall_values *v, __u32 at_exit)
+{
+	const struct generic_rule *gr = bpf_map_lookup_elem(&generic_rules, &slot);
+	__u64 fails = condition_fails(slot, SG_MAX_CONDITIONS, v->latency_ns, at_exit);
+
+	if (!gr)
+		return 1;
+	for (__u32 ci = 0; ci < SG_MAX_CONDITIONS; ci++)
+		fails |= condition_fails(slot, ci, field_value(v, gr->conditions[ci].field), at_exit);
+	return fails & 1;
+}
+
+/*
+ * The rules in mask whose conditions of this phase hold, of those that
+ * have any (conditioned). Every bit is visited, and a failing rule's bit
+ * is cleared by arithmetic, not a branch: the verifier then sees the same
+ * state after each bit whatever the rules said, and checks the loop once
+ * per bit instead of once per combination of outcomes.
+ */
+static __always_inline __u64 holding(__u64 mask, __u64 conditioned, __u32 generation,
+				     const struct syscall_values *v, __u32 at_exit)
+{
+	__u64 check = mask & conditioned;
+
+	for (__u32 i = 0; i < SG_MAX_RULES; i++) {
+		__u64 bit = 1ULL << i;
+		if (!(check & bit))
+			continue;
+		mask &= ~(bit & -rule_fails(generation * SG_MAX_RULES + i, v, at_exit));
+	}
+	return mask;
+}
+
+/*
+ * at_most: whether the rule in slot may act once more in the current
+ * window, counting this call. The count is added to, then read: two CPUs
+ * adding at once may both read the other's addition and both hold back,
+ * never both act past the limit.
+ */
+static __always_inline bool within_rate(__u32 slot, const struct call *c, __u64 now)
+{
+	const struct generic_rule *gr = bpf_map_lookup_elem(&generic_rules, &slot);
+
+	if (!gr || !gr->rate_period_ns)
+		return true;
+	struct rate_key k = { .window = now / gr->rate_period_ns, .slot = slot };
+	switch (gr->rate_scope) {
+	case SG_RATE_PROCESS:
+		k.scope_id = c->tgid;
+		break;
+	case SG_RATE_THREAD:
+		k.scope_id = c->tid;
+		break;
+	case SG_RATE_CGROUP:
+		k.scope_id = bpf_get_current_cgroup_id();
+		break;
+	}
+	__u64 *count = bpf_map_lookup_elem(&rate_windows, &k);
+	if (!count) {
+		__u64 zero = 0;
+		bpf_map_update_elem(&rate_windows, &k, &zero, BPF_NOEXIST);
+		count = bpf_map_lookup_elem(&rate_windows, &k);
+		if (!count)
+			return false;
+	}
+	__sync_fetch_and_add(count, 1);
+	return *(volatile __u64 *)count <= gr->rate_count;
+}
+
+/*
+ * Acts on the rule that won a generic call: its signal, or in a deny tier
+ * its veto. Only a deny rule refuses: a rule that signals a profiler's
+ * target must not fail its calls. Returns the veto's -errno, or 0.
+ */
+static __always_inline int generic_verdict(struct matching *m, struct call *c, __u32 index, __u8 tier)
+{
+	__u32 slot = m->generation * SG_MAX_RULES + index;
+	const struct rule *r = bpf_map_lookup_elem(&rules, &slot);
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	if (!r)
+		return 0;
+	if ((m->p->limited >> (index & (SG_MAX_RULES - 1))) & 1 && !within_rate(slot, c, now)) {
+		count_in(&counters, SG_COUNTER_MATCHED);
+		count_rule(m->generation, index, SG_RULE_MATCHED);
+		count_in(&counters, SG_COUNTER_HELD_BACK);
+		count_rule(m->generation, index, SG_RULE_HELD_BACK);
+		return 0;
+	}
+	bool denied = tier != SG_TIER_SIGNAL && r->action == SG_ACTION_DENY;
+	bool signals = r->action != SG_ACTION_AUDIT && !denied;
+	long result = signals ? act(r) : 0;
+
+	if (!c->ppid)
+		c->ppid = parent_tgid(c->task);
+	if (signals && r->signal == SIGKILL && result == 0)
+		note_kill(c, index, m->generation, now, false);
+	count_verdict(m->generation, index, signals, result, denied);
+	report(c, r, m->generation, index, result, now, tier, denied);
+	return denied ? -(int)(r->deny_errno ? r->deny_errno : EPERM) : 0;
+}
+
+/*
+ * The first rule of a non-zero mask, as a global function: the verifier
+ * then follows what comes after with one unknown index, not once for
+ * each of the 64 values lowest_bit's branches can give it.
+ */
+__noinline __u32 first_rule(__u64 mask)
+{
+	return lowest_bit(mask);
+}
+
+/* Whether a deny-tier veto is attached to nr's function. */
+static __always_inline bool vetoed(__u32 nr)
+{
+	__u32 *v = bpf_map_lookup_elem(&vetoed_syscalls, &nr);
+
+	return v && *v;
+}
+
+/*
+ * A generic call at entry. From the tracepoint (tier SG_TIER_SIGNAL): acts
+ * on the winning rule unless it is a deny rule a veto judges, and notes
+ * the call for the rules judged at its exit. From the veto: acts only
+ * when a deny rule wins, and returns the errno to refuse with.
+ */
+static __always_inline int generic_enter(struct syscall_values *v, __u8 tier)
+{
+	struct matching m = {};
+	struct call c = {};
+
+	m.candidates = generic_candidates(v->nr, &m);
+	if (!m.candidates || !m.p)
+		return 0;
+	c = (struct call){
+		.task = current_task(),
+		.syscall = SG_SYSCALL_GENERIC,
+		.target = { .kind = SG_TARGET_NONE },
+		.values = v,
+	};
+	__u64 matched = matching_rules(&m, &c);
+	if (!matched)
+		return 0;
+	matched = holding(matched, m.p->conditioned, m.generation, v, 0);
+	__u64 later = matched & m.p->at_exit;
+	__u64 now_rules = matched & ~m.p->at_exit;
+
+	if (later && tier == SG_TIER_SIGNAL) {
+		struct inflight f = {
+			.entry_ns = bpf_ktime_get_ns(),
+			.rules = later,
+			.serial = *(volatile __u64 *)&policy_serial,
+			.generation = m.generation,
+			.nr = v->nr,
+		};
+		__builtin_memcpy(f.args, v->args, sizeof(f.args));
+		bpf_map_update_elem(&inflight, &c.tid, &f, BPF_ANY);
+	}
+	if (!now_rules)
+		return 0;
+	__u32 index = first_rule(now_rules) & (SG_MAX_RULES - 1);
+	__u32 slot = m.generation * SG_MAX_RULES + index;
+	const struct rule *r = bpf_map_lookup_elem(&rules, &slot);
+	if (!r)
+		return 0;
+	bool deny_rule = r->action == SG_ACTION_DENY;
+	if (tier == SG_TIER_SIGNAL ? deny_rule && vetoed(v->nr) : !deny_rule)
+		return 0;
+	return generic_verdict(&m, &c, index, tier);
+}
+
+/*
+ * A generic call at exit: the rules noted at its entry, judged on the
+ * result. The caller was matched at entry; the policy may have changed
+ * since, and the entry's generation is the one judged. The signal goes to
+ * the thread returning from the call, before it runs its next
+ * instruction in user space.
+ */
+static __always_inline int generic_exit(__s64 ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct inflight *f = bpf_map_lookup_elem(&inflight, &tid);
+
+	if (!f)
+		return 0;
+	struct syscall_values v = { .ret = ret, .latency_ns = bpf_ktime_get_ns() - f->entry_ns, .nr = f->nr, .at_exit = 1 };
+	__builtin_memcpy(v.args, f->args, sizeof(v.args));
+	__u64 rules_noted = f->rules;
+	__u32 generation = f->generation & (SG_GENERATIONS - 1);
+	bool same_policy = f->serial == *(volatile __u64 *)&policy_serial;
+	bpf_map_delete_elem(&inflight, &tid);
+	if (!same_policy)
+		return 0;
+
+	struct matching m = { .generation = generation };
+	m.p = bpf_map_lookup_elem(&policies, &generation);
+	if (!m.p)
+		return 0;
+	__u64 matched = holding(rules_noted & m.p->rules, m.p->at_exit | m.p->conditioned, generation, &v, 1);
+	if (!matched)
+		return 0;
+	struct call c = {
+		.task = current_task(),
+		.syscall = SG_SYSCALL_GENERIC,
+		.target = { .kind = SG_TARGET_NONE },
+		.values = &v,
+		.tgid = pid_tgid >> 32,
+		.tid = tid,
+	};
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	c.uid = (__u32)uid_gid;
+	c.gid = uid_gid >> 32;
+	struct pid_namespace *ns = active_pid_ns(c.task);
+	c.ns = ns;
+	c.ns_level = BPF_CORE_READ(ns, level);
+	return generic_verdict(&m, &c, first_rule(matched) & (SG_MAX_RULES - 1), SG_TIER_SIGNAL);
+}
+
+SEC("tracepoint/syscalls/sys_enter_getppid")
+int sg_generic_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	/* The number is an int at offset 8: a load of the long vmlinux.h
+	 * declares would reach past the record of a syscall without arguments. */
+	struct syscall_values v = { .nr = *(__u32 *)((void *)ctx + offsetof(struct trace_event_raw_sys_enter, id)) };
+
+	/*
+	 * A tracepoint program may load from its context only within the
+	 * tracepoint's record, which holds as many arguments as the syscall
+	 * takes: a program shared by every syscall's tracepoint would be
+	 * refused on those with fewer than six. The record the kernel hands
+	 * BPF always has room for six (beyond the syscall's own they are
+	 * stale), so they are copied with a read that is not a load.
+	 */
+	bpf_probe_read_kernel(v.args, sizeof(v.args), (void *)ctx + offsetof(struct trace_event_raw_sys_enter, args));
+	generic_enter(&v, SG_TIER_SIGNAL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_getppid")
+int sg_generic_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	generic_exit(ctx->ret);
+	return 0;
+}
+
+/*
+ * The deny tiers' veto of a generic syscall: an fmod_ret program on its
+ * x86-64 function (__x64_sys_<name>), which takes the registers the task
+ * entered with. User space loads one per syscall a deny rule names (the
+ * section's function is a placeholder). A non-zero return skips the body
+ * and is the call's result.
+ */
+SEC("fmod_ret/__x64_sys_getppid")
+int BPF_PROG(sg_generic_veto, const struct pt_regs *regs, long ret)
+{
+	if (ret)
+		return ret;
+	struct syscall_values v = {
+		.nr = (__u32)BPF_CORE_READ(regs, orig_ax),
+		.args = {
+			BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx),
+			BPF_CORE_READ(regs, r10), BPF_CORE_READ(regs, r8), BPF_CORE_READ(regs, r9),
+		},
+	};
+	return generic_enter(&v, SG_TIER_FMOD_RET);
+}
