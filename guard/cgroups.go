@@ -3,6 +3,7 @@ package guard
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/sigguard/sigguard/internal/bpf"
@@ -115,6 +116,9 @@ func (c *compiled) rulesNaming(path string) []string {
 // missingNotices say which cgroups c names do not exist.
 func (c *compiled) missingNotices() []Notice {
 	var out []Notice
+	for _, s := range slices.Sorted(maps.Keys(c.absent)) {
+		out = append(out, Notice{Kind: NoticeSyscallAbsent, Syscall: s, Rules: slices.Compact(c.absent[s])})
+	}
 	for _, p := range c.cgroupPaths() {
 		if c.cgroupID[p] == 0 {
 			out = append(out, Notice{Kind: NoticeCgroupMissing, Cgroup: p, Rules: c.rulesNaming(p)})

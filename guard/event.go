@@ -107,6 +107,10 @@ type Event struct {
 	// Time is when the syscall entered the kernel (for KindLost, when the
 	// loss was noticed).
 	Time time.Time
+	// BootNs is when the kernel's hook ran, in CLOCK_BOOTTIME nanoseconds
+	// (bpf_ktime_get_boot_ns), for events from the kernel: a process can
+	// read the same clock to put its own moments beside it.
+	BootNs uint64
 
 	PID int // thread group id, in the initial pid namespace
 	TID int // the calling thread
@@ -249,6 +253,7 @@ func decodeEvent(sample []byte, raw *bpf.GuardEvent, clock *bootClock, names *[2
 	*ev = Event{
 		Kind:    Kind(raw.Kind),
 		Time:    clock.wall(raw.BootNs),
+		BootNs:  raw.BootNs,
 		PID:     int(raw.Tgid),
 		TID:     int(raw.Tid),
 		PPID:    int(raw.Ppid),
@@ -278,6 +283,11 @@ func decodeEvent(sample []byte, raw *bpf.GuardEvent, clock *bootClock, names *[2
 	if ev.Syscall == genericRoute {
 		ev.Syscall = GenericSyscall(int(raw.Nr))
 		ev.Args = raw.Args
+		// The kernel side copies six registers' worth of the tracepoint's
+		// record; past the syscall's own arguments they are stale.
+		if names, ok := argNames()[ev.Syscall]; ok {
+			clear(ev.Args[len(names):])
+		}
 		ev.AtExit = raw.AtExit != 0
 		if ev.AtExit {
 			ev.Ret, ev.Duration = raw.Ret, time.Duration(raw.LatencyNs)

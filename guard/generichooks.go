@@ -3,6 +3,7 @@ package guard
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -219,4 +220,36 @@ func (g *Guard) writeGeneric(c *compiled) error {
 		}
 	}
 	return nil
+}
+
+// genericOpen says what the generic route leaves open for policy c: the
+// 32-bit entry, which fires no per-syscall tracepoint, and deny rules
+// that cannot refuse here.
+func (g *Guard) genericOpen(c *compiled) []string {
+	var named, signalled, refused []string
+	for _, s := range slices.Sorted(maps.Keys(c.genericNeeds)) {
+		named = append(named, s.String())
+		if !c.genericNeeds[s].veto {
+			continue
+		}
+		if err := g.vetoRefused[s]; err != nil {
+			refused = append(refused, fmt.Sprintf("%s (%v)", s, err))
+		} else if g.tier == TierSignal {
+			signalled = append(signalled, s.String())
+		}
+	}
+	var open []string
+	if len(named) > 0 {
+		open = append(open, "32-bit calls (int $0x80) of "+strings.Join(named, ", ")+": the generic route sees 64-bit "+
+			"calls only, in every tier (their tracepoints do not fire for the 32-bit entry)")
+	}
+	if len(signalled) > 0 {
+		open = append(open, "deny rules on "+strings.Join(signalled, ", ")+" cannot refuse in the signal tier: "+
+			"they send SIGKILL at the call's entry, and the call runs before the caller dies")
+	}
+	if len(refused) > 0 {
+		open = append(open, "deny rules on "+strings.Join(refused, ", ")+": the kernel refused the veto, so they "+
+			"send SIGKILL at the call's entry instead, and the call runs")
+	}
+	return open
 }

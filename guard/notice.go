@@ -27,15 +27,21 @@ const (
 	// NoticeCgroupsUnnamed: the whole cgroup v2 hierarchy is not mounted
 	// here, so events name no cgroup, container or pod; Err says why.
 	NoticeCgroupsUnnamed
+	// NoticeSyscallAbsent: a syscall the policy names has no tracepoint
+	// on this kernel, which was built without it (init_module without
+	// module support): no process can make it here, and Syscall's rules
+	// guard nothing of it.
+	NoticeSyscallAbsent
 )
 
 // Notice is something the guard tells its user while it runs, apart from
 // events: what became of the cgroups the policy names.
 type Notice struct {
-	Kind   NoticeKind
-	Time   time.Time
-	Cgroup string   // the path, under the cgroup v2 mount
-	Rules  []string // the rules that name it
+	Kind    NoticeKind
+	Time    time.Time
+	Cgroup  string   // the path, under the cgroup v2 mount
+	Syscall Syscall  // NoticeSyscallAbsent's syscall
+	Rules   []string // the rules that name it
 	// OldID and NewID are the cgroup's ids before and after (0: none).
 	OldID, NewID uint64
 	// Latency is how long the kernel matched the wrong id: from the
@@ -61,6 +67,9 @@ func (n Notice) String() string {
 		return fmt.Sprintf("cgroups the policy names are not followed: %v", n.Err)
 	case NoticeCgroupsUnnamed:
 		return fmt.Sprintf("events name no cgroup, container or pod: %v", n.Err)
+	case NoticeSyscallAbsent:
+		return fmt.Sprintf("syscall %s has no tracepoint on this kernel, which was built without it (a call of it fails "+
+			"with ENOSYS); %s nothing of it here", n.Syscall, n.rules("guards", "guard"))
 	}
 	return fmt.Sprintf("notice %d", n.Kind)
 }

@@ -37,6 +37,7 @@ func (g *Guard) OpenRoutes() []string {
 	if cur.guardsAny(Presets["memory-access"]) {
 		open = append(open, procDoorsOpen)
 	}
+	open = append(open, g.genericOpen(cur)...)
 	if cur.syscalls[SyscallIoUring] && ioUringEnabled() {
 		if why := uringOpen(g.tier); why != "" {
 			open = append(open, why+" (sysctl kernel.io_uring_disabled=2 turns io_uring off where the kernel has the switch)")

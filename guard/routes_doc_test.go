@@ -3,6 +3,8 @@ package guard
 import (
 	"strings"
 	"testing"
+
+	"github.com/sigguard/sigguard/internal/syscalls"
 )
 
 const (
@@ -31,12 +33,22 @@ func routesDoc() string {
 		}
 		b.WriteString("| `" + r.name + "` | " + r.guards + " | " + when + hook + " | " + r.target + " |\n")
 	}
+	b.WriteString("| any other syscall of the x86-64 table (`unshare`, `read`, `openat`...) | every call of it " +
+		"| at syscall entry, `syscalls/sys_enter_<name>`; a rule with `when` at its exit, `syscalls/sys_exit_<name>` " +
+		"| none: see [Any syscall](#any-syscall) |\n")
 	for _, p := range []string{"proc-mem", "memory-access"} {
 		var names []string
 		for _, s := range Presets[p] {
 			names = append(names, "`"+s.String()+"`")
 		}
 		b.WriteString("| `" + p + "` (preset) | " + strings.Join(names, ", ") + " | | |\n")
+	}
+	for _, p := range syscalls.Presets {
+		names := make([]string, len(p.Syscalls))
+		for i, s := range p.Syscalls {
+			names[i] = "`" + s + "`"
+		}
+		b.WriteString("| `" + p.Name + "` (preset) | " + strings.Join(names, ", ") + ": " + p.Doc + " | | |\n")
 	}
 	return b.String()
 }

@@ -143,12 +143,24 @@ func ParseSyscalls(name string) ([]Syscall, error) {
 	if nr, ok := syscalls.Number(name); ok {
 		return []Syscall{GenericSyscall(nr)}, nil
 	}
-	near := syscalls.Near(name, SyscallNames())
-	hint := "see docs/policy.md for the presets"
-	if len(near) > 0 {
-		hint = "did you mean " + strings.Join(near, ", ") + "?"
+	if near := syscalls.Near(name, SyscallNames()); len(near) > 0 {
+		return nil, fmt.Errorf("unknown syscall or preset %q (did you mean %s?)", name, strings.Join(near, ", "))
 	}
-	return nil, fmt.Errorf("unknown syscall or preset %q (%s)", name, hint)
+	return nil, fmt.Errorf("unknown syscall or preset %q: no syscall of the x86-64 table has that name, "+
+		"and the presets are %s", name, strings.Join(presetNames(), ", "))
+}
+
+// presetNames lists every preset's name, sorted.
+func presetNames() []string {
+	var names []string
+	for p := range Presets {
+		names = append(names, p)
+	}
+	for _, p := range syscalls.Presets {
+		names = append(names, p.Name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // mustGeneric is a preset's syscall, which the presets' tests check is in

@@ -335,14 +335,15 @@ func summarize(w io.Writer, g *guard.Guard) error {
 		return err
 	}
 	log.info(stoppedLine(stats), "interventions", stats.Interventions, "denied", stats.Denied, "signals_sent", stats.Signalled,
-		"failed_sends", stats.FailedSends, "events_lost", stats.EventsLost, "missed_runs", stats.MissedRuns,
+		"failed_sends", stats.FailedSends, "held_back", stats.HeldBack, "events_lost", stats.EventsLost, "missed_runs", stats.MissedRuns,
 		"kills_confirmed", stats.Confirmed, "kills_unconfirmed", stats.Unconfirmed)
 	rules, err := g.RuleStats()
 	if err != nil {
 		return err
 	}
 	for _, r := range rules {
-		log.info(ruleLine(r), "rule", r.Rule, "matched", r.Matched, "denied", r.Denied, "signals_sent", r.Signalled, "failed_sends", r.FailedSends)
+		log.info(ruleLine(r), "rule", r.Rule, "matched", r.Matched, "denied", r.Denied, "signals_sent", r.Signalled, "failed_sends", r.FailedSends,
+			"held_back", r.HeldBack)
 	}
 	if dir := g.PinDir(); dir != "" {
 		log.info(fmt.Sprintf("still enforcing: pinned at %s (sigguard status --pin-dir %s; sigguard unpin --pin-dir %s stops it)", dir, dir, dir), "pin_dir", dir)
@@ -352,12 +353,13 @@ func summarize(w io.Writer, g *guard.Guard) error {
 
 // stoppedLine and ruleLine are the summary's words (the README shows them).
 func stoppedLine(s guard.Stats) string {
-	return fmt.Sprintf("stopped: %d interventions, %d calls denied, %d signals sent, %d failed sends, %d events lost, %d missed runs; %d kills confirmed by exit, %d not",
-		s.Interventions, s.Denied, s.Signalled, s.FailedSends, s.EventsLost, s.MissedRuns, s.Confirmed, s.Unconfirmed)
+	return fmt.Sprintf("stopped: %d interventions, %d calls denied, %d signals sent, %d failed sends, %d held back, %d events lost, %d missed runs; %d kills confirmed by exit, %d not",
+		s.Interventions, s.Denied, s.Signalled, s.FailedSends, s.HeldBack, s.EventsLost, s.MissedRuns, s.Confirmed, s.Unconfirmed)
 }
 
 func ruleLine(r guard.RuleStats) string {
-	return fmt.Sprintf("rule %s: %d matched, %d denied, %d signals sent, %d failed sends", r.Rule, r.Matched, r.Denied, r.Signalled, r.FailedSends)
+	return fmt.Sprintf("rule %s: %d matched, %d denied, %d signals sent, %d failed sends, %d held back", r.Rule, r.Matched, r.Denied,
+		r.Signalled, r.FailedSends, r.HeldBack)
 }
 
 // writeReadyFile writes our pid to a temporary file and renames it into

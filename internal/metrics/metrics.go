@@ -90,11 +90,13 @@ var (
 	ruleFailedDesc  = prometheus.NewDesc("sigguard_rule_failed_sends_total", "Signals the kernel refused, by rule.", []string{"rule"}, nil)
 	deniedDesc      = prometheus.NewDesc("sigguard_calls_denied_total", "Calls refused with EPERM in a deny tier (lsm, fmod_ret).", nil, nil)
 	sharersDesc     = prometheus.NewDesc("sigguard_sharers_killed_total", "Processes killed for sharing the descriptor table of a caller killed for a descriptor to another process.", nil, nil)
+	heldBackDesc    = prometheus.NewDesc("sigguard_held_back_total", "Matched calls a rule's at_most held back: no signal, no event.", nil, nil)
+	ruleHeldDesc    = prometheus.NewDesc("sigguard_rule_held_back_total", "Matched calls each rule's at_most held back.", []string{"rule"}, nil)
 	fillDesc        = prometheus.NewDesc("sigguard_ring_buffer_fill_ratio", "Share of the ring buffer holding unread events.", nil, nil)
 )
 
 func (k *kernelCounters) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{lostDesc, confirmedDesc, unconfirmedDesc, missedDesc, unresolvedDesc, ruleDesc, ruleSentDesc, ruleFailedDesc, deniedDesc, sharersDesc, fillDesc} {
+	for _, d := range []*prometheus.Desc{lostDesc, confirmedDesc, unconfirmedDesc, missedDesc, unresolvedDesc, ruleDesc, ruleSentDesc, ruleFailedDesc, deniedDesc, sharersDesc, heldBackDesc, ruleHeldDesc, fillDesc} {
 		ch <- d
 	}
 }
@@ -104,6 +106,7 @@ func (k *kernelCounters) Collect(ch chan<- prometheus.Metric) {
 		for d, v := range map[*prometheus.Desc]uint64{
 			lostDesc: s.EventsLost, confirmedDesc: s.Confirmed, unconfirmedDesc: s.Unconfirmed,
 			missedDesc: s.MissedRuns, unresolvedDesc: s.Unresolved, deniedDesc: s.Denied, sharersDesc: s.SharersKilled,
+			heldBackDesc: s.HeldBack,
 		} {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
 		}
@@ -113,6 +116,7 @@ func (k *kernelCounters) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(ruleDesc, prometheus.CounterValue, float64(r.Matched), r.Rule)
 			ch <- prometheus.MustNewConstMetric(ruleSentDesc, prometheus.CounterValue, float64(r.Signalled), r.Rule)
 			ch <- prometheus.MustNewConstMetric(ruleFailedDesc, prometheus.CounterValue, float64(r.FailedSends), r.Rule)
+			ch <- prometheus.MustNewConstMetric(ruleHeldDesc, prometheus.CounterValue, float64(r.HeldBack), r.Rule)
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(fillDesc, prometheus.GaugeValue, k.g.RingFill())

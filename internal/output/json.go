@@ -54,6 +54,7 @@ func (j *jsonWriter) Write(ev *guard.Event) error {
 		b = appendInt(b, `,"reaped":`, int64(ev.Reaped))
 		b = appendCgroup(b, &callerKeys, ev.CgroupID, ev.Cgroup, ev.ContainerID, ev.PodUID)
 	default:
+		b = appendUint(b, `,"boot_ns":`, ev.BootNs)
 		if tail, ok := j.recent.tail(ev); ok {
 			b = append(b, tail...)
 			break
@@ -96,6 +97,10 @@ func appendIntervention(b []byte, ev *guard.Event) []byte {
 	return appendGenericCall(b, ev)
 }
 
+// argNames names a generic syscall's arguments: the running kernel's
+// tracepoints' names (a variable, so that tests need not read them).
+var argNames = guard.ArgNames
+
 // appendGenericCall writes a generic route's call: its number, its
 // arguments by the names the kernel's tracepoint gives them (hex, as
 // registers; a name the kernel does not give is argN), and for a call
@@ -107,7 +112,7 @@ func appendGenericCall(b []byte, ev *guard.Event) []byte {
 	}
 	b = appendInt(b, `,"nr":`, int64(nr))
 	b = append(b, `,"args":{`...)
-	names := guard.ArgNames(ev.Syscall)
+	names := argNames(ev.Syscall)
 	for i, name := range names {
 		if i > 0 {
 			b = append(b, ',')
@@ -138,7 +143,7 @@ type recentCalls struct {
 
 func (r *recentCalls) tail(ev *guard.Event) ([]byte, bool) {
 	call := *ev
-	call.Time = time.Time{}
+	call.Time, call.BootNs = time.Time{}, 0
 	for i := range r.calls {
 		if r.tails[i] != nil && r.calls[i] == call {
 			return r.tails[i], true
@@ -151,7 +156,7 @@ func (r *recentCalls) add(ev *guard.Event, tail []byte) {
 	i := r.next
 	r.next = (r.next + 1) % len(r.calls)
 	r.calls[i] = *ev
-	r.calls[i].Time = time.Time{}
+	r.calls[i].Time, r.calls[i].BootNs = time.Time{}, 0
 	r.tails[i] = append(r.tails[i][:0], tail...)
 }
 

@@ -65,8 +65,36 @@ func events() []guard.Event {
 	stuck.Kind, stuck.Latency = guard.KindUnconfirmed, 1200*time.Millisecond
 	// The warning comes from user space, which has no cgroup id for it.
 	stuck.CgroupID, stuck.Cgroup, stuck.ContainerID = 0, "", ""
-	return []guard.Event{killed, refused, audit, thread, hostile, procMem, denied, deniedKilled, lost, exited, stuck}
+	// The generic route: a kill at entry, judged on an argument; a slow
+	// read signalled at its exit; a rule's at_most holding calls back.
+	unshare := killed
+	unshare.Syscall, unshare.Request, unshare.Target, unshare.TargetKind = guard.GenericSyscall(272), 0, 0, guard.TargetNone
+	unshare.TargetTID, unshare.TargetNsPID, unshare.TargetCgroupID = 0, 0, 0
+	unshare.TargetCgroup, unshare.TargetContainerID, unshare.TargetPodUID = "", "", ""
+	unshare.Rule, unshare.BootNs = "no-user-namespaces", 91234567890
+	unshare.Args[0] = 0x10000000
+	slowRead := unshare
+	slowRead.Syscall, slowRead.Action, slowRead.Signal, slowRead.Rule = guard.GenericSyscall(0), guard.ActionSignalThread, 12, "stack-on-slow-read"
+	slowRead.Args = [6]uint64{0, 0x7ffd1234, 4096}
+	slowRead.AtExit, slowRead.Ret, slowRead.Duration = true, 17, 412*time.Millisecond
+	held := guard.Event{Kind: guard.KindHeldBack, Time: at.Add(time.Second), Rule: "stack-on-slow-read", HeldBack: 12, HeldBackTotal: 40}
+	return []guard.Event{killed, refused, audit, thread, hostile, procMem, denied, deniedKilled, lost, exited, stuck,
+		unshare, slowRead, held}
 }
+
+// testArgNames names arguments as this kernel's tracepoints do, without
+// reading them.
+func testArgNames(s guard.Syscall) []string {
+	switch s {
+	case guard.GenericSyscall(272):
+		return []string{"unshare_flags"}
+	case guard.GenericSyscall(0):
+		return []string{"fd", "buf", "count"}
+	}
+	return nil
+}
+
+func init() { argNames = testArgNames }
 
 func render(t *testing.T, f Format) []byte {
 	var buf bytes.Buffer
