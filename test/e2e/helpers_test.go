@@ -27,7 +27,7 @@ type binary struct {
 
 // startBinary starts the built sigguard with args, JSON output and a
 // ready file, and returns once enforcement is live.
-func startBinary(t *testing.T, args ...string) *binary {
+func startBinary(t testing.TB, args ...string) *binary {
 	t.Helper()
 	return startBinaryWith(t, exec.Command, args...)
 }
@@ -35,7 +35,7 @@ func startBinary(t *testing.T, args ...string) *binary {
 // startBinaryWith is startBinary with the command made by command, which
 // may run sigguard through another program (unshare, setpriv) or in a
 // cgroup.
-func startBinaryWith(t *testing.T, command func(name string, args ...string) *exec.Cmd, args ...string) *binary {
+func startBinaryWith(t testing.TB, command func(name string, args ...string) *exec.Cmd, args ...string) *binary {
 	t.Helper()
 	bin := testenv.Build(t, "./cmd/sigguard")
 	dir := t.TempDir()
@@ -66,7 +66,7 @@ func startBinaryWith(t *testing.T, command func(name string, args ...string) *ex
 	return b
 }
 
-func (b *binary) waitUntilReady(t *testing.T) {
+func (b *binary) waitUntilReady(t testing.TB) {
 	t.Helper()
 	// Generous: under the kernel matrix's software emulation, loading and
 	// verifying the programs alone takes 3 to 10 s.
@@ -86,7 +86,7 @@ func (b *binary) waitUntilReady(t *testing.T) {
 }
 
 // stop sends sig and waits for sigguard to exit.
-func (b *binary) stop(t *testing.T, sig os.Signal) error {
+func (b *binary) stop(t testing.TB, sig os.Signal) error {
 	t.Helper()
 	if err := b.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
@@ -151,7 +151,7 @@ type stderrFile struct {
 	f *os.File
 }
 
-func newStderrFile(t *testing.T, path string) *stderrFile {
+func newStderrFile(t testing.TB, path string) *stderrFile {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {

@@ -24,7 +24,7 @@ type slowEvent struct {
 	PID       int    `json:"pid"`
 	TID       int    `json:"tid"`
 	Syscall   string `json:"syscall"`
-	BootNS    int64  `json:"boot_ns"`    // bpf_ktime_get_boot_ns() at sys_exit
+	BootNS    int64  `json:"boot_ns"`     // bpf_ktime_get_boot_ns() at sys_exit
 	LatencyNS int64  `json:"duration_ns"` // the call, entry to exit
 	Ret       int64  `json:"ret"`
 }
