@@ -44,7 +44,7 @@ func (g *Guard) reportUnconfirmed(handle func(*Event) error) error {
 		g.unconfirmed.Add(1)
 		g.event = Event{
 			Kind: KindUnconfirmed, Time: time.Now(), PID: int(tgid), Signal: unix.SIGKILL,
-			Action: ActionSignalProcess, Syscall: Syscall(kills[i].Syscall &^ compatFlag),
+			Action: ActionSignalProcess, Syscall: killedFor(&kills[i]),
 			Compat: kills[i].Syscall&compatFlag != 0, Latency: time.Duration(now - kills[i].CallNs),
 		}
 		if names := g.names[kills[i].Generation&1].Load(); names != nil && int(kills[i].Rule) < len(*names) {
@@ -106,4 +106,14 @@ func signalPid(pid int, sig unix.Signal, bootNs uint64) bool {
 		return false
 	}
 	return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
+}
+
+// killedFor is the syscall a kill was sent for: a generic route's by its
+// number.
+func killedFor(k *bpf.GuardKill) Syscall {
+	s := Syscall(k.Syscall &^ compatFlag)
+	if s == genericRoute {
+		return GenericSyscall(int(k.Nr))
+	}
+	return s
 }

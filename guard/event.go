@@ -280,7 +280,9 @@ func decodeEvent(sample []byte, raw *bpf.GuardEvent, clock *bootClock, names *[2
 		ev.Latency = time.Duration(raw.BootNs - raw.CallNs)
 		ev.Resumed, ev.Reaped = int(raw.Resume), int(raw.Reap)
 	}
-	if ev.Syscall == genericRoute {
+	if ev.Syscall == genericRoute && ev.Kind == KindExited {
+		ev.Syscall = GenericSyscall(int(raw.Nr))
+	} else if ev.Syscall == genericRoute {
 		ev.Syscall = GenericSyscall(int(raw.Nr))
 		ev.Args = raw.Args
 		// The kernel side copies six registers' worth of the tracepoint's

@@ -82,6 +82,10 @@ func TestGenericRuleJudgesArguments(t *testing.T) {
 		if ev.Syscall.String() != "unshare" || ev.Args[0] != unix.CLONE_NEWUSER || ev.AtExit || ev.Rule == "" {
 			t.Errorf("%s: event %+v", mode, ev)
 		}
+		// The proof of the kill names the syscall too.
+		if exits := r.exitsOf(cmd.Process.Pid); len(exits) != 1 || exits[0].Syscall.String() != "unshare" {
+			t.Errorf("%s: exits %+v, want one for unshare", mode, exits)
+		}
 	}
 	if n := len(r.eventsWhere(0, func(*guard.Event) bool { return true })); n != 2 {
 		t.Errorf("%d events in all, want the 2 kills only", n)

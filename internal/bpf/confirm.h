@@ -51,6 +51,7 @@ int BPF_PROG(sg_confirm_exit, struct task_struct *p)
 	e->cgroup_id = task_cgroup_id(p);
 	e->signal = SIGKILL;
 	e->syscall = k->syscall;
+	e->nr = k->nr;
 	e->kind = SG_EVENT_EXITED;
 	e->action = SG_ACTION_SIGNAL_PROCESS;
 	e->rule = k->rule;

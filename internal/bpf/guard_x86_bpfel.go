@@ -154,7 +154,8 @@ type GuardKill struct {
 	Reap       uint32
 	Syscall    uint16
 	Denied     uint8
-	Reserved   [5]uint8
+	Reserved   uint8
+	Nr         uint32
 }
 
 type GuardLimit uint32

@@ -186,6 +186,9 @@ static __always_inline void note_kill(const struct call *c, __u32 index, __u32 g
 {
 	struct kill k = { .call_ns = now, .rule = index, .generation = generation, .syscall = c->syscall, .denied = denied };
 
+	if (c->values)
+		k.nr = c->values->nr;
+
 	/* A refused attach touched no child: there is nothing to clean up. */
 	if (!denied && (c->syscall & ~SG_SYSCALL_COMPAT) == SG_SYSCALL_PTRACE && c->target.kind == SG_TARGET_TASK) {
 		__u32 target = task_tgid(c->target.task);

@@ -274,7 +274,8 @@ struct kill {
 	__u32 reap;       /* the caller's own child the call targeted: kill it too */
 	__u16 syscall;    /* enum syscall_id, with SG_SYSCALL_COMPAT */
 	__u8 denied;      /* the call was refused: it stopped no one, targeted no one */
-	__u8 reserved[5];
+	__u8 reserved;
+	__u32 nr;         /* SG_SYSCALL_GENERIC: the syscall's number */
 };
 
 /* 200 bytes, no implicit padding: target_nr ends at offset 112, where the ids start aligned. */

@@ -119,7 +119,8 @@ type UnitKill struct {
 	Reap       uint32
 	Syscall    uint16
 	Denied     uint8
-	Reserved   [5]uint8
+	Reserved   uint8
+	Nr         uint32
 }
 
 type UnitMatchResult struct {
