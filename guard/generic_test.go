@@ -2,6 +2,7 @@ package guard_test
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -287,5 +288,60 @@ func TestGenericDenyRefusesBeforeTheBodyRuns(t *testing.T) {
 	out, err = cg.Command(testenv.Offender(t), "syscall-nice", strconv.Itoa(nrSetpriority), "0", "0", "3").Output()
 	if err != nil || !regexp.MustCompile(`nice=3\b`).Match(out) {
 		t.Fatalf("setpriority(3) must run: %v %q", err, out)
+	}
+}
+
+// A pinned generic rule, with a result condition, goes on after its
+// guard's process is gone, is adopted by the next one, and unpin removes
+// its hooks with the rest.
+func TestPinnedGenericRuleOutlivesItsProcess(t *testing.T) {
+	requirePinning(t)
+	dir := testenv.PinDir(t)
+	cg := testenv.NewCgroup(t)
+	cfg := guard.Config{PinDir: dir, Tier: guard.TierSignal, Rules: []guard.Rule{{
+		Name: "no-userns", Syscalls: generic(t, "unshare"), Action: guard.ActionSignalProcess, Signal: syscall.SIGKILL,
+		Match: guard.Matchers{Cgroup: []string{cg.Path}},
+		Args:  []guard.ArgCondition{{Arg: "flags", Condition: guard.Condition{Op: guard.CondAnyBits, Values: []uint64{unix.CLONE_NEWUSER}}}},
+	}, {
+		Name: "ebadf", Syscalls: generic(t, "close"), Action: guard.ActionSignalProcess, Signal: syscall.SIGKILL,
+		Match: guard.Matchers{Cgroup: []string{cg.Path}}, When: guard.When{FailsWith: []syscall.Errno{syscall.EBADF}},
+	}}}
+	g, err := guard.Start(cfg)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	// No process holds the programs now: the pins do.
+	_, err = offenderCall(t, cg, "syscall", strconv.Itoa(nrUnshare), "0x10000000")
+	assertKilled(t, err, "unshare(CLONE_NEWUSER) with no sigguard running")
+	_, err = offenderCall(t, cg, "syscall", strconv.Itoa(nrClose), "999")
+	assertKilled(t, err, "close(999) with no sigguard running")
+	st, err := guard.ReadPin(dir)
+	if err != nil || st.Stats.Interventions != 2 || !slices.Contains(st.Hooks, "generic_enter_unshare") ||
+		!slices.Contains(st.Hooks, "generic_exit_close") {
+		t.Fatalf("pin status: %+v, %v", st, err)
+	}
+	g, err = guard.Start(cfg)
+	if err != nil {
+		t.Fatalf("adopt: %v", err)
+	}
+	if a := g.Adopted(); a == nil || !a.SamePolicy || a.Unattended.Interventions != 2 {
+		t.Errorf("adoption: %+v", a)
+	}
+	if got := g.Hooked(); len(got) != 2 {
+		t.Errorf("hooked after adoption: %v, want unshare and close", got)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	ids := testenv.PinnedPrograms(t, dir)
+	if _, err := guard.Unpin(dir); err != nil {
+		t.Fatalf("unpin: %v", err)
+	}
+	testenv.AssertUnloaded(t, ids)
+	if out, err := offenderCall(t, cg, "syscall", strconv.Itoa(nrUnshare), "0x10000000"); err != nil {
+		t.Errorf("unpinned, unshare must run: %v (%q)", err, out)
 	}
 }
