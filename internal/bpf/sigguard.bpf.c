@@ -15,7 +15,8 @@
  *	judge.h            the verdict and the action
  *	routes_syscalls.h  the syscall routes' programs
  *	routes_uring.h     io_uring's route
- *	routes_generic.h   any syscall by number, with argument and result conditions
+ *	routes_generic.h   any syscall by number: its programs and verdict
+ *	conditions.h       the generic route's argument, result and rate conditions
  *	syscalls_x86.h     the routes' table by x86 syscall number
  *	compat_x86.h       the 32-bit syscall hooks
  *	sharers.h          kills that reach every process sharing the descriptor table

@@ -37,6 +37,10 @@ func (r testRun) bin() string { return filepath.Base(r.pkg) }
 //     tier: this machine runs it in the signal tier), and an attacker in
 //     its victim's pid namespace caught (process_vm_writev, from the host
 //     and from inside);
+//   - the generic route: an argument condition at entry, a result
+//     condition at exit (their programs are the largest the verifier
+//     sees), and in a deny tier the veto of a syscall's function, which
+//     returns the rule's errno before the body runs;
 //   - the built binary end to end (the tier it picks, a refused or
 //     killed attach, its event);
 //   - the kernel side's target resolution and matching on their own,
@@ -62,7 +66,8 @@ var fullRuns = []testRun{
 		"TestUnconfirmedKillIsReportedOnce|TestTierIsTheBestTheKernelOffers|" +
 		"TestDenyTierReturnsEPERMAndSignals|TestDenyTierKillsPerfEventOpenAtEntry|" +
 		"TestPinningBefore515IsRefused|TestPinnedGuardOutlivesItsProcessAndIsAdopted|TestReloadLeavesNoGap|" +
-		"TestOwnChildIsReapedOnlyWhenTheAttachRan|TestBPFMatch" +
+		"TestOwnChildIsReapedOnlyWhenTheAttachRan|TestBPFMatch|" +
+		"TestGenericRuleJudgesArguments|TestFailsWithIsJudgedAtExit|TestGenericDenyRefusesBeforeTheBodyRuns" +
 		")$"},
 	{name: "guard-subtests", pkg: "./guard", run: "^(" +
 		"TestKillsPtraceCallersBeforeTheCallReturns|TestMatchers|TestEveryMemoryRouteIsGuarded|" +
@@ -88,7 +93,7 @@ var fullRuns = []testRun{
 var tierRuns = []testRun{
 	{name: "guard", pkg: "./guard", run: "^(" +
 		"TestTierIsTheBestTheKernelOffers|TestDenyTierReturnsEPERMAndSignals|" +
-		"TestDenyTierKillsPerfEventOpenAtEntry" +
+		"TestDenyTierKillsPerfEventOpenAtEntry|TestGenericDenyRefusesBeforeTheBodyRuns" +
 		")$"},
 	{name: "guard-subtests", pkg: "./guard",
 		run: "^(TestDenyRefusesBeforeTheCallTakesEffect|TestEveryDenyTierTheKernelOffersRefuses)$/^(" +

@@ -6,4 +6,4 @@
 // headers, and commit the generated files.
 package unittest
 
-//go:generate go tool bpf2go -cc clang-14 -strip llvm-strip-14 -cflags "-O2 -g -Wall -Werror" -target bpfel -tags linux -type resolve_result -type file_result -type match_result Unit unit.bpf.c -- -I.. -I../include
+//go:generate go tool bpf2go -cc clang-14 -strip llvm-strip-14 -cflags "-O2 -g -Wall -Werror" -target bpfel -tags linux -type resolve_result -type file_result -type match_result -type condition_result Unit unit.bpf.c -- -I.. -I../include

@@ -22,6 +22,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #include "maps.h"
 #include "judge.h"
+#include "conditions.h"
 
 /* What resolve found. */
 struct resolve_result {
@@ -209,5 +210,52 @@ int match(struct bpf_raw_tracepoint_args *ctx)
 		out->target_tgid = task_tgid(c.target.task);
 		out->target_tid = task_tid(c.target.task);
 	}
+	return 0;
+}
+
+/* What condition and rate found. */
+struct condition_result {
+	__u32 fails;  /* condition_fails: 1 when the condition fails */
+	__u32 within; /* within_rate: 1 when the call may act */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct condition_result);
+} condition_results SEC(".maps");
+
+/*
+ * condition: args[0] a slot of generic_rules, args[1] the condition's
+ * index (SG_MAX_CONDITIONS: slower_than), args[2] the value, args[3] 1 to
+ * judge at exit. Runs condition_fails as the generic route does.
+ */
+SEC("raw_tp")
+int condition(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 zero = 0;
+	struct condition_result *out = bpf_map_lookup_elem(&condition_results, &zero);
+
+	if (!out)
+		return 1;
+	out->fails = condition_fails((__u32)ctx->args[0], (__u32)ctx->args[1], ctx->args[2], (__u32)ctx->args[3]);
+	return 0;
+}
+
+/*
+ * rate: args[0] a slot of generic_rules, args[1] the caller's tgid (as the
+ * call saw it), args[2] the boot-clock time. Runs within_rate once.
+ */
+SEC("raw_tp")
+int rate(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 zero = 0;
+	struct condition_result *out = bpf_map_lookup_elem(&condition_results, &zero);
+	struct call c = { .tgid = (__u32)ctx->args[1], .tid = (__u32)ctx->args[1] };
+
+	if (!out)
+		return 1;
+	out->within = within_rate((__u32)ctx->args[0], &c, ctx->args[2]);
 	return 0;
 }

@@ -40,7 +40,7 @@ func (o *Object) Close() error { return o.objs.Close() }
 // they are gone after Close.
 func (o *Object) ProgramIDs() ([]ebpf.ProgramID, error) {
 	var ids []ebpf.ProgramID
-	for _, p := range []*ebpf.Program{o.objs.Resolve, o.objs.File, o.objs.Match} {
+	for _, p := range []*ebpf.Program{o.objs.Resolve, o.objs.File, o.objs.Match, o.objs.Condition, o.objs.Rate} {
 		info, err := p.Info()
 		if err != nil {
 			return nil, err
@@ -82,11 +82,37 @@ func (o *Object) Match(nr int64, syscall uint16, request int64) (UnitMatchResult
 	return out, err
 }
 
+// WriteGenericRule writes a rule's conditions and limit to slot
+// (generation * SG_MAX_RULES + rule) of the generic route's table.
+func (o *Object) WriteGenericRule(slot uint32, r bpf.GuardGenericRule) error {
+	return o.objs.GenericRules.Update(slot, &r, ebpf.UpdateAny)
+}
+
+// ConditionFails runs condition_fails: whether condition ci of the rule in
+// slot fails for value, judged at exit or at entry.
+func (o *Object) ConditionFails(slot, ci uint32, value uint64, atExit bool) (bool, error) {
+	var out UnitConditionResult
+	exit := uint64(0)
+	if atExit {
+		exit = 1
+	}
+	err := o.run(o.objs.Condition, o.objs.ConditionResults, []uint64{uint64(slot), uint64(ci), value, exit}, &out)
+	return out.Fails != 0, err
+}
+
+// WithinRate runs within_rate once for a call of process tgid at boot-clock
+// time now: whether the rule in slot may act on it.
+func (o *Object) WithinRate(slot, tgid uint32, now uint64) (bool, error) {
+	var out UnitConditionResult
+	err := o.run(o.objs.Rate, o.objs.ConditionResults, []uint64{uint64(slot), uint64(tgid), now}, &out)
+	return out.Within != 0, err
+}
+
 // run test-runs prog once, in this thread, and reads its result.
 func (o *Object) run(prog *ebpf.Program, results *ebpf.Map, args []uint64, out any) error {
 	// raw_tp programs take up to 12 u64 arguments; the context is always
-	// three, so that it covers every argument a program reads.
-	ctx := make([]uint64, 3)
+	// four, so that it covers every argument a program reads.
+	ctx := make([]uint64, 4)
 	copy(ctx, args)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

@@ -29,6 +29,12 @@ type UnitCgroupVerdictKey struct {
 	Reserved uint32
 }
 
+type UnitConditionResult struct {
+	_      structs.HostLayout
+	Fails  uint32
+	Within uint32
+}
+
 type UnitEvent struct {
 	_              structs.HostLayout
 	BootNs         uint64
@@ -213,6 +219,7 @@ type UnitRuleName struct {
 const (
 	UnitMapActive           = "active"
 	UnitMapCgroupVerdicts   = "cgroup_verdicts"
+	UnitMapConditionResults = "condition_results"
 	UnitMapCounters         = "counters"
 	UnitMapEvents           = "events"
 	UnitMapFileResults      = "file_results"
@@ -230,8 +237,10 @@ const (
 	UnitMapRuleNames        = "rule_names"
 	UnitMapRules            = "rules"
 	UnitMapVetoedSyscalls   = "vetoed_syscalls"
+	UnitProgCondition       = "condition"
 	UnitProgFile            = "file"
 	UnitProgMatch           = "match"
+	UnitProgRate            = "rate"
 	UnitProgResolve         = "resolve"
 	UnitVarCgroupEpoch      = "cgroup_epoch"
 	UnitVarKillsEnded       = "kills_ended"
@@ -288,34 +297,37 @@ type UnitSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type UnitProgramSpecs struct {
-	File    *ebpf.ProgramSpec `ebpf:"file"`
-	Match   *ebpf.ProgramSpec `ebpf:"match"`
-	Resolve *ebpf.ProgramSpec `ebpf:"resolve"`
+	Condition *ebpf.ProgramSpec `ebpf:"condition"`
+	File      *ebpf.ProgramSpec `ebpf:"file"`
+	Match     *ebpf.ProgramSpec `ebpf:"match"`
+	Rate      *ebpf.ProgramSpec `ebpf:"rate"`
+	Resolve   *ebpf.ProgramSpec `ebpf:"resolve"`
 }
 
 // UnitMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type UnitMapSpecs struct {
-	Active          *ebpf.MapSpec `ebpf:"active"`
-	CgroupVerdicts  *ebpf.MapSpec `ebpf:"cgroup_verdicts"`
-	Counters        *ebpf.MapSpec `ebpf:"counters"`
-	Events          *ebpf.MapSpec `ebpf:"events"`
-	FileResults     *ebpf.MapSpec `ebpf:"file_results"`
-	GenericRules    *ebpf.MapSpec `ebpf:"generic_rules"`
-	GenericSyscalls *ebpf.MapSpec `ebpf:"generic_syscalls"`
-	Inflight        *ebpf.MapSpec `ebpf:"inflight"`
-	Kills           *ebpf.MapSpec `ebpf:"kills"`
-	MatchResults    *ebpf.MapSpec `ebpf:"match_results"`
-	Matchers        *ebpf.MapSpec `ebpf:"matchers"`
-	PinMeta         *ebpf.MapSpec `ebpf:"pin_meta"`
-	Policies        *ebpf.MapSpec `ebpf:"policies"`
-	RateWindows     *ebpf.MapSpec `ebpf:"rate_windows"`
-	ResolveResults  *ebpf.MapSpec `ebpf:"resolve_results"`
-	RuleCounters    *ebpf.MapSpec `ebpf:"rule_counters"`
-	RuleNames       *ebpf.MapSpec `ebpf:"rule_names"`
-	Rules           *ebpf.MapSpec `ebpf:"rules"`
-	VetoedSyscalls  *ebpf.MapSpec `ebpf:"vetoed_syscalls"`
+	Active           *ebpf.MapSpec `ebpf:"active"`
+	CgroupVerdicts   *ebpf.MapSpec `ebpf:"cgroup_verdicts"`
+	ConditionResults *ebpf.MapSpec `ebpf:"condition_results"`
+	Counters         *ebpf.MapSpec `ebpf:"counters"`
+	Events           *ebpf.MapSpec `ebpf:"events"`
+	FileResults      *ebpf.MapSpec `ebpf:"file_results"`
+	GenericRules     *ebpf.MapSpec `ebpf:"generic_rules"`
+	GenericSyscalls  *ebpf.MapSpec `ebpf:"generic_syscalls"`
+	Inflight         *ebpf.MapSpec `ebpf:"inflight"`
+	Kills            *ebpf.MapSpec `ebpf:"kills"`
+	MatchResults     *ebpf.MapSpec `ebpf:"match_results"`
+	Matchers         *ebpf.MapSpec `ebpf:"matchers"`
+	PinMeta          *ebpf.MapSpec `ebpf:"pin_meta"`
+	Policies         *ebpf.MapSpec `ebpf:"policies"`
+	RateWindows      *ebpf.MapSpec `ebpf:"rate_windows"`
+	ResolveResults   *ebpf.MapSpec `ebpf:"resolve_results"`
+	RuleCounters     *ebpf.MapSpec `ebpf:"rule_counters"`
+	RuleNames        *ebpf.MapSpec `ebpf:"rule_names"`
+	Rules            *ebpf.MapSpec `ebpf:"rules"`
+	VetoedSyscalls   *ebpf.MapSpec `ebpf:"vetoed_syscalls"`
 }
 
 // UnitVariableSpecs contains global variables before they are loaded into the kernel.
@@ -355,31 +367,33 @@ func (o *UnitObjects) Close() error {
 //
 // It can be passed to LoadUnitObjects or ebpf.CollectionSpec.LoadAndAssign.
 type UnitMaps struct {
-	Active          *ebpf.Map `ebpf:"active"`
-	CgroupVerdicts  *ebpf.Map `ebpf:"cgroup_verdicts"`
-	Counters        *ebpf.Map `ebpf:"counters"`
-	Events          *ebpf.Map `ebpf:"events"`
-	FileResults     *ebpf.Map `ebpf:"file_results"`
-	GenericRules    *ebpf.Map `ebpf:"generic_rules"`
-	GenericSyscalls *ebpf.Map `ebpf:"generic_syscalls"`
-	Inflight        *ebpf.Map `ebpf:"inflight"`
-	Kills           *ebpf.Map `ebpf:"kills"`
-	MatchResults    *ebpf.Map `ebpf:"match_results"`
-	Matchers        *ebpf.Map `ebpf:"matchers"`
-	PinMeta         *ebpf.Map `ebpf:"pin_meta"`
-	Policies        *ebpf.Map `ebpf:"policies"`
-	RateWindows     *ebpf.Map `ebpf:"rate_windows"`
-	ResolveResults  *ebpf.Map `ebpf:"resolve_results"`
-	RuleCounters    *ebpf.Map `ebpf:"rule_counters"`
-	RuleNames       *ebpf.Map `ebpf:"rule_names"`
-	Rules           *ebpf.Map `ebpf:"rules"`
-	VetoedSyscalls  *ebpf.Map `ebpf:"vetoed_syscalls"`
+	Active           *ebpf.Map `ebpf:"active"`
+	CgroupVerdicts   *ebpf.Map `ebpf:"cgroup_verdicts"`
+	ConditionResults *ebpf.Map `ebpf:"condition_results"`
+	Counters         *ebpf.Map `ebpf:"counters"`
+	Events           *ebpf.Map `ebpf:"events"`
+	FileResults      *ebpf.Map `ebpf:"file_results"`
+	GenericRules     *ebpf.Map `ebpf:"generic_rules"`
+	GenericSyscalls  *ebpf.Map `ebpf:"generic_syscalls"`
+	Inflight         *ebpf.Map `ebpf:"inflight"`
+	Kills            *ebpf.Map `ebpf:"kills"`
+	MatchResults     *ebpf.Map `ebpf:"match_results"`
+	Matchers         *ebpf.Map `ebpf:"matchers"`
+	PinMeta          *ebpf.Map `ebpf:"pin_meta"`
+	Policies         *ebpf.Map `ebpf:"policies"`
+	RateWindows      *ebpf.Map `ebpf:"rate_windows"`
+	ResolveResults   *ebpf.Map `ebpf:"resolve_results"`
+	RuleCounters     *ebpf.Map `ebpf:"rule_counters"`
+	RuleNames        *ebpf.Map `ebpf:"rule_names"`
+	Rules            *ebpf.Map `ebpf:"rules"`
+	VetoedSyscalls   *ebpf.Map `ebpf:"vetoed_syscalls"`
 }
 
 func (m *UnitMaps) Close() error {
 	return _UnitClose(
 		m.Active,
 		m.CgroupVerdicts,
+		m.ConditionResults,
 		m.Counters,
 		m.Events,
 		m.FileResults,
@@ -421,15 +435,19 @@ type UnitVariables struct {
 //
 // It can be passed to LoadUnitObjects or ebpf.CollectionSpec.LoadAndAssign.
 type UnitPrograms struct {
-	File    *ebpf.Program `ebpf:"file"`
-	Match   *ebpf.Program `ebpf:"match"`
-	Resolve *ebpf.Program `ebpf:"resolve"`
+	Condition *ebpf.Program `ebpf:"condition"`
+	File      *ebpf.Program `ebpf:"file"`
+	Match     *ebpf.Program `ebpf:"match"`
+	Rate      *ebpf.Program `ebpf:"rate"`
+	Resolve   *ebpf.Program `ebpf:"resolve"`
 }
 
 func (p *UnitPrograms) Close() error {
 	return _UnitClose(
+		p.Condition,
 		p.File,
 		p.Match,
+		p.Rate,
 		p.Resolve,
 	)
 }
