@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sigguard/sigguard/internal/bpf"
+	"github.com/sigguard/sigguard/internal/kernfs"
 	"github.com/sigguard/sigguard/internal/syscalls"
 )
 
@@ -291,8 +292,30 @@ func boolByte(b bool) uint8 {
 	return 0
 }
 
-// kernelTable is the running kernel's syscall tracepoints, read once.
-var kernelTable = sync.OnceValues(func() (*syscalls.Table, error) { return syscalls.Load("") })
+// kernelTable is the running kernel's syscall tracepoints, read once
+// they could be read. Where tracefs is not mounted yet (a fresh machine,
+// a guest) it is mounted first, as the guard would before attaching.
+func kernelTable() (*syscalls.Table, error) {
+	kernelTableMu.Lock()
+	defer kernelTableMu.Unlock()
+	if kernelTableRead != nil {
+		return kernelTableRead, nil
+	}
+	t, err := syscalls.Load("")
+	if err != nil && kernfs.EnsureTracefs() == nil {
+		t, err = syscalls.Load("")
+	}
+	if err != nil {
+		return nil, err
+	}
+	kernelTableRead = t
+	return t, nil
+}
+
+var (
+	kernelTableMu   sync.Mutex
+	kernelTableRead *syscalls.Table
+)
 
 // compileGeneric fills the rule's row of the generic route: its
 // conditions, checked against the arguments the kernel declares for each
