@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -496,13 +497,17 @@ func (c *compiled) addGeneric(index int, name string, r Rule) error {
 	return nil
 }
 
-// argNames are the tracepoints' names of each generic syscall's arguments.
-var argNames = sync.OnceValue(func() map[Syscall][]string {
-	out := map[Syscall][]string{}
+// argNames are the tracepoints' names of each generic syscall's
+// arguments, made once the kernel's tracepoints could be read.
+func argNames() map[Syscall][]string {
+	if m := argNamesMade.Load(); m != nil {
+		return *m
+	}
 	table, err := kernelTable()
 	if err != nil {
-		return out
+		return nil
 	}
+	out := map[Syscall][]string{}
 	for _, name := range table.Names() {
 		k, _ := table.Lookup(name)
 		names := make([]string, len(k.Args))
@@ -511,8 +516,11 @@ var argNames = sync.OnceValue(func() map[Syscall][]string {
 		}
 		out[GenericSyscall(k.Number)] = names
 	}
+	argNamesMade.Store(&out)
 	return out
-})
+}
+
+var argNamesMade atomic.Pointer[map[Syscall][]string]
 
 // ArgNames are the names the running kernel's tracepoint gives the
 // arguments of generic syscall s, in register order; nil for a route, or
