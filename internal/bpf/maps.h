@@ -181,15 +181,19 @@ struct {
 } vetoed_syscalls SEC(".maps");
 
 /*
- * Calls waiting for their exit, by thread: a thread is in one syscall at
- * a time. LRU, because a thread that dies inside a call (exit_group, a
- * SIGKILL) never reaches the exit that would remove its entry; under
- * pressure the oldest entry goes, and its call is not judged at exit.
+ * Calls waiting for their exit, by task (its task_struct's address; not
+ * its tid, which a thread that execs trades for the main thread's): a
+ * task is in one syscall at a time. A thread killed inside a call still
+ * runs the call's exit tracepoint, but a call that never returns (exit,
+ * exit_group, rt_sigreturn) leaves its entry behind: the exit program
+ * drops an entry of another syscall or older than the task that finds
+ * it. LRU: under pressure the oldest entry goes, and its call is not
+ * judged at exit.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 32768);
-	__type(key, __u32);
+	__type(key, __u64);
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 

@@ -101,7 +101,8 @@ static __always_inline int generic_enter(struct syscall_values *v, __u8 tier)
 			.nr = v->nr,
 		};
 		__builtin_memcpy(f.args, v->args, sizeof(f.args));
-		bpf_map_update_elem(&inflight, &c.tid, &f, BPF_ANY);
+		__u64 key = (__u64)c.task;
+		bpf_map_update_elem(&inflight, &key, &f, BPF_ANY);
 	}
 	if (!now_rules)
 		return 0;
@@ -122,21 +123,35 @@ static __always_inline int generic_enter(struct syscall_values *v, __u8 tier)
  * since, and the entry's generation is the one judged. The signal goes to
  * the thread returning from the call, before it runs its next
  * instruction in user space.
+ *
+ * The entry is the calling task's, not its tid's: a thread that execs
+ * returns under the main thread's tid. An entry is judged only at the
+ * exit of its own syscall (nr, the exit tracepoint's) and only by the task
+ * that made it: an entry left behind by a call that never returns (exit,
+ * exit_group, rt_sigreturn) may be found by a new task at the same
+ * address, which was started after the entry was made: the entry is
+ * dropped, never judged with another task's result and time.
  */
-static __always_inline int generic_exit(__s64 ret)
+static __always_inline int generic_exit(__u32 nr, __s64 ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	struct inflight *f = bpf_map_lookup_elem(&inflight, &tid);
+	struct task_struct *task = current_task();
+	__u64 key = (__u64)task;
+	struct inflight *f = bpf_map_lookup_elem(&inflight, &key);
 
 	if (!f)
 		return 0;
+	if (f->nr != nr || f->entry_ns < BPF_CORE_READ(task, start_time)) {
+		bpf_map_delete_elem(&inflight, &key);
+		return 0;
+	}
 	struct syscall_values v = { .ret = ret, .latency_ns = bpf_ktime_get_ns() - f->entry_ns, .nr = f->nr, .at_exit = 1 };
 	__builtin_memcpy(v.args, f->args, sizeof(v.args));
 	__u64 rules_noted = f->rules;
 	__u32 generation = f->generation & (SG_GENERATIONS - 1);
 	bool same_policy = f->serial == *(volatile __u64 *)&policy_serial;
-	bpf_map_delete_elem(&inflight, &tid);
+	bpf_map_delete_elem(&inflight, &key);
 	if (!same_policy)
 		return 0;
 
@@ -148,7 +163,7 @@ static __always_inline int generic_exit(__s64 ret)
 	if (!matched)
 		return 0;
 	struct call c = {
-		.task = current_task(),
+		.task = task,
 		.syscall = SG_SYSCALL_GENERIC,
 		.target = { .kind = SG_TARGET_NONE },
 		.values = &v,
@@ -187,7 +202,7 @@ int sg_generic_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_getppid")
 int sg_generic_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	generic_exit(ctx->ret);
+	generic_exit((__u32)ctx->id, ctx->ret);
 	return 0;
 }
 

@@ -225,7 +225,7 @@ struct rate_key {
 	__u32 reserved;
 };
 
-/* inflight[tid]: a call some rule judged at exit still waits for, since its entry. */
+/* inflight[task]: a call some rule judged at exit still waits for, since its entry. */
 struct inflight {
 	__u64 entry_ns;
 	__u64 rules; /* the rules the caller and the arguments matched */
