@@ -108,6 +108,12 @@ int floor_ptrace_entry(struct trace_event_raw_sys_enter *ctx)
 	return ctx->args[0] == -1;
 }
 
+SEC("tracepoint/syscalls/sys_exit_ptrace")
+int floor_ptrace_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return ctx->ret == -1;
+}
+
 SEC("tracepoint/syscalls/sys_exit_openat")
 int floor_openat_exit(struct trace_event_raw_sys_exit *ctx)
 {

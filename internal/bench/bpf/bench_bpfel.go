@@ -26,6 +26,7 @@ const (
 	BenchProgFloorOpenatExit  = "floor_openat_exit"
 	BenchProgFloorProcessExit = "floor_process_exit"
 	BenchProgFloorPtraceEntry = "floor_ptrace_entry"
+	BenchProgFloorPtraceExit  = "floor_ptrace_exit"
 	BenchVarCgroupId          = "cgroup_id"
 	BenchVarCgroupLevel       = "cgroup_level"
 )
@@ -79,6 +80,7 @@ type BenchProgramSpecs struct {
 	FloorOpenatExit  *ebpf.ProgramSpec `ebpf:"floor_openat_exit"`
 	FloorProcessExit *ebpf.ProgramSpec `ebpf:"floor_process_exit"`
 	FloorPtraceEntry *ebpf.ProgramSpec `ebpf:"floor_ptrace_entry"`
+	FloorPtraceExit  *ebpf.ProgramSpec `ebpf:"floor_ptrace_exit"`
 }
 
 // BenchMapSpecs contains maps before they are loaded into the kernel.
@@ -150,6 +152,7 @@ type BenchPrograms struct {
 	FloorOpenatExit  *ebpf.Program `ebpf:"floor_openat_exit"`
 	FloorProcessExit *ebpf.Program `ebpf:"floor_process_exit"`
 	FloorPtraceEntry *ebpf.Program `ebpf:"floor_ptrace_entry"`
+	FloorPtraceExit  *ebpf.Program `ebpf:"floor_ptrace_exit"`
 }
 
 func (p *BenchPrograms) Close() error {
@@ -161,6 +164,7 @@ func (p *BenchPrograms) Close() error {
 		p.FloorOpenatExit,
 		p.FloorProcessExit,
 		p.FloorPtraceEntry,
+		p.FloorPtraceExit,
 	)
 }
 
