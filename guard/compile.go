@@ -23,10 +23,9 @@ type compiled struct {
 	tracked  []trackedValue
 	cgroupID map[string]uint64 // by path; 0 while the directory does not exist
 	syscalls map[Syscall]bool  // syscalls some rule guards: the hooks to attach
-	// The generic route: each rule's conditions (by rule index), the
-	// rules naming each syscall number, and the hooks each syscall needs.
+	// The generic route: each rule's conditions (by rule index), and the
+	// hooks each syscall needs (policy.Generic has the rules naming it).
 	generic      map[int]bpf.GuardGenericRule
-	genericRules map[int]uint64
 	genericNeeds map[Syscall]genericNeed
 	tracepoints  map[Syscall]string   // a generic syscall's tracepoint name, for those the kernel has
 	absent       map[Syscall][]string // generic syscalls this kernel has no tracepoint for, and the rules naming them
@@ -53,7 +52,6 @@ func compile(cfg Config, gen uint32) (*compiled, error) {
 		syscalls: map[Syscall]bool{},
 
 		generic:      map[int]bpf.GuardGenericRule{},
-		genericRules: map[int]uint64{},
 		genericNeeds: map[Syscall]genericNeed{},
 		tracepoints:  map[Syscall]string{},
 		absent:       map[Syscall][]string{},

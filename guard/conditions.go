@@ -487,7 +487,7 @@ func (c *compiled) addGeneric(index int, name string, r Rule) error {
 			continue // not in this kernel
 		}
 		nr, _ := s.Number()
-		c.genericRules[nr] |= bit
+		c.policy.Generic[nr] |= bit
 		c.syscalls[s] = true
 		need := c.genericNeeds[s]
 		need.exit = need.exit || !r.When.empty()

@@ -205,14 +205,9 @@ func (g *Guard) dropGeneric(c *compiled) error {
 	return nil
 }
 
-// writeGeneric fills the inactive generation's generic tables: the rules
-// naming each syscall number, and each rule's conditions.
+// writeGeneric fills the inactive generation's rows of the generic
+// route's conditions (the rules naming each syscall are in its policy).
 func (g *Guard) writeGeneric(c *compiled) error {
-	for nr := range uint32(syscalls.MaxNumber) {
-		if err := g.maps.GenericSyscalls.Update(c.gen*syscalls.MaxNumber+nr, c.genericRules[int(nr)], ebpf.UpdateAny); err != nil {
-			return fmt.Errorf("write the generic route's syscalls: %w", err)
-		}
-	}
 	for i := range uint32(MaxRules) {
 		row := c.generic[int(i)]
 		if err := g.maps.GenericRules.Update(c.gen*MaxRules+i, &row, ebpf.UpdateAny); err != nil {

@@ -214,6 +214,7 @@ type GuardPolicy struct {
 	Conditioned uint64
 	AtExit      uint64
 	Limited     uint64
+	Generic     [512]uint64
 }
 
 type GuardRateKey struct {
@@ -315,7 +316,6 @@ const (
 	GuardMapCounters               = "counters"
 	GuardMapEvents                 = "events"
 	GuardMapGenericRules           = "generic_rules"
-	GuardMapGenericSyscalls        = "generic_syscalls"
 	GuardMapInflight               = "inflight"
 	GuardMapKills                  = "kills"
 	GuardMapMatchers               = "matchers"
@@ -452,24 +452,23 @@ type GuardProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type GuardMapSpecs struct {
-	Active          *ebpf.MapSpec `ebpf:"active"`
-	CgroupVerdicts  *ebpf.MapSpec `ebpf:"cgroup_verdicts"`
-	Counters        *ebpf.MapSpec `ebpf:"counters"`
-	Events          *ebpf.MapSpec `ebpf:"events"`
-	GenericRules    *ebpf.MapSpec `ebpf:"generic_rules"`
-	GenericSyscalls *ebpf.MapSpec `ebpf:"generic_syscalls"`
-	Inflight        *ebpf.MapSpec `ebpf:"inflight"`
-	Kills           *ebpf.MapSpec `ebpf:"kills"`
-	Matchers        *ebpf.MapSpec `ebpf:"matchers"`
-	PinMeta         *ebpf.MapSpec `ebpf:"pin_meta"`
-	Policies        *ebpf.MapSpec `ebpf:"policies"`
-	RateWindows     *ebpf.MapSpec `ebpf:"rate_windows"`
-	RuleCounters    *ebpf.MapSpec `ebpf:"rule_counters"`
-	RuleNames       *ebpf.MapSpec `ebpf:"rule_names"`
-	Rules           *ebpf.MapSpec `ebpf:"rules"`
-	SharedFiles     *ebpf.MapSpec `ebpf:"shared_files"`
-	SharerKiller    *ebpf.MapSpec `ebpf:"sharer_killer"`
-	VetoedSyscalls  *ebpf.MapSpec `ebpf:"vetoed_syscalls"`
+	Active         *ebpf.MapSpec `ebpf:"active"`
+	CgroupVerdicts *ebpf.MapSpec `ebpf:"cgroup_verdicts"`
+	Counters       *ebpf.MapSpec `ebpf:"counters"`
+	Events         *ebpf.MapSpec `ebpf:"events"`
+	GenericRules   *ebpf.MapSpec `ebpf:"generic_rules"`
+	Inflight       *ebpf.MapSpec `ebpf:"inflight"`
+	Kills          *ebpf.MapSpec `ebpf:"kills"`
+	Matchers       *ebpf.MapSpec `ebpf:"matchers"`
+	PinMeta        *ebpf.MapSpec `ebpf:"pin_meta"`
+	Policies       *ebpf.MapSpec `ebpf:"policies"`
+	RateWindows    *ebpf.MapSpec `ebpf:"rate_windows"`
+	RuleCounters   *ebpf.MapSpec `ebpf:"rule_counters"`
+	RuleNames      *ebpf.MapSpec `ebpf:"rule_names"`
+	Rules          *ebpf.MapSpec `ebpf:"rules"`
+	SharedFiles    *ebpf.MapSpec `ebpf:"shared_files"`
+	SharerKiller   *ebpf.MapSpec `ebpf:"sharer_killer"`
+	VetoedSyscalls *ebpf.MapSpec `ebpf:"vetoed_syscalls"`
 }
 
 // GuardVariableSpecs contains global variables before they are loaded into the kernel.
@@ -526,24 +525,23 @@ func (o *GuardObjects) Close() error {
 //
 // It can be passed to LoadGuardObjects or ebpf.CollectionSpec.LoadAndAssign.
 type GuardMaps struct {
-	Active          *ebpf.Map `ebpf:"active"`
-	CgroupVerdicts  *ebpf.Map `ebpf:"cgroup_verdicts"`
-	Counters        *ebpf.Map `ebpf:"counters"`
-	Events          *ebpf.Map `ebpf:"events"`
-	GenericRules    *ebpf.Map `ebpf:"generic_rules"`
-	GenericSyscalls *ebpf.Map `ebpf:"generic_syscalls"`
-	Inflight        *ebpf.Map `ebpf:"inflight"`
-	Kills           *ebpf.Map `ebpf:"kills"`
-	Matchers        *ebpf.Map `ebpf:"matchers"`
-	PinMeta         *ebpf.Map `ebpf:"pin_meta"`
-	Policies        *ebpf.Map `ebpf:"policies"`
-	RateWindows     *ebpf.Map `ebpf:"rate_windows"`
-	RuleCounters    *ebpf.Map `ebpf:"rule_counters"`
-	RuleNames       *ebpf.Map `ebpf:"rule_names"`
-	Rules           *ebpf.Map `ebpf:"rules"`
-	SharedFiles     *ebpf.Map `ebpf:"shared_files"`
-	SharerKiller    *ebpf.Map `ebpf:"sharer_killer"`
-	VetoedSyscalls  *ebpf.Map `ebpf:"vetoed_syscalls"`
+	Active         *ebpf.Map `ebpf:"active"`
+	CgroupVerdicts *ebpf.Map `ebpf:"cgroup_verdicts"`
+	Counters       *ebpf.Map `ebpf:"counters"`
+	Events         *ebpf.Map `ebpf:"events"`
+	GenericRules   *ebpf.Map `ebpf:"generic_rules"`
+	Inflight       *ebpf.Map `ebpf:"inflight"`
+	Kills          *ebpf.Map `ebpf:"kills"`
+	Matchers       *ebpf.Map `ebpf:"matchers"`
+	PinMeta        *ebpf.Map `ebpf:"pin_meta"`
+	Policies       *ebpf.Map `ebpf:"policies"`
+	RateWindows    *ebpf.Map `ebpf:"rate_windows"`
+	RuleCounters   *ebpf.Map `ebpf:"rule_counters"`
+	RuleNames      *ebpf.Map `ebpf:"rule_names"`
+	Rules          *ebpf.Map `ebpf:"rules"`
+	SharedFiles    *ebpf.Map `ebpf:"shared_files"`
+	SharerKiller   *ebpf.Map `ebpf:"sharer_killer"`
+	VetoedSyscalls *ebpf.Map `ebpf:"vetoed_syscalls"`
 }
 
 func (m *GuardMaps) Close() error {
@@ -553,7 +551,6 @@ func (m *GuardMaps) Close() error {
 		m.Counters,
 		m.Events,
 		m.GenericRules,
-		m.GenericSyscalls,
 		m.Inflight,
 		m.Kills,
 		m.Matchers,

@@ -150,17 +150,7 @@ struct {
 	__type(value, __u64);
 } rule_counters SEC(".maps");
 
-/*
- * The generic route's tables (routes_generic.h): per generation, the rules
- * naming each syscall number, and each rule's conditions and rate limit.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SG_GENERATIONS * SG_MAX_SYSCALL_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} generic_syscalls SEC(".maps");
-
+/* The generic route's rules: generic_rules[generation * SG_MAX_RULES + i], rule i's conditions and limit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SG_GENERATIONS * SG_MAX_RULES);

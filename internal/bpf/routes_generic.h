@@ -66,12 +66,37 @@ static __always_inline bool vetoed(__u32 nr)
 }
 
 /*
+ * The call's arguments, read only once some rule holds for the caller:
+ * from the tracepoint's record (tp_args), or from the registers the task
+ * entered with (regs, the veto's). A tracepoint program may load from its
+ * context only within the tracepoint's record, which holds as many
+ * arguments as the syscall takes, so a program shared by every syscall's
+ * tracepoint copies them with a read that is not a load. The record the
+ * kernel hands BPF always has room for six (past the syscall's own they
+ * are stale).
+ */
+static __always_inline void load_args(struct syscall_values *v, const void *tp_args, const struct pt_regs *regs)
+{
+	if (tp_args) {
+		bpf_probe_read_kernel(v->args, sizeof(v->args), tp_args);
+		return;
+	}
+	v->args[0] = BPF_CORE_READ(regs, di);
+	v->args[1] = BPF_CORE_READ(regs, si);
+	v->args[2] = BPF_CORE_READ(regs, dx);
+	v->args[3] = BPF_CORE_READ(regs, r10);
+	v->args[4] = BPF_CORE_READ(regs, r8);
+	v->args[5] = BPF_CORE_READ(regs, r9);
+}
+
+/*
  * A generic call at entry. From the tracepoint (tier SG_TIER_SIGNAL): acts
  * on the winning rule unless it is a deny rule a veto judges, and notes
  * the call for the rules judged at its exit. From the veto: acts only
  * when a deny rule wins, and returns the errno to refuse with.
  */
-static __always_inline int generic_enter(struct syscall_values *v, __u8 tier)
+static __always_inline int generic_enter(struct syscall_values *v, const void *tp_args,
+					 const struct pt_regs *regs, __u8 tier)
 {
 	struct matching m = {};
 	struct call c = {};
@@ -88,6 +113,7 @@ static __always_inline int generic_enter(struct syscall_values *v, __u8 tier)
 	__u64 matched = matching_rules(&m, &c);
 	if (!matched)
 		return 0;
+	load_args(v, tp_args, regs);
 	matched = holding(matched, m.p->conditioned, m.generation, v, 0);
 	__u64 later = matched & m.p->at_exit;
 	__u64 now_rules = matched & ~m.p->at_exit;
@@ -186,16 +212,7 @@ int sg_generic_enter(struct trace_event_raw_sys_enter *ctx)
 	 * declares would reach past the record of a syscall without arguments. */
 	struct syscall_values v = { .nr = *(__u32 *)((void *)ctx + offsetof(struct trace_event_raw_sys_enter, id)) };
 
-	/*
-	 * A tracepoint program may load from its context only within the
-	 * tracepoint's record, which holds as many arguments as the syscall
-	 * takes: a program shared by every syscall's tracepoint would be
-	 * refused on those with fewer than six. The record the kernel hands
-	 * BPF always has room for six (beyond the syscall's own they are
-	 * stale), so they are copied with a read that is not a load.
-	 */
-	bpf_probe_read_kernel(v.args, sizeof(v.args), (void *)ctx + offsetof(struct trace_event_raw_sys_enter, args));
-	generic_enter(&v, SG_TIER_SIGNAL);
+	generic_enter(&v, (void *)ctx + offsetof(struct trace_event_raw_sys_enter, args), NULL, SG_TIER_SIGNAL);
 	return 0;
 }
 
@@ -218,12 +235,7 @@ int BPF_PROG(sg_generic_veto, const struct pt_regs *regs, long ret)
 {
 	if (ret)
 		return ret;
-	struct syscall_values v = {
-		.nr = (__u32)BPF_CORE_READ(regs, orig_ax),
-		.args = {
-			BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si), BPF_CORE_READ(regs, dx),
-			BPF_CORE_READ(regs, r10), BPF_CORE_READ(regs, r8), BPF_CORE_READ(regs, r9),
-		},
-	};
-	return generic_enter(&v, SG_TIER_FMOD_RET);
+	struct syscall_values v = { .nr = (__u32)BPF_CORE_READ(regs, orig_ax) };
+
+	return generic_enter(&v, NULL, regs, SG_TIER_FMOD_RET);
 }

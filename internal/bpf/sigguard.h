@@ -138,6 +138,9 @@ enum rule_counter {
 	SG_RULE_COUNTER_MAX = 5,
 };
 
+/* x86-64 syscall numbers are below this: struct policy's generic[] is indexed by them. */
+#define SG_MAX_SYSCALL_NR 512
+
 /* One generation of the policy: which rules exist, and what each one uses. */
 struct policy {
 	__u64 rules;                     /* bit i: rule i is in force */
@@ -147,6 +150,7 @@ struct policy {
 	__u64 conditioned;               /* bit i: rule i has argument conditions (struct generic_rule) */
 	__u64 at_exit;                   /* bit i: rule i is judged at syscall exit (result conditions) */
 	__u64 limited;                   /* bit i: rule i has a rate limit (at_most) */
+	__u64 generic[SG_MAX_SYSCALL_NR]; /* by x86-64 number: the rules the generic route judges the syscall for */
 };
 
 /* rules[generation * SG_MAX_RULES + i]: what rule i does. */
@@ -161,9 +165,7 @@ struct rule {
  * The generic route: any syscall, by its x86-64 number. Its programs are
  * attached only to the tracepoints of the syscalls some rule names, so a
  * syscall no rule names runs none of them.
- * generic_syscalls[generation * SG_MAX_SYSCALL_NR + nr]: the rules naming nr.
  */
-#define SG_MAX_SYSCALL_NR 512
 #define SG_MAX_CONDITIONS 4
 #define SG_MAX_CONDITION_VALUES 8
 #define SG_MAX_SYSCALL_ARGS 6

@@ -178,6 +178,7 @@ type UnitPolicy struct {
 	Conditioned uint64
 	AtExit      uint64
 	Limited     uint64
+	Generic     [512]uint64
 }
 
 type UnitRateKey struct {
@@ -224,7 +225,6 @@ const (
 	UnitMapEvents           = "events"
 	UnitMapFileResults      = "file_results"
 	UnitMapGenericRules     = "generic_rules"
-	UnitMapGenericSyscalls  = "generic_syscalls"
 	UnitMapInflight         = "inflight"
 	UnitMapKills            = "kills"
 	UnitMapMatchResults     = "match_results"
@@ -315,7 +315,6 @@ type UnitMapSpecs struct {
 	Events           *ebpf.MapSpec `ebpf:"events"`
 	FileResults      *ebpf.MapSpec `ebpf:"file_results"`
 	GenericRules     *ebpf.MapSpec `ebpf:"generic_rules"`
-	GenericSyscalls  *ebpf.MapSpec `ebpf:"generic_syscalls"`
 	Inflight         *ebpf.MapSpec `ebpf:"inflight"`
 	Kills            *ebpf.MapSpec `ebpf:"kills"`
 	MatchResults     *ebpf.MapSpec `ebpf:"match_results"`
@@ -374,7 +373,6 @@ type UnitMaps struct {
 	Events           *ebpf.Map `ebpf:"events"`
 	FileResults      *ebpf.Map `ebpf:"file_results"`
 	GenericRules     *ebpf.Map `ebpf:"generic_rules"`
-	GenericSyscalls  *ebpf.Map `ebpf:"generic_syscalls"`
 	Inflight         *ebpf.Map `ebpf:"inflight"`
 	Kills            *ebpf.Map `ebpf:"kills"`
 	MatchResults     *ebpf.Map `ebpf:"match_results"`
@@ -398,7 +396,6 @@ func (m *UnitMaps) Close() error {
 		m.Events,
 		m.FileResults,
 		m.GenericRules,
-		m.GenericSyscalls,
 		m.Inflight,
 		m.Kills,
 		m.MatchResults,
