@@ -83,14 +83,11 @@ func (b *bencher) hookCases() []hookCase {
 		// The caller matches and its conditions are read: the offender's
 		// request is PTRACE_PEEKDATA (2), never 16 (PTRACE_ATTACH), so
 		// nothing is reported and the call goes on as if no rule were
-		// there. The limit is the target, what the ptrace route costs a
-		// call it does nothing to: 3.3 to 3.4 times the floor in every
-		// run (158 to 179 ns against 48 to 54, 2 vCPUs, Linux 6.18).
-		// This case measured 9.3 to 10.0 times (446 to 516 ns). Most of it
-		// is matching a caller the rule's cgroup covers: the same rule
-		// with an exe matcher the caller fails, which stops before the
-		// conditions, measured 340 ns; the ancestors, pid namespace and
-		// the conditions are the other hundred or so.
+		// there. The limit is the ptrace route's own figure for a call it
+		// does nothing to, 3.3 to 3.4 times the floor; this case measured
+		// 7.7 to 8.0 times (395 to 433 ns, 2 vCPUs, Linux 6.18): matching
+		// a caller the rule covers in full, then its arguments and
+		// conditions (docs/benchmarks.md).
 		name:    "generic route, rule over the caller, argument condition fails",
 		program: "sg_generic_enter",
 		rule:    genericPtrace(b.cg.Path),
@@ -99,8 +96,8 @@ func (b *bencher) hookCases() []hookCase {
 		// A condition on the result attaches the exit program too; a
 		// caller outside the rule was noted at no entry, so the program
 		// does one hash lookup that misses and returns. That lookup is
-		// what 2 times the floor leaves room for: it measured 1.57 to
-		// 1.76 times (75 to 100 ns against 48 to 57, 2 vCPUs, Linux 6.18).
+		// what 2 times the floor leaves room for: it measured 1.6 to 1.8
+		// times (75 to 100 ns against 48 to 57, 2 vCPUs, Linux 6.18).
 		// The call pays the entry program too: the first generic case.
 		name:    "generic route exit, rule at exit over another cgroup",
 		program: "sg_generic_exit",
