@@ -124,11 +124,12 @@ func printStatus(w io.Writer, st *guard.PinStatus) {
 		fmt.Fprintf(w, "old hooks: %s (another build's, set aside by an upgrade that has not finished; they enforce too)\n", strings.Join(st.SetAside, ", "))
 	}
 	for i, r := range st.Rules {
-		fmt.Fprintf(w, "rule %d %s: %d matched, %d denied, %d signals sent, %d failed sends\n", i+1, r.Rule, r.Matched, r.Denied, r.Signalled, r.FailedSends)
+		fmt.Fprintf(w, "rule %d %s: %d matched, %d denied, %d signals sent, %d failed sends, %d held back\n", i+1, r.Rule, r.Matched,
+			r.Denied, r.Signalled, r.FailedSends, r.HeldBack)
 	}
 	s := st.Stats
-	fmt.Fprintf(w, "counters: %d interventions, %d calls denied, %d signals sent, %d failed sends, %d events lost; %d kills confirmed by exit\n",
-		s.Interventions, s.Denied, s.Signalled, s.FailedSends, s.EventsLost, s.Confirmed)
+	fmt.Fprintf(w, "counters: %d interventions, %d calls denied, %d signals sent, %d failed sends, %d held back, %d events lost; %d kills confirmed by exit\n",
+		s.Interventions, s.Denied, s.Signalled, s.FailedSends, s.HeldBack, s.EventsLost, s.Confirmed)
 }
 
 // unpinMain stops a pinned guard for good.

@@ -114,7 +114,7 @@ func TestFloodIsAccountedForExactly(t *testing.T) {
 		t.Fatalf("sigguard: %v\n%s", err, stderr.String())
 	}
 
-	m := regexp.MustCompile(`stopped: (\d+) interventions, \d+ calls denied, \d+ signals sent, \d+ failed sends, (\d+) events lost`).FindStringSubmatch(stderr.String())
+	m := regexp.MustCompile(`stopped: (\d+) interventions, \d+ calls denied, \d+ signals sent, \d+ failed sends, \d+ held back, (\d+) events lost`).FindStringSubmatch(stderr.String())
 	if m == nil {
 		t.Fatalf("no summary:\n%s", stderr.String())
 	}

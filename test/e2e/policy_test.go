@@ -86,7 +86,7 @@ func TestCheckCommand(t *testing.T) {
 	os.WriteFile(good, []byte("rules:\n  - name: no-debuggers\n    syscalls: [memory-access]\n    match: { comm: [gdb] }\n"), 0o644)
 	out, err := exec.Command(bin, "check", good).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "rule 1 no-debuggers: ptrace, process_vm_readv") ||
-		!strings.Contains(string(out), "1 rules; hooks: creat, io_uring, open, openat, openat2, perf_event_open, pidfd_getfd, process_vm_readv, process_vm_writev, ptrace") {
+		!strings.Contains(string(out), "1 rules; hooks: io_uring, perf_event_open, pidfd_getfd, proc-mem-creat, proc-mem-open, proc-mem-openat, proc-mem-openat2, process_vm_readv, process_vm_writev, ptrace") {
 		t.Errorf("check of a good policy: %v\n%s", err, out)
 	}
 

@@ -82,9 +82,9 @@ func killAndReport(t *testing.T, stop os.Signal) {
 		"tier signal (",
 		"hooked: ptrace",
 		"rule 1 command-line: ptrace: SIGKILL to the calling process, callers with ppid " + strconv.Itoa(os.Getpid()),
-		"warning: open route: process_vm_readv, process_vm_writev, pidfd_getfd, perf_event_open, open, openat, openat2, creat, io_uring (guard them",
+		"warning: open route: process_vm_readv, process_vm_writev, pidfd_getfd, perf_event_open, proc-mem-open, proc-mem-openat, proc-mem-openat2, proc-mem-creat, io_uring (guard them",
 		"warning: open route: 32-bit syscalls",
-		"stopped: 1 interventions, 0 calls denied, 1 signals sent, 0 failed sends, 0 events lost",
+		"stopped: 1 interventions, 0 calls denied, 1 signals sent, 0 failed sends, 0 held back, 0 events lost",
 		"rule command-line: 1 matched, 0 denied, 1 signals sent, 0 failed sends",
 	} {
 		if !strings.Contains(log, want) {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sigguard/sigguard/examples/slowcall/slowcalltest"
 	"github.com/sigguard/sigguard/internal/testenv"
 )
@@ -76,6 +78,9 @@ func TestSlowReadSignalsTheReadingThread(t *testing.T) {
 	// again: signalled.
 	slow := []string{"slow one\n", "slow two, held back\n", "slow three, signalled\n"}
 	time.Sleep(400 * time.Millisecond)
+	// at_most's windows are whole seconds of the boot clock: #1 and #2
+	// return in the same one, early in it, and #3 in a later one.
+	sleepToWindowStart(t, time.Second, 50*time.Millisecond)
 	write(slow[0])
 	time.Sleep(300 * time.Millisecond)
 	write(slow[1])
@@ -155,4 +160,17 @@ func TestSlowReadSignalsTheReadingThread(t *testing.T) {
 	if !regexp.MustCompile(`\b1 held back\b`).MatchString(guard.stderr.String()) {
 		t.Errorf("sigguard's summary does not report 1 call held back:\n%s", guard.stderr)
 	}
+}
+
+// sleepToWindowStart sleeps until offset past the start of the next
+// window of the boot clock (CLOCK_BOOTTIME, which at_most's windows
+// divide).
+func sleepToWindowStart(t testing.TB, window, offset time.Duration) {
+	t.Helper()
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		t.Fatal(err)
+	}
+	into := time.Duration(ts.Nano()) % window
+	time.Sleep(window - into + offset)
 }
