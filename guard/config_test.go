@@ -56,7 +56,7 @@ func TestRuleString(t *testing.T) {
 		"ptrace: SIGKILL to the calling process, every caller": {Action: ActionSignalProcess, Signal: 9},
 		"ptrace: SIGUSR1 to the calling thread, callers with ppid 7": {
 			Action: ActionSignalThread, Signal: 10, Match: Matchers{PPID: []int{7}}},
-		"ptrace, openat: audit (would send SIGKILL), callers with ppid 7 and cgroup /sys/x/y, except comm gdb|lldb": {
+		"ptrace, proc-mem-openat: audit (would send SIGKILL), callers with ppid 7 and cgroup /sys/x/y, except comm gdb|lldb": {
 			Syscalls: []Syscall{SyscallPtrace, SyscallOpenat}, Action: ActionAudit, Signal: 9,
 			Match: Matchers{PPID: []int{7}, Cgroup: []string{"/sys/x/y"}}, Except: Matchers{Comm: []string{"gdb", "lldb"}}},
 	} {
