@@ -240,7 +240,7 @@ func (c Condition) validate(ordered, signed bool) error {
 			return errors.New("range takes two values, [low, high]")
 		}
 		lo, hi := c.Values[0], c.Values[1]
-		if ordered && (signed && int64(lo) > int64(hi)) || (!signed && lo > hi) {
+		if ordered && ((signed && int64(lo) > int64(hi)) || (!signed && lo > hi)) {
 			return fmt.Errorf("range [%s, %s] is empty (low is above high)", c.format(lo, signed), c.format(hi, signed))
 		}
 	default:
