@@ -219,7 +219,7 @@ func (g *Guard) writeGeneric(c *compiled) error {
 
 // genericOpen says what the generic route leaves open for policy c: the
 // 32-bit entry, which fires no per-syscall tracepoint, and deny rules
-// that cannot refuse here.
+// that cannot refuse here. Callers hold g.mu.
 func (g *Guard) genericOpen(c *compiled) []string {
 	var named, signalled, refused []string
 	for _, s := range slices.Sorted(maps.Keys(c.genericNeeds)) {

@@ -12,6 +12,10 @@ func (g *Guard) OpenRoutes() []string {
 	cur := g.current
 	compat := g.hooks.compat()
 	sharers := g.sharers
+	var generic []string
+	if cur != nil {
+		generic = g.genericOpen(cur) // reads vetoRefused, which installs write
+	}
 	g.mu.Unlock()
 	if cur == nil {
 		return nil
@@ -37,7 +41,7 @@ func (g *Guard) OpenRoutes() []string {
 	if cur.guardsAny(Presets["memory-access"]) {
 		open = append(open, procDoorsOpen)
 	}
-	open = append(open, g.genericOpen(cur)...)
+	open = append(open, generic...)
 	if cur.syscalls[SyscallIoUring] && ioUringEnabled() {
 		if why := uringOpen(g.tier); why != "" {
 			open = append(open, why+" (sysctl kernel.io_uring_disabled=2 turns io_uring off where the kernel has the switch)")
