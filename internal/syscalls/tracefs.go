@@ -119,7 +119,7 @@ func readFormat(path string) ([]Arg, error) {
 	}
 	defer f.Close()
 	var args []Arg
-	inArgs := false
+	inArgs, sawNr := false, false
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -136,26 +136,31 @@ func readFormat(path string) ([]Arg, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		if name == "__syscall_nr" {
-			inArgs = true
+			inArgs, sawNr = true, true
 			continue
 		}
 		if !inArgs {
 			continue
 		}
-		offStr, ok := strings.CutPrefix(strings.TrimSpace(parts[1]), "offset:")
-		if !ok {
-			return nil, fmt.Errorf("%s: no offset in %q", path, line)
+		off, size, err := fieldPlace(parts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w in %q", path, err, line)
 		}
-		off, err := strconv.Atoi(offStr)
-		if err != nil || off < 16 || (off-16)%8 != 0 || (off-16)/8 > 5 {
-			return nil, fmt.Errorf("%s: argument %s at offset %q is not one of the six argument slots", path, name, offStr)
+		// The arguments fill the 8-byte slots from offset 16 on, in
+		// order. Newer kernels follow them with fields of their own (the
+		// user-space strings an argument points to, as __data_loc
+		// fields): the first field that is not the next slot ends the
+		// arguments.
+		if !inArgs || len(args) == 6 || off != 16+8*len(args) || size != 8 {
+			inArgs = false
+			continue
 		}
-		args = append(args, newArg(name, ctype, (off-16)/8))
+		args = append(args, newArg(name, ctype, len(args)))
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if !inArgs {
+	if !sawNr {
 		return nil, fmt.Errorf("%s: no __syscall_nr field; not a sys_enter format", path)
 	}
 	sort.Slice(args, func(i, j int) bool { return args[i].Index < args[j].Index })
@@ -210,4 +215,26 @@ func TracepointOf(name string) string {
 		return tp
 	}
 	return name
+}
+
+// fieldPlace reads a field line's offset and size ("offset:16", "size:8").
+func fieldPlace(parts []string) (off, size int, err error) {
+	off, size = -1, -1
+	for _, p := range parts[1:] {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), ":")
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		switch {
+		case k == "offset" && err == nil:
+			off = n
+		case k == "size" && err == nil:
+			size = n
+		}
+	}
+	if off < 0 || size < 0 {
+		return 0, 0, fmt.Errorf("no offset or size")
+	}
+	return off, size, nil
 }
