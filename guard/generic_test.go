@@ -274,7 +274,7 @@ func TestGenericDenyRefusesBeforeTheBodyRuns(t *testing.T) {
 	cmd := cg.Command(testenv.Offender(t), "syscall-nice", strconv.Itoa(nrSetpriority), "0", "0", "7")
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("a refused call must not kill: %v (%q)", err, out)
+		t.Fatalf("a refused call must not kill: %v (%q); open routes: %q", err, out, r.g.OpenRoutes())
 	}
 	_, ret, errno := parseCall(t, string(out))
 	if ret != -1 && errno != int(syscall.EACCES) || !regexp.MustCompile(`nice=0\b`).Match(out) {
