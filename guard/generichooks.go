@@ -158,7 +158,12 @@ func (g *Guard) attachGenericVeto(tp string) (link.Link, error) {
 			Programs: map[string]*ebpf.ProgramSpec{bpf.GuardProgSgGenericVeto: spec}}
 		coll, err := ebpf.NewCollectionWithOptions(one, ebpf.CollectionOptions{MapReplacements: g.allMaps})
 		if err != nil {
-			return nil, fmt.Errorf("load the veto of %s: %w%s", spec.AttachTo, err, hintFor(err))
+			hint := hintFor(err)
+			if strings.Contains(err.Error(), "is not modifiable") {
+				hint = " (the kernel was built without CONFIG_FUNCTION_ERROR_INJECTION, as Debian's are: " +
+					"no program may change a syscall's return value)"
+			}
+			return nil, fmt.Errorf("load the veto of %s: %w%s", spec.AttachTo, err, hint)
 		}
 		p = coll.DetachProgram(bpf.GuardProgSgGenericVeto)
 		coll.Close()

@@ -1,10 +1,12 @@
 package testenv
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // ProcStatus reads a process's State ("S (sleeping)", "T (stopped)",
@@ -36,4 +38,18 @@ func ProcStatus(pid int) (state string, tracerPid int, err error) {
 		return "", 0, fmt.Errorf("%s has no State or no TracerPid line", path)
 	}
 	return state, tracerPid, nil
+}
+
+// ErrorInjectable says whether the running kernel lets BPF programs
+// change function's return value: a kernel built with
+// CONFIG_FUNCTION_ERROR_INJECTION lists it (ALLOW_ERROR_INJECTION makes a
+// symbol _eil_addr_<function>, in kallsyms with CONFIG_KALLSYMS_ALL).
+// Debian's kernels are built without it.
+func ErrorInjectable(t testing.TB, function string) bool {
+	t.Helper()
+	data, err := os.ReadFile("/proc/kallsyms")
+	if err != nil {
+		t.Fatalf("read kallsyms: %v", err)
+	}
+	return bytes.Contains(data, []byte(" _eil_addr_"+function+"\n"))
 }
