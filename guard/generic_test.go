@@ -280,7 +280,7 @@ func TestGenericDenyRefusesBeforeTheBodyRuns(t *testing.T) {
 	out, err := cmd.Output()
 	if !testenv.ErrorInjectable(t, "__x64_sys_setpriority") {
 		t.Logf("this kernel has no error injection (CONFIG_FUNCTION_ERROR_INJECTION): the rule must kill instead")
-		assertKilled(t, err, "setpriority under a deny rule the kernel cannot veto")
+		assertKilled(t, err, "setpriority under a deny rule the kernel cannot veto ("+string(out)+")")
 		if open := strings.Join(r.g.OpenRoutes(), "\n"); !strings.Contains(open, "deny rules on setpriority") ||
 			!strings.Contains(open, "not modifiable") {
 			t.Errorf("the guard does not say the veto was refused:\n%s", open)

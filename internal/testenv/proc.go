@@ -1,12 +1,14 @@
 package testenv
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // ProcStatus reads a process's State ("S (sleeping)", "T (stopped)",
@@ -42,14 +44,30 @@ func ProcStatus(pid int) (state string, tracerPid int, err error) {
 
 // ErrorInjectable says whether the running kernel lets BPF programs
 // change function's return value: a kernel built with
-// CONFIG_FUNCTION_ERROR_INJECTION lists it (ALLOW_ERROR_INJECTION makes a
-// symbol _eil_addr_<function>, in kallsyms with CONFIG_KALLSYMS_ALL).
+// CONFIG_FUNCTION_ERROR_INJECTION lists such functions in debugfs
+// (error_injection/list), which is mounted for the look if it is not.
 // Debian's kernels are built without it.
 func ErrorInjectable(t testing.TB, function string) bool {
 	t.Helper()
-	data, err := os.ReadFile("/proc/kallsyms")
-	if err != nil {
-		t.Fatalf("read kallsyms: %v", err)
+	dir := "/sys/kernel/debug"
+	if _, err := os.Stat(dir + "/error_injection"); err != nil {
+		dir = t.TempDir()
+		if err := unix.Mount("debugfs", dir, "debugfs", 0, ""); err != nil {
+			t.Fatalf("mount debugfs: %v", err)
+		}
+		defer unix.Unmount(dir, 0)
 	}
-	return bytes.Contains(data, []byte(" _eil_addr_"+function+"\n"))
+	data, err := os.ReadFile(dir + "/error_injection/list")
+	if errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("read the error-injection list: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if fields := strings.Fields(line); len(fields) > 0 && fields[0] == function {
+			return true
+		}
+	}
+	return false
 }
