@@ -3,10 +3,8 @@
 # it is all there: clang-14 and libbpf headers (the generate check), strace
 # and gdb (real debuggers the tests must see killed), systemd-analyze (the
 # unit check), gcc (cgo, which go test -race needs), cpio (reads back the
-# kernel matrix's initramfs in its unit test), Debian's Docker engine
-# (the container tests; scripts/docker-engine.sh starts and stops it) and
-# what building a kernel from Debian's source takes (the kernel matrix
-# builds one with error injection, which Debian's kernels lack).
+# kernel matrix's initramfs in its unit test) and Debian's Docker engine
+# (the container tests; scripts/docker-engine.sh starts and stops it).
 set -euo pipefail
 
 missing=()
@@ -19,13 +17,6 @@ need systemd-analyze systemd
 need gcc gcc
 need cpio cpio
 need dockerd docker.io
-need pahole dwarves
-need bc bc
-need flex flex
-need bison bison
-need xz xz-utils
-[ -f /usr/include/libelf.h ] || missing+=(libelf-dev)
-[ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
 [ -f /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -156,7 +156,7 @@ func fetchKernels(cacheDir string, m mirrors, picked []target) (map[string]kerne
 	images := map[string]kernelImage{}
 	downloaded := 0
 	for _, t := range picked {
-		if _, done := images[t.imageKey()]; done {
+		if _, done := images[t.aptKey()]; done {
 			continue
 		}
 		dir := filepath.Join(cacheDir, "apt", t.aptKey())
@@ -171,21 +171,14 @@ func fetchKernels(cacheDir string, m mirrors, picked []target) (map[string]kerne
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s: %w", t.aptKey(), err)
 		}
-		var path string
-		var fresh bool
-		if t.build == "" {
-			path, fresh, err = root.fetchVmlinuz(pkg, filepath.Join(cacheDir, "kernels"))
-		} else {
-			path, fresh, err = root.buildKernel(pkg, builds[t.build], filepath.Join(cacheDir, "kernels"))
-			pkg.release += "+" + t.build
-		}
+		path, fresh, err := root.fetchVmlinuz(pkg, filepath.Join(cacheDir, "kernels"))
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", t.id, err)
+			return nil, 0, err
 		}
 		if fresh {
 			downloaded++
 		}
-		images[t.imageKey()] = kernelImage{pkg, path}
+		images[t.aptKey()] = kernelImage{pkg, path}
 	}
 	return images, downloaded, nil
 }
@@ -219,7 +212,7 @@ func runAll(ctx context.Context, o options, picked []target, images map[string]k
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			r := runTarget(ctx, t, images[t.imageKey()], common, workDir, o.echo)
+			r := runTarget(ctx, t, images[t.aptKey()], common, workDir, o.echo)
 			check(r)
 			mu.Lock()
 			defer mu.Unlock()
@@ -237,7 +230,7 @@ func runAll(ctx context.Context, o options, picked []target, images map[string]k
 func longestFirst(picked []target) []int {
 	var order, last []int
 	for i := len(picked) - 1; i >= 0; i-- {
-		if picked[i].short != nil {
+		if picked[i].tierOnly {
 			last = append(last, i)
 		} else {
 			order = append(order, i)

@@ -21,20 +21,16 @@ type target struct {
 	suites []string // where the kernel comes from; the newest candidate wins
 	lsm    string
 	tier   string // SIGGUARD_EXPECT_TIER: the tier sigguard must choose, "lsm" or "fmod_ret"
-	// short runs this list instead of fullRuns: another boot of the same
-	// kernel already ran the rest (tierRuns), or the boot is for what
-	// its build adds (vetoRuns).
-	short []testRun
-	// build names a kernel the matrix builds from the suite's source
-	// (builds); "": Debian's own.
-	build string
+	// tierOnly runs tierRuns instead of fullRuns: another boot of the
+	// same kernel already ran the rest.
+	tierOnly bool
 }
 
 // testRuns are the runs of the target's list that apply to it.
 func (t target) testRuns() []testRun {
 	list := fullRuns
-	if t.short != nil {
-		list = t.short
+	if t.tierOnly {
+		list = tierRuns
 	}
 	var out []testRun
 	for _, r := range list {
@@ -48,30 +44,18 @@ func (t target) testRuns() []testRun {
 // targets is the matrix: every Debian kernel line from 5.10 to the
 // newest, each resolved through the archive at run time.
 var targets = []target{
-	{"bullseye", []string{"bullseye", "bullseye-security"}, lsmWithBPF, "lsm", nil, ""},
-	{"bookworm", []string{"bookworm", "bookworm-security"}, lsmWithBPF, "lsm", nil, ""},
-	{"bookworm-backports", []string{"bookworm-backports"}, lsmWithBPF, "lsm", nil, ""},
-	{"trixie", []string{"trixie", "trixie-security"}, lsmWithBPF, "lsm", nil, ""},
-	{"trixie-backports", []string{"trixie-backports"}, lsmWithBPF, "lsm", nil, ""},
-	{"sid", []string{"sid"}, lsmWithBPF, "lsm", nil, ""},
-	{"bullseye-nolsm", []string{"bullseye", "bullseye-security"}, lsmWithoutBPF, "fmod_ret", tierRuns, ""},
-	// bookworm's kernel built with error injection, which no Debian
-	// kernel has: the generic route's veto, in each deny tier.
-	{"bookworm-errinj", []string{"bookworm", "bookworm-security"}, lsmWithBPF, "lsm", vetoRuns, "errinj"},
-	{"bookworm-errinj-nolsm", []string{"bookworm", "bookworm-security"}, lsmWithoutBPF, "fmod_ret", vetoRuns, "errinj"},
+	{"bullseye", []string{"bullseye", "bullseye-security"}, lsmWithBPF, "lsm", false},
+	{"bookworm", []string{"bookworm", "bookworm-security"}, lsmWithBPF, "lsm", false},
+	{"bookworm-backports", []string{"bookworm-backports"}, lsmWithBPF, "lsm", false},
+	{"trixie", []string{"trixie", "trixie-security"}, lsmWithBPF, "lsm", false},
+	{"trixie-backports", []string{"trixie-backports"}, lsmWithBPF, "lsm", false},
+	{"sid", []string{"sid"}, lsmWithBPF, "lsm", false},
+	{"bullseye-nolsm", []string{"bullseye", "bullseye-security"}, lsmWithoutBPF, "fmod_ret", true},
 }
 
 // aptKey names the private apt configuration of a suite list: runs from
 // the same suites share lists and downloads.
 func (t target) aptKey() string { return strings.Join(t.suites, "+") }
-
-// imageKey names the kernel a target boots: the suite's, or a build of it.
-func (t target) imageKey() string {
-	if t.build == "" {
-		return t.aptKey()
-	}
-	return t.aptKey() + "+" + t.build
-}
 
 // selectTargets picks targets by id ("" or "all": every one).
 func selectTargets(list string) ([]target, error) {

@@ -102,18 +102,11 @@ var tierRuns = []testRun{
 	{name: "e2e", pkg: "./test/e2e", run: "^TestBinaryPicksTheBestTier$"},
 }
 
-// vetoRuns are what a kernel built with error injection runs: the
-// generic route's veto refuses a syscall before its body, in the tier
-// the LSM list gives (lsm, or fmod_ret without bpf in it).
-var vetoRuns = []testRun{
-	{name: "guard", pkg: "./guard", run: "^(TestTierIsTheBestTheKernelOffers|TestGenericDenyRefusesBeforeTheBodyRuns)$"},
-}
-
 // testBinaries is one run per test binary of either list.
 func testBinaries() []testRun {
 	var out []testRun
 	seen := map[string]bool{}
-	for _, r := range append(append(append([]testRun{}, fullRuns...), tierRuns...), vetoRuns...) {
+	for _, r := range append(append([]testRun{}, fullRuns...), tierRuns...) {
 		if !seen[r.bin()] {
 			seen[r.bin()] = true
 			out = append(out, r)
