@@ -264,10 +264,9 @@ func TestReloadMovesTheGenericHooks(t *testing.T) {
 
 // In a deny tier, a deny rule refuses the call before its body runs, with
 // the errno the rule names, where the kernel lets a program change a
-// syscall's return (CONFIG_FUNCTION_ERROR_INJECTION: its syscalls are
-// then on the error-injection list). Where it does not, the rule kills at
-// entry instead, and the guard says so. Which of the two the kernel
-// offers is read from its symbols, not from the guard.
+// syscall's return. Where it does not, the rule kills at entry instead,
+// and the guard says so. Which of the two the kernel offers is found by
+// loading the least such program, not from the guard.
 func TestGenericDenyRefusesBeforeTheBodyRuns(t *testing.T) {
 	tier := denyTier(t)
 	cg := testenv.NewCgroup(t)
@@ -278,11 +277,11 @@ func TestGenericDenyRefusesBeforeTheBodyRuns(t *testing.T) {
 	// setpriority(PRIO_PROCESS, 0, 7) from a process at nice 0.
 	cmd := cg.Command(testenv.Offender(t), "syscall-nice", strconv.Itoa(nrSetpriority), "0", "0", "7")
 	out, err := cmd.Output()
-	if !testenv.ErrorInjectable(t, "__x64_sys_setpriority") {
-		t.Logf("this kernel has no error injection (CONFIG_FUNCTION_ERROR_INJECTION): the rule must kill instead")
+	if !testenv.ReturnModifiable(t, "__x64_sys_setpriority") {
+		t.Logf("this kernel lets no program change a syscall's return: the rule must kill instead")
 		assertKilled(t, err, "setpriority under a deny rule the kernel cannot veto ("+string(out)+")")
 		if open := strings.Join(r.g.OpenRoutes(), "\n"); !strings.Contains(open, "deny rules on setpriority") ||
-			!strings.Contains(open, "not modifiable") {
+			!strings.Contains(open, "the kernel refused the veto") {
 			t.Errorf("the guard does not say the veto was refused:\n%s", open)
 		}
 		return

@@ -160,8 +160,8 @@ func (g *Guard) attachGenericVeto(tp string) (link.Link, error) {
 		if err != nil {
 			hint := hintFor(err)
 			if strings.Contains(err.Error(), "is not modifiable") {
-				hint = " (the kernel was built without CONFIG_FUNCTION_ERROR_INJECTION, as Debian's are: " +
-					"no program may change a syscall's return value)"
+				hint = " (this kernel lets no program change a syscall's return value: kernels before 7.x allow it only " +
+					"with CONFIG_FUNCTION_ERROR_INJECTION, which Debian builds without)"
 			}
 			return nil, fmt.Errorf("load the veto of %s: %w%s", spec.AttachTo, err, hint)
 		}

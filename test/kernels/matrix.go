@@ -51,6 +51,9 @@ var targets = []target{
 	{"trixie-backports", []string{"trixie-backports"}, lsmWithBPF, "lsm", false},
 	{"sid", []string{"sid"}, lsmWithBPF, "lsm", false},
 	{"bullseye-nolsm", []string{"bullseye", "bullseye-security"}, lsmWithoutBPF, "fmod_ret", true},
+	// From 7.x the kernel lets fmod_ret change a syscall's return: the
+	// generic route's veto, in the fmod_ret tier too.
+	{"sid-nolsm", []string{"sid"}, lsmWithoutBPF, "fmod_ret", true},
 }
 
 // aptKey names the private apt configuration of a suite list: runs from

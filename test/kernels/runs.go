@@ -87,9 +87,9 @@ var fullRuns = []testRun{
 	{name: "coverage", pkg: "./guard", run: "^TestBypassSuite$", only: coverageTarget},
 }
 
-// tierRuns are what the boot without bpf in lsm= runs: its kernel is the
-// bullseye boot's, so only what the LSM list changes is run again, the
-// tier choice and the deny tests.
+// tierRuns are what the boots without bpf in lsm= run: each kernel is
+// also booted with it, so only what the LSM list changes is run again,
+// the tier choice and the deny tests.
 var tierRuns = []testRun{
 	{name: "guard", pkg: "./guard", run: "^(" +
 		"TestTierIsTheBestTheKernelOffers|TestDenyTierReturnsEPERMAndSignals|" +
