@@ -278,7 +278,7 @@ func TestGenericDenyRefusesBeforeTheBodyRuns(t *testing.T) {
 	cmd := cg.Command(testenv.Offender(t), "syscall-nice", strconv.Itoa(nrSetpriority), "0", "0", "7")
 	out, err := cmd.Output()
 	if !testenv.ReturnModifiable(t, "__x64_sys_setpriority") {
-		t.Logf("this kernel lets no program change a syscall's return: the rule must kill instead")
+		t.Logf("generic veto: kills at entry (the kernel lets no program change a syscall's return)")
 		assertKilled(t, err, "setpriority under a deny rule the kernel cannot veto ("+string(out)+")")
 		if open := strings.Join(r.g.OpenRoutes(), "\n"); !strings.Contains(open, "deny rules on setpriority") ||
 			!strings.Contains(open, "the kernel refused the veto") {
@@ -297,6 +297,7 @@ func TestGenericDenyRefusesBeforeTheBodyRuns(t *testing.T) {
 	if len(evs) != 1 || !evs[0].Denied || evs[0].Tier != guard.TierFmodRet {
 		t.Fatalf("events %+v, want one denied by the fmod_ret veto", evs)
 	}
+	t.Logf("generic veto: refuses before the body (%s)", tier)
 	// Outside the range, the call runs.
 	out, err = cg.Command(testenv.Offender(t), "syscall-nice", strconv.Itoa(nrSetpriority), "0", "0", "3").Output()
 	if err != nil || !regexp.MustCompile(`nice=3\b`).Match(out) {

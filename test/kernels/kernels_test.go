@@ -46,6 +46,8 @@ func TestParseConsoleAndJudge(t *testing.T) {
 		"--- PASS: TestEveryDenyTierTheKernelOffersRefuses (3.00s)",
 		"    --- PASS: TestEveryDenyTierTheKernelOffersRefuses/fmod_ret (1.00s)",
 		"--- SKIP: TestPinnedGuardOutlivesItsProcessAndIsAdopted (0.00s)",
+		"    generic_test.go:300: generic veto: refuses before the body (fmod_ret)",
+		"--- PASS: TestGenericDenyRefusesBeforeTheBodyRuns (3.00s)",
 		"sigguard-guest: exit guard 0",
 		"sigguard-guest: exit guard-subtests 0",
 		"sigguard-guest: exit bpf-unit 0",
@@ -56,7 +58,7 @@ func TestParseConsoleAndJudge(t *testing.T) {
 	r := &result{target: nolsm}
 	parseConsole(lines, r)
 	judge(r)
-	if !r.ok() || r.tier != "fmod_ret" || len(r.passed) != 2 || len(r.skipped) != 1 {
+	if !r.ok() || r.tier != "fmod_ret" || len(r.passed) != 3 || len(r.skipped) != 1 || r.veto != "refuses before the body (fmod_ret)" {
 		t.Errorf("a good 5.10 run judged %+v", r)
 	}
 
@@ -209,6 +211,7 @@ func TestWriteDoc(t *testing.T) {
 	nolsm, _ := findTarget("bullseye-nolsm")
 	results := []*result{
 		{target: bullseye, release: "5.10.0-32-cloud-amd64", tier: "lsm", offered: []string{"lsm", "fmod_ret"},
+			veto: "kills at entry (the kernel lets no program change a syscall's return)",
 			passed: make([]string, 12), skipped: make([]string, 4), elapsed: 83400 * time.Millisecond},
 		{target: nolsm, release: "5.10.0-32-cloud-amd64", tier: "signal",
 			passed: make([]string, 3), failed: make([]string, 1), elapsed: 41 * time.Second,
@@ -230,9 +233,9 @@ func TestWriteDoc(t *testing.T) {
 	// In order: the table's rows as the results came, the run's summary,
 	// then docTail: the columns explained and both lists of runs.
 	lines := []string{
-		"| kernel (Debian suite) | boot | deny tiers that refused a call | tier chosen | suite | tests passed / failed / skipped | time |",
-		"| 5.10.0-32-cloud-amd64 (bullseye, bullseye-security) | lsm=...,bpf | lsm, fmod_ret | lsm | pass | 12 / 0 / 4 | 1m23s |",
-		`| 5.10.0-32-cloud-amd64 (bullseye, bullseye-security) | lsm=without bpf | none | signal | **FAIL**: tier "signal" chosen, want "fmod_ret"; failed: TestX | 3 / 1 / 0 | 41s |`,
+		"| kernel (Debian suite) | boot | deny tiers that refused a call | deny rule on any syscall | tier chosen | suite | tests passed / failed / skipped | time |",
+		"| 5.10.0-32-cloud-amd64 (bullseye, bullseye-security) | lsm=...,bpf | lsm, fmod_ret | kills at entry (the kernel lets no program change a syscall's return) | lsm | pass | 12 / 0 / 4 | 1m23s |",
+		`| 5.10.0-32-cloud-amd64 (bullseye, bullseye-security) | lsm=without bpf | none | not run | signal | **FAIL**: tier "signal" chosen, want "fmod_ret"; failed: TestX | 3 / 1 / 0 | 41s |`,
 		"Whole matrix: 6m42s on " + time.Now().UTC().Format("2006-01-02") + ", 2 guest(s) at a time",
 		"apt lists and kernels took 9s (1 of 6 kernels downloaded, the rest from the cache).",
 		"- **boot**: `lsm=" + lsmWithBPF + "` makes BPF LSM active",
@@ -241,7 +244,7 @@ func TestWriteDoc(t *testing.T) {
 		", skipping `^TestEveryMemoryRouteIsGuarded$/^(attach|pidfd-getfd)$`\n",
 		"- e2e (`./test/e2e`): `^TestBinaryPicksTheBestTier$`\n",
 		"- coverage (`./guard`): `^TestBypassSuite$`, on sid only (README.md's lsm coverage table)\n",
-		"The boot without bpf in lsm= (the same kernel) runs only the tier and deny tests:",
+		"The boots without bpf in lsm= (each kernel also booted with it) run only the tier and deny tests:",
 		"- guard (`./guard`): `^(TestTierIsTheBestTheKernelOffers|",
 		"- guard-subtests (`./guard`): `^(TestDenyRefusesBeforeTheCallTakesEffect|",
 		"- e2e (`./test/e2e`): `^TestBinaryPicksTheBestTier$`\n",

@@ -41,8 +41,8 @@ func printSummary(results []*result, total time.Duration) bool {
 func writeDoc(path string, results []*result, stats runStats) error {
 	var b strings.Builder
 	b.WriteString(docHead)
-	b.WriteString("| kernel (Debian suite) | boot | deny tiers that refused a call | tier chosen | suite | tests passed / failed / skipped | time |\n")
-	b.WriteString("|---|---|---|---|---|---|---|\n")
+	b.WriteString("| kernel (Debian suite) | boot | deny tiers that refused a call | deny rule on any syscall | tier chosen | suite | tests passed / failed / skipped | time |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
 		verdict := "pass"
 		if !r.ok() {
@@ -52,8 +52,12 @@ func writeDoc(path string, results []*result, stats runStats) error {
 		if offered == "" {
 			offered = "none"
 		}
-		fmt.Fprintf(&b, "| %s (%s) | lsm=%s | %s | %s | %s | %d / %d / %d | %s |\n",
-			r.release, strings.Join(r.target.suites, ", "), bootLSM(r.target), offered, r.tier, verdict,
+		veto := r.veto
+		if veto == "" {
+			veto = "not run"
+		}
+		fmt.Fprintf(&b, "| %s (%s) | lsm=%s | %s | %s | %s | %s | %d / %d / %d | %s |\n",
+			r.release, strings.Join(r.target.suites, ", "), bootLSM(r.target), offered, veto, r.tier, verdict,
 			len(r.passed), len(r.failed), len(r.skipped), r.elapsed.Round(time.Second))
 	}
 	fmt.Fprintf(&b, "\nWhole matrix: %s on %s, %d guest(s) at a time on 2 vCPUs of single-threaded TCG each; "+
@@ -85,11 +89,15 @@ func docTail() string {
 	b.WriteString(`
 - **kernel**: the release the guest reported, from the suite's ` + "`" + metapackage + "`" + ` as the
   archive resolved it on the day of the run (names are never hard-coded, so ABI bumps need no change).
-- **boot**: ` + "`lsm=" + lsmWithBPF + "`" + ` makes BPF LSM active; the last row boots 5.10 without it
+- **boot**: ` + "`lsm=" + lsmWithBPF + "`" + ` makes BPF LSM active; the rows with another boot boot 5.10 and the newest kernel without it
   (` + "`lsm=" + lsmWithoutBPF + "`" + `), where an LSM program attaches and never runs and sigguard must fall
   back to fmod_ret.
 - **deny tiers that refused a call**: each deny tier was forced in turn and had to refuse a
   PTRACE_ATTACH with EPERM, leaving the victim running and untraced; the signal tier works everywhere.
+- **deny rule on any syscall**: what a deny rule on setpriority (the generic route) did in the
+  tier chosen: refused the call before its body ran (an fmod_ret program on the syscall's
+  function), or, where the kernel lets no program change a syscall's return value, killed the
+  caller at the call's entry (TestGenericDenyRefusesBeforeTheBodyRuns).
 - **tier chosen**: what sigguard took when left to choose; the run fails unless it is the row's
   expected tier (lsm, or fmod_ret without bpf in lsm=).
 - **tests**: top-level tests (subtests count with their parent). A skip fails the run unless the
@@ -100,7 +108,7 @@ test/kernels/runs.go):
 
 `)
 	writeRuns(&b, fullRuns)
-	b.WriteString("\nThe boot without bpf in lsm= (the same kernel) runs only the tier and deny tests:\n\n")
+	b.WriteString("\nThe boots without bpf in lsm= (each kernel also booted with it) run only the tier and deny tests:\n\n")
 	writeRuns(&b, tierRuns)
 	return b.String()
 }

@@ -26,6 +26,7 @@ type result struct {
 	problems []string       // why the run fails; none: it passed
 	elapsed  time.Duration  // boot to power-off
 	coverage []string       // the coverage table TestBypassSuite logged, by line
+	veto     string         // what a deny rule on any syscall did, as its test logged it
 }
 
 func (r *result) ok() bool { return len(r.problems) == 0 }
@@ -34,6 +35,7 @@ var (
 	testLine    = regexp.MustCompile(`^--- (PASS|FAIL|SKIP): (\S+) \(`)
 	tierLine    = regexp.MustCompile(`: tier (\w+); passed over: `)
 	offeredLine = regexp.MustCompile(`: deny tier (\w+): refuses`)
+	vetoLine    = regexp.MustCompile(`: generic veto: (.+)$`)
 	// The kernel's own report of a fault in itself: an Oops (a trap it
 	// cannot handle), a BUG, a WARNING, or the panic that follows; and the
 	// RIP line that says where. Only the first report and its RIP are
@@ -71,6 +73,9 @@ func parseConsole(lines []string, r *result) {
 		noteCrash(line, r)
 		if m := offeredLine.FindStringSubmatch(line); m != nil && !slices.Contains(r.offered, m[1]) {
 			r.offered = append(r.offered, m[1])
+		}
+		if m := vetoLine.FindStringSubmatch(line); m != nil {
+			r.veto = m[1]
 		}
 	}
 }
