@@ -211,7 +211,7 @@ func TestWriteDoc(t *testing.T) {
 	nolsm, _ := findTarget("bullseye-nolsm")
 	results := []*result{
 		{target: bullseye, release: "5.10.0-32-cloud-amd64", tier: "lsm", offered: []string{"lsm", "fmod_ret"},
-			veto: "kills at entry (the kernel lets no program change a syscall's return)",
+			veto:   "kills at entry (the kernel lets no program change a syscall's return)",
 			passed: make([]string, 12), skipped: make([]string, 4), elapsed: 83400 * time.Millisecond},
 		{target: nolsm, release: "5.10.0-32-cloud-amd64", tier: "signal",
 			passed: make([]string, 3), failed: make([]string, 1), elapsed: 41 * time.Second,
