@@ -485,10 +485,8 @@ func hookOf(ev *guard.Event) string {
 		return "tp_btf/io_uring_complete"
 	case ev.Syscall == guard.SyscallIoUring:
 		return "tp_btf/io_uring_file_get"
-	case ev.Syscall >= guard.SyscallOpen && ev.Syscall <= guard.SyscallCreat:
-		return "tp/syscalls/sys_exit_" + ev.Syscall.String()
 	}
-	return "tp/syscalls/sys_enter_" + ev.Syscall.String()
+	return "tp/syscalls/" + ev.Syscall.Tracepoint()
 }
 
 func coverageRow(b bypass, out outcome) string {

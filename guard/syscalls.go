@@ -120,6 +120,19 @@ func (s Syscall) String() string {
 	return "syscall-" + strconv.Itoa(int(s))
 }
 
+// Tracepoint is the syscall tracepoint a route's program is on
+// ("sys_exit_openat" for proc-mem-openat), or a generic syscall's entry
+// tracepoint; "" for a route with none (io_uring).
+func (s Syscall) Tracepoint() string {
+	if h, ok := hooks[s]; ok {
+		return h.tracepoint
+	}
+	if s.Generic() {
+		return "sys_enter_" + syscalls.TracepointOf(s.String())
+	}
+	return ""
+}
+
 // ParseSyscalls reads a syscall or preset name. A route's name (ptrace,
 // process_vm_readv...) is that route, which judges every call of the
 // syscall and what it reaches; any other syscall of the x86-64 table is
