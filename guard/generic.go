@@ -5,6 +5,7 @@ package guard
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/sigguard/sigguard/internal/bpf"
 	"github.com/sigguard/sigguard/internal/syscalls"
@@ -39,11 +40,11 @@ func (r Rule) genericSyscalls() ([]Syscall, error) {
 var oldOpens = []string{"open", "openat", "openat2", "creat"}
 
 // validateGeneric checks what only generic rules have. It needs nothing
-// of the kernel: checkArgs does the rest against its tracepoints.
+// of the kernel: compileGeneric checks the arguments against its tracepoints.
 func (r Rule) validateGeneric(generic []Syscall) error {
 	if len(r.Args) == 0 && r.When.empty() {
 		for _, s := range generic {
-			if name := s.String(); contains(oldOpens, name) {
+			if name := s.String(); slices.Contains(oldOpens, name) {
 				return configError(SettingSyscalls, "%s means every %s call on the machine; opens of another process's "+
 					"/proc/<pid>/mem are the route proc-mem (write syscalls: [proc-mem]); to act on every %s, "+
 					"narrow the rule with args or when", name, name, name)
@@ -60,7 +61,7 @@ func (r Rule) validateGeneric(generic []Syscall) error {
 	if r.DenyErrno != 0 && r.Action != ActionDeny {
 		return configError(SettingAction, "an errno applies to deny rules only")
 	}
-	if r.DenyErrno < 0 || r.DenyErrno > 4095 {
+	if r.DenyErrno > 4095 {
 		return configError(SettingAction, "errno %d is out of range (1 to 4095)", r.DenyErrno)
 	}
 	if n := r.conditionCount(); n > MaxConditions {
@@ -76,7 +77,7 @@ func (r Rule) validateGeneric(generic []Syscall) error {
 		return configError(SettingWhen, "fails_with lists %d errors, at most %d", len(r.When.FailsWith), MaxConditionValues)
 	}
 	for _, e := range r.When.FailsWith {
-		if e <= 0 || e > 4095 {
+		if e == 0 || e > 4095 {
 			return configError(SettingWhen, "fails_with: errno %d is out of range", e)
 		}
 	}
@@ -91,15 +92,6 @@ func (r Rule) validateGeneric(generic []Syscall) error {
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (r Rule) conditionCount() int {

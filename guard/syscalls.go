@@ -148,10 +148,8 @@ func ParseSyscalls(name string) ([]Syscall, error) {
 		}
 		return set, nil
 	}
-	for s, h := range hooks {
-		if h.name == name {
-			return []Syscall{s}, nil
-		}
+	if s, ok := routeNamed(name); ok {
+		return []Syscall{s}, nil
 	}
 	if nr, ok := syscalls.Number(name); ok {
 		return []Syscall{GenericSyscall(nr)}, nil
@@ -188,13 +186,7 @@ func mustGeneric(name string) Syscall {
 
 // SyscallNames lists the syscall and preset names ParseSyscalls accepts.
 func SyscallNames() []string {
-	var names []string
-	for p := range Presets {
-		names = append(names, p)
-	}
-	for _, p := range syscalls.Presets {
-		names = append(names, p.Name)
-	}
+	names := presetNames()
 	for _, h := range hooks {
 		names = append(names, h.name)
 	}
